@@ -1,0 +1,234 @@
+"""The one way stock changes: ``stock_move``.
+
+Every call writes ledger rows and updates balances in one transaction.
+Decrements are conditional updates (``quantity >= n``), so two concurrent
+reservations of the last unit cannot both succeed: the row lock taken by the
+UPDATE serialises them and the loser sees zero rows updated. The database
+constraint ``quantity >= 0`` backs this up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from oms.errors import ApplicationError, Conflict
+
+from .models import SKU, Location, Product, StockBalance, StockMovement
+from .states import NEVER_SELLABLE_AGAIN, Bucket
+
+
+class InsufficientStock(Conflict):
+    default_code = "insufficient_stock"
+
+
+@dataclass(frozen=True)
+class Move:
+    sku_id: int
+    location_id: int
+    quantity: int
+    from_bucket: str | None = None
+    to_bucket: str | None = None
+
+
+def _check_move(move: Move) -> None:
+    if move.quantity <= 0:
+        raise ApplicationError("Quantity to move must be positive.", code="invalid_quantity")
+    if move.from_bucket is None and move.to_bucket is None:
+        raise ApplicationError("A move needs a source or a destination bucket.")
+    if move.from_bucket == move.to_bucket:
+        raise ApplicationError("Source and destination bucket are the same.")
+    if move.from_bucket in NEVER_SELLABLE_AGAIN and move.to_bucket in {
+        Bucket.SELLABLE,
+        Bucket.RESERVED,
+        Bucket.REFURBISH,
+    }:
+        raise ApplicationError(
+            f"Stock in {move.from_bucket} can never become sellable again.",
+            code="never_sellable",
+        )
+
+
+@transaction.atomic
+def stock_move_many(
+    moves: list[Move], *, reason: str, reference: str = "", note: str = ""
+) -> uuid.UUID:
+    """Apply several moves atomically. Decrements run in a fixed order
+    (sku, location, bucket) so concurrent callers lock rows in the same order
+    and cannot deadlock."""
+    transfer_id = uuid.uuid4()
+    for move in moves:
+        _check_move(move)
+    decrements: dict[tuple[int, int, str], int] = {}
+    increments: dict[tuple[int, int, str], int] = {}
+    for move in moves:
+        if move.from_bucket:
+            k = (move.sku_id, move.location_id, move.from_bucket)
+            decrements[k] = decrements.get(k, 0) + move.quantity
+        if move.to_bucket:
+            k = (move.sku_id, move.location_id, move.to_bucket)
+            increments[k] = increments.get(k, 0) + move.quantity
+    rows: list[StockMovement] = []
+    for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
+        updated = StockBalance.objects.filter(
+            sku_id=sku_id, location_id=location_id, bucket=bucket, quantity__gte=qty
+        ).update(quantity=F("quantity") - qty)
+        if not updated:
+            sku = SKU.objects.filter(pk=sku_id).values_list("code", flat=True).first()
+            loc = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
+            raise InsufficientStock(
+                f"Not enough {sku} in {bucket} at {loc}: {qty} needed.",
+                extra={"sku": sku, "location": loc, "bucket": bucket, "needed": qty},
+            )
+        rows.append(
+            StockMovement(
+                sku_id=sku_id,
+                location_id=location_id,
+                bucket=bucket,
+                delta=-qty,
+                reason=reason,
+                reference=reference,
+                transfer_id=transfer_id,
+                note=note,
+            )
+        )
+    if increments:
+        StockBalance.objects.bulk_create(
+            [
+                StockBalance(sku_id=s, location_id=loc, bucket=b, quantity=0)
+                for (s, loc, b) in increments
+            ],
+            ignore_conflicts=True,
+        )
+    for (sku_id, location_id, bucket), qty in sorted(increments.items()):
+        StockBalance.objects.filter(sku_id=sku_id, location_id=location_id, bucket=bucket).update(
+            quantity=F("quantity") + qty
+        )
+        rows.append(
+            StockMovement(
+                sku_id=sku_id,
+                location_id=location_id,
+                bucket=bucket,
+                delta=qty,
+                reason=reason,
+                reference=reference,
+                transfer_id=transfer_id,
+                note=note,
+            )
+        )
+    StockMovement.objects.bulk_create(rows)
+    return transfer_id
+
+
+def stock_move(
+    *,
+    sku: SKU,
+    location: Location,
+    quantity: int,
+    from_bucket: str | None = None,
+    to_bucket: str | None = None,
+    reason: str,
+    reference: str = "",
+    note: str = "",
+) -> uuid.UUID:
+    return stock_move_many(
+        [Move(sku.pk, location.pk, quantity, from_bucket, to_bucket)],
+        reason=reason,
+        reference=reference,
+        note=note,
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *, sku: SKU, location: Location, bucket: str, quantity: int, reason: str
+) -> uuid.UUID:
+    """A signed adjustment from a WMS count or receipt: stock enters or leaves."""
+    if bucket not in Bucket.values:
+        raise ApplicationError(f"Unknown bucket {bucket!r}.", code="invalid_bucket")
+    if quantity == 0:
+        raise ApplicationError("quantity: must not be zero.", code="invalid_quantity")
+    if not reason.strip():
+        raise ApplicationError("reason: an adjustment needs a reason.", code="invalid_reason")
+    if quantity > 0:
+        return stock_move(
+            sku=sku,
+            location=location,
+            quantity=quantity,
+            to_bucket=bucket,
+            reason="adjustment",
+            note=reason,
+        )
+    return stock_move(
+        sku=sku,
+        location=location,
+        quantity=-quantity,
+        from_bucket=bucket,
+        reason="adjustment",
+        note=reason,
+    )
+
+
+@transaction.atomic
+def sku_upsert(
+    *,
+    code: str,
+    product: str,
+    name: str,
+    price: Decimal,
+    tax_rate: Decimal = Decimal("0"),
+    attributes: dict | None = None,
+    category: str = "",
+    returnable: bool = True,
+    warranty_months: int = 0,
+    unlisted: bool = False,
+) -> tuple[SKU, bool]:
+    prod, _ = Product.objects.get_or_create(
+        code=product, defaults={"name": product, "category": category}
+    )
+    if category and prod.category != category:
+        prod.category = category
+        prod.save(update_fields=["category"])
+    try:
+        with transaction.atomic():
+            sku, created = SKU.objects.update_or_create(
+                code=code,
+                defaults={
+                    "product": prod,
+                    "name": name,
+                    "price": price,
+                    "tax_rate": tax_rate,
+                    "attributes": attributes or {},
+                    "category": category,
+                    "returnable": returnable,
+                    "warranty_months": warranty_months,
+                    "unlisted": unlisted,
+                },
+            )
+    except IntegrityError:
+        sku, created = SKU.objects.get(code=code), False
+    return sku, created
+
+
+@transaction.atomic
+def location_upsert(
+    *, code: str, name: str, kind: str, is_default: bool | None = None
+) -> tuple[Location, bool]:
+    defaults = {"name": name, "kind": kind}
+    if is_default:
+        Location.objects.filter(is_default=True).exclude(code=code).update(is_default=False)
+        defaults["is_default"] = True
+    elif is_default is False:
+        defaults["is_default"] = False
+    return Location.objects.update_or_create(code=code, defaults=defaults)
+
+
+def location_default() -> Location | None:
+    return (
+        Location.objects.filter(is_default=True).first()
+        or Location.objects.filter(kind="warehouse").order_by("pk").first()
+    )

@@ -1,0 +1,66 @@
+"""``Idempotency-Key`` for writes a client may retry.
+
+The same key and the same body returns the first response; the same key with
+another body is refused with 422. The record is written in the same
+transaction as the change it answers for, so a rolled-back change leaves no
+record behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from .errors import Unprocessable
+from .models import IdempotencyRecord
+
+
+def _hash(body) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(request, scope: str, produce: Callable[[], Response]) -> Response:
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return produce()
+    principal = str(request.user.pk)
+    digest = _hash(request.data)
+
+    def replay(record: IdempotencyRecord) -> Response:
+        if record.request_hash != digest:
+            raise Unprocessable(
+                "This Idempotency-Key was already used with a different request body.",
+                code="idempotency_key_reused",
+                extra={"idempotency_key": key},
+            )
+        response = Response(record.response_body, status=record.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+    existing = IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
+    if existing:
+        return replay(existing)
+    try:
+        with transaction.atomic():
+            response = produce()
+            if response.status_code < 500:
+                IdempotencyRecord.objects.create(
+                    key=key,
+                    scope=scope,
+                    principal=principal,
+                    request_hash=digest,
+                    status_code=response.status_code,
+                    response_body=response.data,
+                )
+            return response
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.filter(
+            principal=principal, scope=scope, key=key
+        ).first()
+        if existing is None:
+            raise
+        return replay(existing)

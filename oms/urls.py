@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inventory import apis as inventory_apis
+from orders import apis as order_apis
+
+from . import views
+
+api_v1 = [
+    path("orders/", order_apis.OrderCreateApi.as_view(), name="orders"),
+    path("orders/<str:number>/", order_apis.OrderDetailApi.as_view(), name="order-detail"),
+    path(
+        "orders/<str:number>/timeline/",
+        order_apis.OrderTimelineApi.as_view(),
+        name="order-timeline",
+    ),
+    path(
+        "orders/<str:number>/shipments/",
+        order_apis.ShipmentCreateApi.as_view(),
+        name="order-shipments",
+    ),
+    path(
+        "shipments/<int:shipment_id>/delivered/",
+        order_apis.ShipmentDeliveredApi.as_view(),
+        name="shipment-delivered",
+    ),
+    path("skus/<str:code>/", inventory_apis.SkuUpsertApi.as_view(), name="sku"),
+    path("locations/<slug:code>/", inventory_apis.LocationUpsertApi.as_view(), name="location"),
+    path("stock/", inventory_apis.StockListApi.as_view(), name="stock"),
+    path(
+        "stock/adjustments/", inventory_apis.StockAdjustmentApi.as_view(), name="stock-adjustments"
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
+        name="api-docs",
+    ),
+]

@@ -1,0 +1,104 @@
+"""The allocation rule (DOMAIN.md, Money): each unit's net paid.
+
+Pure arithmetic on integer minor units, so it can be checked exhaustively.
+Line discounts are split over the line's units, then the order discount over
+all units in proportion to their value after line discounts; both splits use
+the largest-remainder method, so the parts add up exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from oms.money import allocate, from_minor, to_minor
+
+
+@dataclass(frozen=True)
+class LineInput:
+    unit_price: Decimal
+    quantity: int
+    tax_rate: Decimal  # percent
+    discount: Decimal  # on the whole line
+
+
+@dataclass(frozen=True)
+class UnitAmounts:
+    net_paid: Decimal
+    tax: Decimal
+    discount: Decimal  # line + order discount share
+
+
+@dataclass(frozen=True)
+class Allocation:
+    units: list[list[UnitAmounts]]  # per line, per unit
+    items_total: Decimal
+    tax_total: Decimal
+    line_discount_total: Decimal
+
+
+class AllocationError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _round_half_up(value: Fraction) -> int:
+    sign = -1 if value < 0 else 1
+    value = abs(value)
+    floor = value.numerator // value.denominator
+    return sign * (floor + (1 if value - floor >= Fraction(1, 2) else 0))
+
+
+def allocate_order(
+    *, currency: str, prices_include_tax: bool, lines: list[LineInput], order_discount: Decimal
+) -> Allocation:
+    flat: list[tuple[int, int]] = []  # (line index, value after line discount, minor)
+    line_disc_shares: list[int] = []
+    line_discount_total = 0
+    for i, line in enumerate(lines):
+        price = to_minor(line.unit_price, currency)
+        disc = to_minor(line.discount, currency)
+        if disc > price * line.quantity:
+            raise AllocationError(f"lines[{i}].discount", "is larger than the line's value")
+        line_discount_total += disc
+        shares = allocate(disc, [price] * line.quantity)
+        for share in shares:
+            flat.append((i, price - share))
+            line_disc_shares.append(share)
+    order_disc = to_minor(order_discount, currency)
+    value_after_lines = sum(v for _, v in flat)
+    if order_disc > value_after_lines:
+        raise AllocationError("order_discount", "is larger than the value of the items")
+    order_shares = allocate(order_disc, [v for _, v in flat])
+
+    per_line: list[list[UnitAmounts]] = [[] for _ in lines]
+    items_total = tax_total = 0
+    for (i, value), line_share, order_share in zip(
+        flat, line_disc_shares, order_shares, strict=True
+    ):
+        base = value - order_share
+        rate = Fraction(lines[i].tax_rate)
+        if prices_include_tax:
+            tax = _round_half_up(Fraction(base) * rate / (100 + rate)) if rate else 0
+            net = base
+        else:
+            tax = _round_half_up(Fraction(base) * rate / 100) if rate else 0
+            net = base + tax
+        items_total += net
+        tax_total += tax
+        per_line[i].append(
+            UnitAmounts(
+                net_paid=from_minor(net, currency),
+                tax=from_minor(tax, currency),
+                discount=from_minor(line_share + order_share, currency),
+            )
+        )
+    return Allocation(
+        units=per_line,
+        items_total=from_minor(items_total, currency),
+        tax_total=from_minor(tax_total, currency),
+        line_discount_total=from_minor(line_discount_total, currency),
+    )

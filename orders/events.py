@@ -1,0 +1,126 @@
+"""Event types and the only functions that write timeline rows.
+
+Every app's services call ``timeline_record`` / ``timeline_record_many`` inside
+the same transaction as the change they describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from .models import Order, TimelineEvent
+from .states import Actor
+
+
+class EventType:
+    ORDER_CREATED = "order.created"
+    ORDER_DUPLICATE = "order.duplicate_ignored"
+    UNIT_TRANSITION = "unit.transition"
+    PAYMENT_TRANSITION = "payment.transition"
+    PAYMENT_COLLECTED = "payment.collected"
+    SHIPMENT_CREATED = "shipment.created"
+    SHIPMENT_DELIVERED = "shipment.delivered"
+    STOCK_RESERVED = "stock.reserved"
+    STOCK_SHORT = "stock.short"
+
+
+@dataclass(frozen=True)
+class EventActor:
+    """Who did it: a kind (customer, staff, system, courier, api) and, for
+    people and API keys, the user."""
+
+    kind: str = Actor.SYSTEM
+    user: object | None = None
+    label: str = ""
+
+    @classmethod
+    def system(cls, label: str = "system") -> EventActor:
+        return cls(Actor.SYSTEM, None, label)
+
+    @classmethod
+    def from_request(cls, request, default_kind: str = Actor.API) -> EventActor:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return cls(Actor.CUSTOMER, None, "customer")
+        api_key = getattr(request, "auth", None)
+        if api_key is not None and hasattr(api_key, "role"):
+            kind = Actor.COURIER if api_key.role == "warehouse" else default_kind
+            return cls(kind, user, f"{api_key.name} ({api_key.role})")
+        return cls(Actor.STAFF, user, user.get_username())
+
+
+@dataclass
+class Event:
+    entity: str
+    entity_id: object
+    type: str
+    from_state: str = ""
+    to_state: str = ""
+    message: str = ""
+    payload: dict = field(default_factory=dict)
+
+
+def _row(
+    order_id: int,
+    event: Event,
+    actor: EventActor,
+    occurred_at: datetime,
+    source: str,
+    external_id: str,
+) -> TimelineEvent:
+    return TimelineEvent(
+        order_id=order_id,
+        entity=event.entity,
+        entity_id=str(event.entity_id or ""),
+        type=event.type,
+        from_state=event.from_state or "",
+        to_state=event.to_state or "",
+        actor_kind=actor.kind,
+        actor_user=actor.user if getattr(actor.user, "pk", None) else None,
+        actor_label=actor.label[:150],
+        source=source,
+        external_id=external_id,
+        message=event.message[:500],
+        payload=event.payload,
+        occurred_at=occurred_at,
+    )
+
+
+def timeline_record_many(
+    *,
+    order: Order | int,
+    events: list[Event],
+    actor: EventActor,
+    occurred_at: datetime | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> None:
+    if not events:
+        return
+    order_id = order if isinstance(order, int) else order.pk
+    at = occurred_at or timezone.now()
+    TimelineEvent.objects.bulk_create(
+        [_row(order_id, e, actor, at, source, external_id) for e in events]
+    )
+
+
+def timeline_record(
+    *,
+    order: Order | int,
+    event: Event,
+    actor: EventActor,
+    occurred_at: datetime | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> None:
+    timeline_record_many(
+        order=order,
+        events=[event],
+        actor=actor,
+        occurred_at=occurred_at,
+        source=source,
+        external_id=external_id,
+    )

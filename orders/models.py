@@ -1,0 +1,398 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from .states import (
+    Actor,
+    PaymentMethod,
+    PaymentState,
+    ShipmentKind,
+    ShipmentState,
+    UnitState,
+)
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+S = UnitState
+
+
+class Customer(models.Model):
+    email = models.EmailField(blank=True, default="", db_index=True)
+    phone = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    name = models.CharField(max_length=200, blank=True, default="")
+    contact_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone or f"Customer {self.pk}"
+
+
+class Channel(models.Model):
+    class Platform(models.TextChoices):
+        NATIVE = "native", "Native API"
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+    class UnknownSku(models.TextChoices):
+        CREATE = "create", "Create an unlisted SKU"
+        REJECT = "reject", "Reject the order"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.NATIVE)
+    webhook_secret = models.CharField(max_length=255, blank=True, default="")
+    unknown_sku = models.CharField(
+        max_length=10, choices=UnknownSku.choices, default=UnknownSku.REJECT
+    )
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Order(models.Model):
+    """What a customer bought through one channel. It has no hand-set status:
+    ``summary`` is derived from the units, payments and shipments."""
+
+    number = models.CharField(max_length=20, unique=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=100)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    placed_at = models.DateTimeField()
+    prices_include_tax = models.BooleanField(default=True)
+    items_total = models.DecimalField(**MONEY, help_text="Sum of the units' net paid.")
+    line_discount_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    order_discount = models.DecimalField(**MONEY, default=Decimal("0"))
+    tax_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    shipping_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    grand_total = models.DecimalField(**MONEY)
+    ship_from = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.PROTECT
+    )
+    raw = models.JSONField(default=dict, blank=True, help_text="The payload as received.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-pk"]
+        permissions = [("view_all_orders", "Can search every order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(items_total__gte=0), name="order_items_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_amount__gte=0), name="order_shipping_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(grand_total=F("items_total") + F("shipping_amount")),
+                name="order_grand_total_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Line(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT, related_name="lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    discount = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Discount on the whole line."
+    )
+    external_id = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["order_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),
+            models.CheckConstraint(condition=Q(discount__gte=0), name="line_discount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(discount__lte=F("unit_price") * F("quantity")),
+                name="line_discount_within_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.position} {self.sku_id} x{self.quantity}"
+
+
+class Unit(ConcurrentTransitionMixin, models.Model):
+    """One physical piece of a line, with its own lifecycle. Only services call
+    the transitions below, and each call writes a timeline row."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="units")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="units")
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT, related_name="+")
+    index = models.PositiveIntegerField(help_text="1..quantity within the line")
+    state = FSMField(default=S.ORDERED, choices=UnitState.choices, protected=True, db_index=True)
+    net_paid = models.DecimalField(**MONEY, help_text="Fixed at intake by the allocation rule.")
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.PROTECT
+    )
+    shipment = models.ForeignKey(
+        "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="units"
+    )
+    serial = models.CharField(max_length=100, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["line_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "index"], name="unit_unique_index"),
+            models.CheckConstraint(condition=Q(net_paid__gte=0), name="unit_net_paid_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"unit {self.pk} ({self.sku_id}, {self.state})"
+
+    # forward
+    @transition(field=state, source=S.ORDERED, target=S.ALLOCATED)
+    def allocate(self, location):
+        self.location = location
+
+    @transition(field=state, source=S.ALLOCATED, target=S.SHIPPED)
+    def ship(self, shipment):
+        self.shipment = shipment
+
+    @transition(field=state, source=S.SHIPPED, target=S.DELIVERED)
+    def deliver(self, at):
+        self.delivered_at = at
+
+    @transition(field=state, source=S.SHIPPED, target=S.REFUSED)
+    def refuse(self):
+        pass
+
+    @transition(field=state, source=[S.ORDERED, S.ALLOCATED], target=S.CANCELLED)
+    def cancel(self):
+        pass
+
+    # reverse
+    @transition(field=state, source=S.DELIVERED, target=S.RETURN_REQUESTED)
+    def request_return(self):
+        pass
+
+    @transition(field=state, source=S.REFUSED, target=S.RETURN_IN_TRANSIT)
+    def ride_back(self):
+        """A unit refused at the door rides back with the courier."""
+
+    @transition(field=state, source=S.RETURN_REQUESTED, target=S.RETURN_IN_TRANSIT)
+    def pick_up(self):
+        pass
+
+    @transition(field=state, source=S.RETURN_REQUESTED, target=S.DELIVERED)
+    def cancel_return(self):
+        pass
+
+    @transition(field=state, source=[S.RETURN_IN_TRANSIT, S.RETURN_REQUESTED], target=S.RETURNED)
+    def receive(self, location):
+        self.location = location
+
+    @transition(field=state, source=S.RETURNED, target=S.PENDING_REFUND)
+    def pass_qc_for_refund(self):
+        pass
+
+    @transition(field=state, source=S.RETURNED, target=S.PENDING_EXCHANGE)
+    def pass_qc_for_exchange(self):
+        pass
+
+    @transition(field=state, source=S.RETURNED, target=S.RETURN_REJECTED)
+    def fail_qc(self):
+        pass
+
+    @transition(field=state, source=S.PENDING_REFUND, target=S.REFUNDED)
+    def mark_refunded(self):
+        pass
+
+    @transition(field=state, source=S.PENDING_EXCHANGE, target=S.REPLACED)
+    def mark_replaced(self):
+        pass
+
+    @transition(field=state, source=S.RETURN_REQUESTED, target=S.KEPT)
+    def keep(self):
+        pass
+
+
+class Payment(ConcurrentTransitionMixin, models.Model):
+    """One tender. Refunds are capped by captured − refunded, per tender."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    position = models.PositiveSmallIntegerField(default=0)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    amount = models.DecimalField(**MONEY, help_text="Amount tendered at checkout.")
+    captured_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    refunded_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    state = FSMField(default=PaymentState.CAPTURED, choices=PaymentState.choices, protected=True)
+    gateway = models.CharField(max_length=50, blank=True, default="")
+    reference = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["order_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(captured_amount__gte=0), name="payment_captured_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0), name="payment_refunded_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(captured_amount__lte=F("amount")), name="payment_captured_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("captured_amount")),
+                name="payment_refunded_within_captured",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.amount}"
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.captured_amount - self.refunded_amount
+
+    @transition(field=state, source=PaymentState.AUTHORISED, target=PaymentState.CAPTURED)
+    def capture(self, amount):
+        self.captured_amount = amount
+
+    @transition(
+        field=state,
+        source=[PaymentState.PENDING, PaymentState.CAPTURED],
+        target=PaymentState.CAPTURED,
+    )
+    def collect(self, amount):
+        """Cash collected at the door, for the units the customer accepted."""
+        self.captured_amount += amount
+
+    @transition(
+        field=state,
+        source=[PaymentState.PENDING, PaymentState.AUTHORISED],
+        target=PaymentState.VOIDED,
+    )
+    def void(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED],
+        target=RETURN_VALUE(PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED),
+    )
+    def record_refund(self, amount):
+        self.refunded_amount += amount
+        if self.refunded_amount >= self.captured_amount:
+            return PaymentState.REFUNDED
+        return PaymentState.PARTIALLY_REFUNDED
+
+
+class Shipment(ConcurrentTransitionMixin, models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    kind = models.CharField(
+        max_length=20, choices=ShipmentKind.choices, default=ShipmentKind.FORWARD
+    )
+    state = FSMField(default=ShipmentState.SHIPPED, choices=ShipmentState.choices, protected=True)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.PROTECT
+    )
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
+    cod_collected = models.DecimalField(**MONEY, null=True, blank=True)
+    shipped_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"shipment {self.pk} ({self.state})"
+
+    @transition(
+        field=state,
+        source=ShipmentState.SHIPPED,
+        target=RETURN_VALUE(ShipmentState.DELIVERED, ShipmentState.REFUSED),
+    )
+    def deliver(self, at, any_accepted: bool):
+        self.delivered_at = at
+        return ShipmentState.DELIVERED if any_accepted else ShipmentState.REFUSED
+
+
+class TimelineEvent(models.Model):
+    """The one append-only timeline: order, unit, payment, shipment, return,
+    refund, SLA and message events. Written only by ``orders.events``."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    entity = models.CharField(max_length=20)
+    entity_id = models.CharField(max_length=40, blank=True, default="")
+    type = models.CharField(max_length=60)
+    from_state = models.CharField(max_length=40, blank=True, default="")
+    to_state = models.CharField(max_length=40, blank=True, default="")
+    actor_kind = models.CharField(max_length=20, choices=Actor.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    source = models.CharField(max_length=60, blank=True, default="")
+    external_id = models.CharField(max_length=150, blank=True, default="")
+    message = models.CharField(max_length=500, blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["order", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.entity}:{self.entity_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Timeline events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Timeline events are append-only.")
+
+
+class ProcessedEvent(models.Model):
+    """Inbound events already applied, so a redelivery changes nothing."""
+
+    source = models.CharField(max_length=60)
+    external_id = models.CharField(max_length=150)
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="processed_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class ContactLog(models.Model):
+    """A customer contact about an order, for repeat-contact measures."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="contacts")
+    channel = models.CharField(max_length=20, default="phone")
+    summary = models.CharField(max_length=500)
+    resolved = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.summary[:40]}"

@@ -1,0 +1,114 @@
+"""Reads for orders: one order with everything it shows, its derived status,
+and the merged timeline."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Prefetch
+
+from oms.errors import NotFound
+
+from .models import Line, Order, Payment, Shipment, TimelineEvent, Unit
+from .states import OPEN_RETURN_STATES, PaymentMethod, PaymentState, UnitState
+
+S = UnitState
+_REVERSE = OPEN_RETURN_STATES | {S.REFUNDED, S.REPLACED, S.RETURN_REJECTED, S.KEPT}
+
+
+def order_get(number: str, *, for_detail: bool = True) -> Order:
+    qs = Order.objects.select_related("channel", "customer", "ship_from")
+    if for_detail:
+        qs = qs.prefetch_related(
+            Prefetch("lines", queryset=Line.objects.select_related("sku").order_by("position")),
+            Prefetch("units", queryset=Unit.objects.order_by("line_id", "index")),
+            Prefetch("payments", queryset=Payment.objects.order_by("position")),
+            Prefetch(
+                "shipments",
+                queryset=Shipment.objects.order_by("pk").prefetch_related(
+                    Prefetch("units", queryset=Unit.objects.only("pk", "shipment_id"))
+                ),
+            ),
+        )
+    order = qs.filter(number=number).first()
+    if order is None:
+        raise NotFound(f"Order {number} does not exist.")
+    return order
+
+
+def order_units_by_line(order: Order) -> dict[int, list[Unit]]:
+    out: dict[int, list[Unit]] = {}
+    for unit in order.units.all():
+        out.setdefault(unit.line_id, []).append(unit)
+    return out
+
+
+def order_status(units: list[Unit]) -> str:
+    """The order's summary, derived from its units; never stored."""
+    counts = Counter(u.state for u in units)
+    total = sum(counts.values())
+    if not total or counts[S.CANCELLED] == total:
+        return "cancelled"
+    live = total - counts[S.CANCELLED]
+    pending = counts[S.ORDERED] + counts[S.ALLOCATED]
+    reversed_ = sum(counts[s] for s in _REVERSE) + counts[S.REFUSED]
+    open_returns = sum(counts[s] for s in OPEN_RETURN_STATES)
+    if pending == live:
+        return "unfulfilled"
+    if pending:
+        return "partially_fulfilled"
+    if counts[S.SHIPPED]:
+        return "in_transit" if counts[S.SHIPPED] == live else "partially_delivered"
+    if open_returns:
+        return "return_in_progress"
+    if reversed_ == live:
+        return "returned"
+    if reversed_:
+        return "partially_returned"
+    return "delivered"
+
+
+def payment_status(payments: list[Payment]) -> str:
+    if not payments:
+        return "unpaid"
+    states = {p.state for p in payments}
+    if any(p.method == PaymentMethod.COD and p.state == PaymentState.PENDING for p in payments):
+        return "awaiting_cod"
+    if states == {PaymentState.VOIDED}:
+        return "voided"
+    if states <= {PaymentState.REFUNDED, PaymentState.VOIDED}:
+        return "refunded"
+    if states & {PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED}:
+        return "partially_refunded"
+    if PaymentState.AUTHORISED in states:
+        return "authorised"
+    return "paid"
+
+
+def order_timeline(order: Order):
+    """Every event of the order, oldest first: order, unit, payment, shipment,
+    return, refund, SLA and message events live in one table."""
+    return (
+        TimelineEvent.objects.filter(order=order)
+        .select_related("actor_user")
+        .order_by("occurred_at", "pk")
+    )
+
+
+def order_list(
+    *,
+    channel: str | None = None,
+    external_id: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+):
+    qs = Order.objects.select_related("channel", "customer").order_by("-placed_at", "-pk")
+    if channel:
+        qs = qs.filter(channel__code=channel)
+    if external_id:
+        qs = qs.filter(external_id=external_id)
+    if email:
+        qs = qs.filter(email__iexact=email)
+    if phone:
+        qs = qs.filter(phone=phone)
+    return qs

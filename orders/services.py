@@ -1,0 +1,690 @@
+"""Writes for orders: intake, shipping, delivery, and the unit transition helper
+every app uses to move units."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from inventory.models import SKU, Location
+from inventory.services import InsufficientStock, Move, stock_move_many
+from inventory.services import location_default as inventory_location_default
+from inventory.states import Bucket
+from oms.errors import ApplicationError, Conflict, NotFound
+from oms.money import is_known_currency
+
+from .allocation import AllocationError, LineInput, allocate_order
+from .events import Event, EventActor, EventType, timeline_record, timeline_record_many
+from .models import Channel, Customer, Line, Order, Payment, ProcessedEvent, Shipment, Unit
+from .states import PaymentMethod, PaymentState, ShipmentKind, ShipmentState, UnitState
+
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference(prefix: str, length: int = 8) -> str:
+    """Readable, unguessable reference (no 0/O or 1/I to misread on the phone)."""
+    return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+# --- units -------------------------------------------------------------------
+
+
+def units_transition(
+    units: list[Unit],
+    method: str,
+    *,
+    actor: EventActor,
+    args: tuple = (),
+    fields: tuple[str, ...] = (),
+    message: str = "",
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> None:
+    """Apply transition ``method`` to each unit and persist it in bulk.
+
+    The FSM refuses a transition from the wrong state (409 naming the unit and
+    its state). Persisting is a conditional update per (from, to) group, so a
+    unit that another transaction moved meanwhile makes the whole change fail
+    instead of being overwritten. ``fields`` are attnames set by the transition
+    that must be saved with it. One timeline row per unit.
+    """
+    if not units:
+        return
+    groups: dict[tuple[str, str], list[Unit]] = defaultdict(list)
+    events = []
+    for unit in units:
+        before = unit.state
+        try:
+            getattr(unit, method)(*args)
+        except TransitionNotAllowed as exc:
+            raise Conflict(
+                f"Unit {unit.pk} is {before}; '{method}' does not apply.",
+                code="invalid_state",
+                extra={"unit": unit.pk, "state": before, "action": method},
+            ) from exc
+        groups[(before, unit.state)].append(unit)
+        events.append(
+            Event(
+                "unit",
+                unit.pk,
+                EventType.UNIT_TRANSITION,
+                before,
+                unit.state,
+                message or method.replace("_", " "),
+                payload or {},
+            )
+        )
+    for (before, after), members in groups.items():
+        values = {f: getattr(members[0], f) for f in fields}
+        updated = Unit.objects.filter(pk__in=[u.pk for u in members], state=before).update(
+            state=after, **values
+        )
+        if updated != len(members):
+            raise Conflict(
+                "Units changed concurrently; nothing was changed.", code="concurrent_change"
+            )
+    order_id = units[0].order_id
+    timeline_record_many(
+        order=order_id,
+        events=events,
+        actor=actor,
+        occurred_at=occurred_at,
+        source=source,
+        external_id=external_id,
+    )
+
+
+def units_lock(qs):
+    """Lock the units for update, in primary-key order (no-op on SQLite, whose
+    IMMEDIATE transactions already serialise writers)."""
+    return list(qs.select_for_update().order_by("pk"))
+
+
+def event_claim(*, source: str, external_id: str) -> bool:
+    """Record an inbound event id. False when it was already processed, so the
+    caller ignores a redelivery. Call inside the change's transaction."""
+    if not external_id:
+        return True
+    try:
+        with transaction.atomic():
+            ProcessedEvent.objects.create(source=source, external_id=external_id)
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- intake ------------------------------------------------------------------
+
+
+@dataclass
+class LineData:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    tax_rate: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+    external_id: str = ""
+
+
+@dataclass
+class PaymentData:
+    method: str
+    amount: Decimal
+    gateway: str = ""
+    reference: str = ""
+    state: str | None = None
+
+
+@dataclass
+class OrderData:
+    channel: str
+    external_id: str
+    currency: str
+    placed_at: datetime
+    lines: list[LineData]
+    payments: list[PaymentData]
+    customer: dict = field(default_factory=dict)
+    prices_include_tax: bool = True
+    order_discount: Decimal = Decimal("0")
+    shipping: Decimal = Decimal("0")
+    ship_from: str | None = None
+    raw: dict = field(default_factory=dict)
+
+
+def _customer_for(data: dict) -> Customer:
+    email = (data.get("email") or "").strip().lower()
+    phone = (data.get("phone") or "").strip()
+    name = (data.get("name") or "").strip()
+    customer = None
+    if email:
+        customer = Customer.objects.filter(email=email).order_by("pk").first()
+    if customer is None and phone:
+        customer = Customer.objects.filter(phone=phone).order_by("pk").first()
+    if customer is None:
+        return Customer.objects.create(email=email, phone=phone, name=name)
+    changed = []
+    if (phone and customer.phone and customer.phone != phone) or (
+        email and customer.email and customer.email != email
+    ):
+        customer.contact_changed_at = timezone.now()
+        changed.append("contact_changed_at")
+    for attr, value in (("email", email), ("phone", phone), ("name", name)):
+        if value and getattr(customer, attr) != value:
+            setattr(customer, attr, value)
+            changed.append(attr)
+    if changed:
+        customer.save(update_fields=changed)
+    return customer
+
+
+def order_create(*, data: OrderData, actor: EventActor) -> tuple[Order, bool]:
+    """Create an order, or return the existing one for the same channel and
+    external id (``created`` False). All or nothing."""
+    channel = Channel.objects.filter(code=data.channel).first()
+    if channel is None:
+        raise ApplicationError(
+            f"channel: unknown channel {data.channel!r}.",
+            code="unknown_channel",
+            extra={"field": "channel"},
+        )
+    existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _order_create(channel, data, actor), True
+    except IntegrityError:
+        existing = Order.objects.filter(channel=channel, external_id=data.external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order:
+    if not is_known_currency(data.currency):
+        raise ApplicationError(
+            f"currency: unknown currency {data.currency!r}.",
+            code="unknown_currency",
+            extra={"field": "currency"},
+        )
+    if not data.lines:
+        raise ApplicationError("lines: an order needs at least one line.", extra={"field": "lines"})
+    skus = SKU.objects.in_bulk([ln.sku for ln in data.lines], field_name="code")
+    for i, ln in enumerate(data.lines):
+        if ln.sku not in skus:
+            raise ApplicationError(
+                f"lines[{i}].sku: unknown SKU {ln.sku!r}.",
+                code="unknown_sku",
+                extra={"field": f"lines[{i}].sku"},
+            )
+        if ln.quantity <= 0:
+            raise ApplicationError(
+                f"lines[{i}].quantity: must be positive.", extra={"field": f"lines[{i}].quantity"}
+            )
+    location = None
+    if data.ship_from:
+        location = Location.objects.filter(code=data.ship_from).first()
+        if location is None:
+            raise ApplicationError(
+                f"ship_from: unknown location {data.ship_from!r}.", extra={"field": "ship_from"}
+            )
+    try:
+        alloc = allocate_order(
+            currency=data.currency,
+            prices_include_tax=data.prices_include_tax,
+            lines=[
+                LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount) for ln in data.lines
+            ],
+            order_discount=data.order_discount,
+        )
+    except AllocationError as exc:
+        raise ApplicationError(str(exc), extra={"field": exc.field}) from exc
+    except ValueError as exc:
+        raise ApplicationError(f"amounts: {exc}", extra={"field": "amounts"}) from exc
+    grand_total = alloc.items_total + data.shipping
+    paid = sum((p.amount for p in data.payments), Decimal("0"))
+    if paid != grand_total:
+        raise ApplicationError(
+            f"payments: add up to {paid} but the order total is {grand_total} "
+            f"(items {alloc.items_total} + shipping {data.shipping}).",
+            code="payments_mismatch",
+            extra={
+                "field": "payments",
+                "order_total": str(grand_total),
+                "payments_total": str(paid),
+            },
+        )
+    customer = _customer_for(data.customer)
+    order = Order.objects.create(
+        number=new_reference("OD"),
+        channel=channel,
+        external_id=data.external_id,
+        customer=customer,
+        email=customer.email,
+        phone=customer.phone,
+        currency=data.currency,
+        placed_at=data.placed_at,
+        prices_include_tax=data.prices_include_tax,
+        items_total=alloc.items_total,
+        line_discount_total=alloc.line_discount_total,
+        order_discount=data.order_discount,
+        tax_total=alloc.tax_total,
+        shipping_amount=data.shipping,
+        grand_total=grand_total,
+        ship_from=location,
+        raw=data.raw,
+    )
+    lines = Line.objects.bulk_create(
+        [
+            Line(
+                order=order,
+                position=i + 1,
+                sku=skus[ln.sku],
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                tax_rate=ln.tax_rate,
+                discount=ln.discount,
+                external_id=ln.external_id,
+            )
+            for i, ln in enumerate(data.lines)
+        ]
+    )
+    units = Unit.objects.bulk_create(
+        [
+            Unit(
+                order=order,
+                line=line,
+                sku_id=line.sku_id,
+                index=j + 1,
+                net_paid=amounts.net_paid,
+                tax_amount=amounts.tax,
+                discount_amount=amounts.discount,
+            )
+            for line, line_units in zip(lines, alloc.units, strict=True)
+            for j, amounts in enumerate(line_units)
+        ]
+    )
+    payments = Payment.objects.bulk_create(
+        [
+            Payment(
+                order=order,
+                position=i + 1,
+                method=p.method,
+                amount=p.amount,
+                captured_amount=Decimal("0") if p.method == PaymentMethod.COD else p.amount,
+                state=PaymentState.PENDING
+                if p.method == PaymentMethod.COD
+                else PaymentState.CAPTURED,
+                gateway=p.gateway,
+                reference=p.reference,
+            )
+            for i, p in enumerate(data.payments)
+        ]
+    )
+    timeline_record(
+        order=order,
+        actor=actor,
+        occurred_at=data.placed_at,
+        event=Event(
+            "order",
+            order.number,
+            EventType.ORDER_CREATED,
+            "",
+            "placed",
+            f"Order placed on {channel.code}: {len(units)} unit(s), total {grand_total} {order.currency}",
+            {
+                "external_id": data.external_id,
+                "payments": [
+                    {"method": p.method, "amount": str(p.amount), "state": p.state}
+                    for p in payments
+                ],
+            },
+        ),
+    )
+    _reserve(order, units, location or inventory_location_default(), actor)
+    return order
+
+
+def _reserve(
+    order: Order, units: list[Unit], location: Location | None, actor: EventActor
+) -> list[Unit]:
+    """Reserve sellable stock for ``units`` (state ordered). Units whose SKU is
+    short stay ordered (backorder); the rest become allocated."""
+    if location is None or not units:
+        return []
+    by_sku: dict[int, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_sku[unit.sku_id].append(unit)
+    allocated: list[Unit] = []
+    short: list[dict] = []
+    try:
+        with transaction.atomic():
+            stock_move_many(
+                [
+                    Move(sku_id, location.pk, len(us), Bucket.SELLABLE, Bucket.RESERVED)
+                    for sku_id, us in by_sku.items()
+                ],
+                reason="order_reserve",
+                reference=order.number,
+            )
+        allocated = units
+    except InsufficientStock:
+        # Fall back SKU by SKU so that what is in stock still gets reserved.
+        for sku_id, us in sorted(by_sku.items()):
+            try:
+                with transaction.atomic():
+                    stock_move_many(
+                        [Move(sku_id, location.pk, len(us), Bucket.SELLABLE, Bucket.RESERVED)],
+                        reason="order_reserve",
+                        reference=order.number,
+                    )
+                allocated.extend(us)
+            except InsufficientStock:
+                short.append({"sku_id": sku_id, "quantity": len(us)})
+    units_transition(
+        allocated,
+        "allocate",
+        args=(location,),
+        fields=("location_id",),
+        actor=actor,
+        message=f"reserved at {location.code}",
+    )
+    if short:
+        timeline_record(
+            order=order,
+            actor=actor,
+            event=Event(
+                "order",
+                order.number,
+                EventType.STOCK_SHORT,
+                message=f"{sum(s['quantity'] for s in short)} unit(s) on backorder at {location.code}",
+                payload={"short": short, "location": location.code},
+            ),
+        )
+    return allocated
+
+
+# --- shipping ------------------------------------------------------------------
+
+
+@transaction.atomic
+def shipment_create(
+    *,
+    order: Order,
+    unit_ids: list[int],
+    actor: EventActor,
+    tracking_number: str = "",
+    serials: dict[int, str] | None = None,
+    kind: str = ShipmentKind.FORWARD,
+) -> Shipment:
+    if not unit_ids:
+        raise ApplicationError(
+            "units: a shipment needs at least one unit.", extra={"field": "units"}
+        )
+    if len(set(unit_ids)) != len(unit_ids):
+        raise ApplicationError("units: a unit is listed twice.", extra={"field": "units"})
+    units = units_lock(Unit.objects.filter(order=order, pk__in=unit_ids))
+    missing = sorted(set(unit_ids) - {u.pk for u in units})
+    if missing:
+        raise ApplicationError(
+            f"units: {missing} are not units of order {order.number}.",
+            code="unknown_units",
+            extra={"field": "units", "units": missing},
+        )
+    bad = [u for u in units if u.state not in (UnitState.ALLOCATED, UnitState.ORDERED)]
+    if bad:
+        raise Conflict(
+            f"Unit {bad[0].pk} is {bad[0].state}; only ordered or allocated units can ship.",
+            code="invalid_state",
+            extra={"unit": bad[0].pk, "state": bad[0].state},
+        )
+    unallocated = [u for u in units if u.state == UnitState.ORDERED]
+    if unallocated:
+        location = order.ship_from or inventory_location_default()
+        got = _reserve(order, unallocated, location, actor)
+        if len(got) != len(unallocated):
+            raise InsufficientStock(
+                "Some units have no stock reserved and none is available to ship them.",
+                extra={"units": sorted(u.pk for u in unallocated if u not in got)},
+            )
+    locations = {u.location_id for u in units}
+    if len(locations) != 1:
+        raise ApplicationError(
+            "units: reserved at different locations; ship them separately.",
+            extra={"field": "units"},
+        )
+    location_id = locations.pop()
+    shipment = Shipment.objects.create(
+        order=order,
+        kind=kind,
+        location_id=location_id,
+        tracking_number=tracking_number,
+        shipped_at=timezone.now(),
+    )
+    counts: dict[int, int] = defaultdict(int)
+    for unit in units:
+        counts[unit.sku_id] += 1
+    stock_move_many(
+        [Move(sku_id, location_id, n, Bucket.RESERVED, None) for sku_id, n in counts.items()],
+        reason="shipped",
+        reference=f"shipment:{shipment.pk}",
+    )
+    units_transition(
+        units,
+        "ship",
+        args=(shipment,),
+        fields=("shipment_id",),
+        actor=actor,
+        message=f"shipped in shipment {shipment.pk}",
+    )
+    if serials:
+        for unit in units:
+            if str(unit.pk) in {str(k) for k in serials}:
+                serial = serials.get(unit.pk) or serials.get(str(unit.pk))
+                Unit.objects.filter(pk=unit.pk).update(serial=serial)
+    timeline_record(
+        order=order,
+        actor=actor,
+        event=Event(
+            "shipment",
+            shipment.pk,
+            EventType.SHIPMENT_CREATED,
+            "",
+            shipment.state,
+            f"Shipment {shipment.pk} with {len(units)} unit(s)",
+            {"units": [u.pk for u in units]},
+        ),
+    )
+    return shipment
+
+
+@dataclass
+class DeliveryResult:
+    shipment: Shipment
+    delivered: list[Unit]
+    refused: list[Unit]
+    cod_collected: Decimal | None
+
+
+@transaction.atomic
+def shipment_deliver(
+    *,
+    shipment_id: int,
+    actor: EventActor,
+    delivered_at: datetime | None = None,
+    refused_unit_ids: list[int] | None = None,
+    cod_collected: Decimal | None = None,
+    external_id: str = "",
+) -> DeliveryResult:
+    """The courier reports delivery. Refused units are recorded as refused; for
+    cash on delivery the collection covers only the accepted units."""
+    shipment = (
+        Shipment.objects.select_for_update().filter(pk=shipment_id).select_related("order").first()
+    )
+    if shipment is None:
+        raise NotFound(f"Shipment {shipment_id} does not exist.")
+    order = shipment.order
+    if not event_claim(source="courier", external_id=external_id):
+        return DeliveryResult(shipment, [], [], shipment.cod_collected)
+    if shipment.state != ShipmentState.SHIPPED:
+        raise Conflict(
+            f"Shipment {shipment.pk} is already {shipment.state}.",
+            code="invalid_state",
+            extra={"state": shipment.state},
+        )
+    at = delivered_at or timezone.now()
+    if at > timezone.now() + timezone.timedelta(minutes=5):
+        raise ApplicationError("delivered_at: is in the future.", extra={"field": "delivered_at"})
+    units = units_lock(Unit.objects.filter(shipment=shipment))
+    refused_ids = set(refused_unit_ids or [])
+    unknown = sorted(refused_ids - {u.pk for u in units})
+    if unknown:
+        raise ApplicationError(
+            f"refused_units: {unknown} are not in shipment {shipment.pk}.",
+            code="unknown_units",
+            extra={"field": "refused_units", "units": unknown},
+        )
+    accepted = [u for u in units if u.pk not in refused_ids]
+    refused = [u for u in units if u.pk in refused_ids]
+
+    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+    cod = next((p for p in payments if p.method == PaymentMethod.COD), None)
+    collected = None
+    if cod is not None:
+        expected = _cod_due(order, cod, accepted, payments)
+        if cod_collected is not None and cod_collected != expected:
+            raise ApplicationError(
+                f"cod_collected: {cod_collected} does not match the {expected} due for the accepted units.",
+                code="cod_mismatch",
+                extra={"field": "cod_collected", "expected": str(expected)},
+            )
+        collected = expected
+    elif cod_collected not in (None, Decimal("0")):
+        raise ApplicationError(
+            "cod_collected: this order is not cash on delivery.", extra={"field": "cod_collected"}
+        )
+
+    before = shipment.state
+    shipment.deliver(at, bool(accepted))
+    shipment.cod_collected = collected
+    shipment.save()
+    units_transition(
+        accepted,
+        "deliver",
+        args=(at,),
+        fields=("delivered_at",),
+        actor=actor,
+        occurred_at=at,
+        message="delivered",
+    )
+    units_transition(refused, "refuse", actor=actor, occurred_at=at, message="refused at the door")
+    timeline_record(
+        order=order,
+        actor=actor,
+        occurred_at=at,
+        event=Event(
+            "shipment",
+            shipment.pk,
+            EventType.SHIPMENT_DELIVERED,
+            before,
+            shipment.state,
+            f"{len(accepted)} accepted, {len(refused)} refused",
+            {
+                "accepted": [u.pk for u in accepted],
+                "refused": [u.pk for u in refused],
+                "cod_collected": str(collected) if collected is not None else None,
+            },
+        ),
+    )
+    if cod is not None:
+        _cod_settle(order, cod, collected or Decimal("0"), actor, at)
+    result = DeliveryResult(shipment, accepted, refused, collected)
+    for react in DELIVERY_REACTIONS:
+        react(result, actor)
+    return result
+
+
+# Apps downstream of orders (returns: the doorstep-refusal return) react to a
+# delivery inside its transaction. They register in their AppConfig.ready(), so
+# orders does not import them and the dependency stays one-way.
+DELIVERY_REACTIONS: list = []
+
+
+def _cod_due(order: Order, cod: Payment, accepted: list[Unit], payments: list[Payment]) -> Decimal:
+    """Cash due at this door: the accepted units' net paid, plus shipping the
+    first time anything is accepted, less what other tenders already paid."""
+    prepaid = sum((p.captured_amount for p in payments if p.pk != cod.pk), Decimal("0"))
+    already = cod.captured_amount
+    due_value = sum((u.net_paid for u in accepted), Decimal("0"))
+    delivered_before = Unit.objects.filter(order=order, delivered_at__isnull=False).exists()
+    if accepted and not delivered_before:
+        due_value += order.shipping_amount
+    # Other tenders (a gift card, say) are used up first.
+    prior_value = Unit.objects.filter(order=order, delivered_at__isnull=False).values_list(
+        "net_paid", flat=True
+    )
+    prior = sum(prior_value, Decimal("0")) + (
+        order.shipping_amount if delivered_before else Decimal("0")
+    )
+    covered_by_prepaid = max(Decimal("0"), prepaid - prior)
+    due = max(Decimal("0"), due_value - covered_by_prepaid)
+    return min(due, cod.amount - already)
+
+
+def _cod_settle(
+    order: Order, cod: Payment, amount: Decimal, actor: EventActor, at: datetime
+) -> None:
+    before = cod.state
+    if amount > 0:
+        cod.collect(amount)
+        cod.save()
+        timeline_record(
+            order=order,
+            actor=actor,
+            occurred_at=at,
+            event=Event(
+                "payment",
+                cod.pk,
+                EventType.PAYMENT_COLLECTED,
+                before,
+                cod.state,
+                f"Cash collected: {amount} {order.currency}",
+                {"amount": str(amount)},
+            ),
+        )
+        return
+    still_open = Unit.objects.filter(
+        order=order, state__in=[UnitState.ORDERED, UnitState.ALLOCATED, UnitState.SHIPPED]
+    ).exists()
+    if not still_open and cod.captured_amount == 0 and cod.state == PaymentState.PENDING:
+        cod.void()
+        cod.save()
+        timeline_record(
+            order=order,
+            actor=actor,
+            occurred_at=at,
+            event=Event(
+                "payment",
+                cod.pk,
+                EventType.PAYMENT_TRANSITION,
+                before,
+                cod.state,
+                "Nothing to collect: every unit was refused or cancelled",
+            ),
+        )
+
+
+def order_get_by_number(number: str) -> Order:
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        raise NotFound(f"Order {number} does not exist.")
+    return order

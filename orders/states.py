@@ -1,0 +1,85 @@
+from django.db import models
+
+
+class UnitState(models.TextChoices):
+    # forward
+    ORDERED = "ordered", "Ordered"  # bought; no stock reserved yet (backorder)
+    ALLOCATED = "allocated", "Allocated"  # stock reserved at a location
+    SHIPPED = "shipped", "Shipped"  # handed to the courier
+    DELIVERED = "delivered", "Delivered"  # accepted by the customer
+    CANCELLED = "cancelled", "Cancelled"  # cancelled before shipping
+    REFUSED = "refused", "Refused at the door"  # customer refused it at delivery
+    # reverse
+    RETURN_REQUESTED = (
+        "return_requested",
+        "Return requested",
+    )  # in an open return, not yet picked up
+    RETURN_IN_TRANSIT = (
+        "return_in_transit",
+        "Return in transit",
+    )  # picked up / riding back with the courier
+    RETURNED = "returned", "Returned, awaiting QC"  # received at a location, pending inspection
+    PENDING_REFUND = (
+        "pending_refund",
+        "Passed QC, refund due",
+    )  # inspected and accepted; refund not yet issued
+    PENDING_EXCHANGE = (
+        "pending_exchange",
+        "Passed QC, exchange due",
+    )  # accepted; replacement not yet dispatched
+    REFUNDED = "refunded", "Refunded"  # money back issued
+    REPLACED = "replaced", "Replaced"  # exchange or replacement dispatched for it
+    RETURN_REJECTED = "return_rejected", "Return rejected"  # failed QC; goes back to the customer
+    KEPT = "kept", "Kept by customer"  # keep-it resolution: refunded without taking it back
+
+
+# States in which a unit is part of an open return.
+OPEN_RETURN_STATES = {
+    UnitState.RETURN_REQUESTED,
+    UnitState.RETURN_IN_TRANSIT,
+    UnitState.RETURNED,
+    UnitState.PENDING_REFUND,
+    UnitState.PENDING_EXCHANGE,
+}
+# States after which nothing more happens to the unit in this order.
+FINAL_REVERSE_STATES = {UnitState.REFUNDED, UnitState.REPLACED, UnitState.KEPT}
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card"
+    UPI = "upi", "UPI"
+    WALLET = "wallet", "Wallet"
+    GIFT_CARD = "gift_card", "Gift card"
+    STORE_CREDIT = "store_credit", "Store credit"
+    COD = "cod", "Cash on delivery"
+
+
+class PaymentState(models.TextChoices):
+    PENDING = "pending", "Awaiting collection"  # cash on delivery, not yet collected
+    AUTHORISED = "authorised", "Authorised"  # held on the card, not captured
+    CAPTURED = "captured", "Captured"  # money taken (or cash collected)
+    PARTIALLY_REFUNDED = (
+        "partially_refunded",
+        "Partially refunded",
+    )  # some of the capture given back
+    REFUNDED = "refunded", "Refunded"  # all of the capture given back
+    VOIDED = "voided", "Voided"  # released without capture (or COD never collected)
+
+
+class ShipmentState(models.TextChoices):
+    SHIPPED = "shipped", "In transit"  # with the courier
+    DELIVERED = "delivered", "Delivered"  # delivered; some units may have been refused
+    REFUSED = "refused", "Refused"  # every unit refused at the door
+
+
+class ShipmentKind(models.TextChoices):
+    FORWARD = "forward", "Forward"
+    REPLACEMENT = "replacement", "Replacement (exchange)"
+
+
+class Actor(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+    SYSTEM = "system", "System"
+    COURIER = "courier", "Courier"
+    API = "api", "API client"
