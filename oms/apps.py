@@ -7,6 +7,7 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS platform"
 
     def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from .roles import roles_sync
 
         # Groups need the permissions that migrate creates; sync after it.
