@@ -1,0 +1,109 @@
+"""Two real transactions racing for the last unit (PostgreSQL row locks).
+
+Each thread opens its own database connection; a barrier releases them
+together so the race is real. Exactly one wins, the other gets a conflict,
+and the ledger still adds up.
+"""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from inventory.models import StockBalance
+from inventory.services import InsufficientStock, stock_move
+from inventory.states import Bucket
+from orders.events import EventActor
+from orders.models import Order, Unit
+from orders.services import LineData, OrderData, PaymentData, order_create
+from orders.states import UnitState
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(worker, n=2):
+    """Run ``worker(i)`` in ``n`` threads released together; collect results
+    and exceptions by thread index."""
+    barrier = threading.Barrier(n, timeout=10)
+    results: dict[int, object] = {}
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = worker(i)
+        except Exception as exc:  # the test inspects what each thread raised
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
+    return [results[i] for i in range(n)]
+
+
+def balances(sku):
+    return dict(StockBalance.objects.filter(sku=sku).values_list("bucket", "quantity"))
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_threads_reserving_the_last_unit_one_wins(make_sku, warehouse_location, attempt):
+    # given exactly one sellable unit
+    sku = make_sku("LAST-1", Decimal("100.00"), stock=1)
+
+    # when two transactions reserve it at the same moment
+    def reserve(i):
+        return stock_move(
+            sku=sku,
+            location=warehouse_location,
+            quantity=1,
+            from_bucket=Bucket.SELLABLE,
+            to_bucket=Bucket.RESERVED,
+            reason="order_reserve",
+            reference=f"thread-{i}",
+        )
+
+    outcomes = race(reserve)
+    # then exactly one succeeds and the other is told there is not enough stock
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1, outcomes
+    assert isinstance(errors[0], InsufficientStock), errors
+    assert balances(sku) == {"sellable": 0, "reserved": 1}
+    call_command("check_stock")
+
+
+def test_two_orders_for_the_last_unit_one_is_allocated(make_sku, channel, warehouse_location):
+    # given exactly one sellable unit
+    sku = make_sku("LAST-2", Decimal("250.00"), stock=1)
+
+    # when two customers order it at the same moment
+    def place(i):
+        order, _ = order_create(
+            data=OrderData(
+                channel="web",
+                external_id=f"RACE-{i}",
+                currency="INR",
+                placed_at=timezone.now() - timedelta(minutes=1),
+                lines=[LineData(sku="LAST-2", quantity=1, unit_price=Decimal("250.00"))],
+                payments=[PaymentData(method="card", amount=Decimal("250.00"))],
+                customer={"email": f"racer{i}@example.com"},
+            ),
+            actor=EventActor.system("race"),
+        )
+        return order.number
+
+    outcomes = race(place)
+    # then both orders exist; one unit is allocated and the other waits as ordered
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert Order.objects.count() == 2
+    states = sorted(Unit.objects.filter(sku=sku).values_list("state", flat=True))
+    assert states == [UnitState.ALLOCATED, UnitState.ORDERED]
+    assert balances(sku) == {"sellable": 0, "reserved": 1}
+    call_command("check_stock")
