@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "returns",
     "refunds",
     "sla",
+    "intake",
 ]
 
 MIDDLEWARE = [

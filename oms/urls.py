@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inventory import apis as inventory_apis
 from orders import apis as order_apis
+from refunds import apis as refund_apis
+from returns import apis as return_apis
 
 from . import views
 
@@ -25,6 +27,16 @@ api_v1 = [
         order_apis.ShipmentDeliveredApi.as_view(),
         name="shipment-delivered",
     ),
+    path("orders/<str:number>/returnable/", return_apis.ReturnableApi.as_view(), name="order-returnable"),
+    path("orders/<str:number>/ledger/", refund_apis.OrderLedgerApi.as_view(), name="order-ledger"),
+    path("returns/", return_apis.ReturnCreateApi.as_view(), name="returns"),
+    path("returns/quote/", return_apis.QuoteApi.as_view(), name="returns-quote"),
+    path("returns/<str:rma>/", return_apis.ReturnDetailApi.as_view(), name="return-detail"),
+    path("returns/<str:rma>/events/", return_apis.ReturnEventApi.as_view(), name="return-events"),
+    path("returns/<str:rma>/approve/", return_apis.ReturnApproveApi.as_view(), name="return-approve"),
+    path("returns/<str:rma>/reject/", return_apis.ReturnRejectApi.as_view(), name="return-reject"),
+    path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
+    path("refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"),
     path("skus/<str:code>/", inventory_apis.SkuUpsertApi.as_view(), name="sku"),
     path("locations/<slug:code>/", inventory_apis.LocationUpsertApi.as_view(), name="location"),
     path("stock/", inventory_apis.StockListApi.as_view(), name="stock"),

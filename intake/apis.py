@@ -1,0 +1,244 @@
+"""Intake API: channel settings, signed storefront webhooks, dead letters,
+and the health check."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms.errors import ErrorSerializer, error_response
+from orders.models import Channel
+
+from . import selectors, services
+from .adapters import shopify, woocommerce
+
+ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer, description="Invalid input; the message names the field."
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="No valid API key or signature."),
+    403: OpenApiResponse(ErrorSerializer, description="The key's role lacks the permission."),
+    404: OpenApiResponse(ErrorSerializer, description="Not found."),
+    409: OpenApiResponse(ErrorSerializer, description="Does not fit the current state."),
+}
+# Ops-only: the permission that lets a role configure channels also governs
+# what their webhooks left behind.
+OPS = ["orders.change_channel"]
+
+
+class ChannelUpsertApi(APIView):
+    required_permissions = {"PUT": OPS}
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        platform = serializers.ChoiceField(choices=Channel.Platform.choices)
+        webhook_secret = serializers.CharField(
+            max_length=255, required=False, write_only=True, trim_whitespace=False
+        )
+        unknown_sku = serializers.ChoiceField(
+            choices=Channel.UnknownSku.choices, default=Channel.UnknownSku.REJECT
+        )
+
+    class Output(serializers.Serializer):
+        code = serializers.CharField()
+        name = serializers.CharField()
+        platform = serializers.CharField()
+        unknown_sku = serializers.CharField()
+        webhook_secret_set = serializers.SerializerMethodField()
+
+        def get_webhook_secret_set(self, channel) -> bool:
+            return bool(channel.webhook_secret)
+
+    @extend_schema(
+        operation_id="channels_upsert",
+        request=Input,
+        responses={200: Output, 201: Output, **ERRORS},
+        description="Create or change a sales channel. The secret is never echoed back.",
+    )
+    def put(self, request, code: str):
+        serializers.SlugField(max_length=40).run_validation(code)
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        channel, created = services.channel_upsert(code=code, **serializer.validated_data)
+        return Response(
+            self.Output(channel).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class _WebhookApi(APIView):
+    """Signed storefront webhook: verify, store, acknowledge. No API key: the
+    HMAC over the raw body with the channel's secret is the authentication."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    platform = ""
+    adapter = None
+    signature_header = ""
+    topic_header = ""
+    delivery_header = ""
+    kept_headers: tuple[str, ...] = ()
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        state = serializers.CharField()
+        duplicate = serializers.BooleanField()
+
+    def post(self, request, channel: str):
+        found = Channel.objects.filter(code=channel, platform=self.platform).first()
+        if found is None:
+            return error_response(
+                "not_found",
+                f"No {self.platform} channel {channel!r}.",
+                {},
+                status.HTTP_404_NOT_FOUND,
+            )
+        body = request.body
+        if not self.adapter.signature_valid(
+            found.webhook_secret, body, request.headers.get(self.signature_header)
+        ):
+            return error_response(
+                "invalid_signature",
+                f"{self.signature_header}: missing or does not match the body.",
+                {},
+                status.HTTP_401_UNAUTHORIZED,
+            )
+        topic = request.headers.get(self.topic_header, "").strip()
+        if not topic:
+            return error_response(
+                "invalid", f"{self.topic_header}: missing.", {"field": self.topic_header}, 400
+            )
+        delivery, created = services.delivery_accept(
+            channel=found,
+            platform=self.platform,
+            topic=topic,
+            delivery_id=request.headers.get(self.delivery_header, "").strip(),
+            body=body,
+            headers={h: request.headers[h] for h in self.kept_headers if h in request.headers},
+        )
+        return Response(
+            {"id": delivery.pk, "state": delivery.state, "duplicate": not created},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ShopifyWebhookApi(_WebhookApi):
+    platform = shopify.PLATFORM
+    adapter = shopify
+    signature_header = "X-Shopify-Hmac-Sha256"
+    topic_header = "X-Shopify-Topic"
+    delivery_header = "X-Shopify-Webhook-Id"
+    kept_headers = (
+        "X-Shopify-Topic",
+        "X-Shopify-Webhook-Id",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-API-Version",
+        "X-Shopify-Triggered-At",
+        "X-Shopify-Event-Id",
+    )
+
+    @extend_schema(
+        operation_id="webhooks_shopify",
+        request={"application/json": dict},
+        responses={202: _WebhookApi.Output, **ERRORS},
+        description="Shopify webhook (orders/create, orders/updated, refunds/create). "
+        "Signed with X-Shopify-Hmac-Sha256; 202 once stored, processed afterwards.",
+    )
+    def post(self, request, channel: str):
+        return super().post(request, channel)
+
+
+class WooCommerceWebhookApi(_WebhookApi):
+    platform = woocommerce.PLATFORM
+    adapter = woocommerce
+    signature_header = "X-WC-Webhook-Signature"
+    topic_header = "X-WC-Webhook-Topic"
+    delivery_header = "X-WC-Webhook-Delivery-ID"
+    kept_headers = (
+        "X-WC-Webhook-Topic",
+        "X-WC-Webhook-Delivery-ID",
+        "X-WC-Webhook-ID",
+        "X-WC-Webhook-Resource",
+        "X-WC-Webhook-Event",
+        "X-WC-Webhook-Source",
+    )
+
+    @extend_schema(
+        operation_id="webhooks_woocommerce",
+        request={"application/json": dict},
+        responses={202: _WebhookApi.Output, **ERRORS},
+        description="WooCommerce webhook (order.created, order.updated, refund.created). "
+        "Signed with X-WC-Webhook-Signature; 202 once stored, processed afterwards.",
+    )
+    def post(self, request, channel: str):
+        return super().post(request, channel)
+
+
+class DeadLetterOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    channel = serializers.CharField(source="channel.code")
+    platform = serializers.CharField()
+    topic = serializers.CharField()
+    delivery_id = serializers.CharField()
+    state = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+    resource_id = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    body = serializers.CharField(source="body_text")
+
+
+class DeadLetterListApi(APIView):
+    required_permissions = OPS
+
+    @extend_schema(
+        operation_id="dead_letters_list",
+        responses={200: DeadLetterOutput(many=True), **ERRORS},
+        description="Webhooks that could not be applied, with the error and the stored body. "
+        "?channel= filters.",
+    )
+    def get(self, request):
+        qs = selectors.dead_letter_list(channel=request.query_params.get("channel"))
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DeadLetterOutput(page, many=True).data)
+
+
+class DeadLetterReplayApi(APIView):
+    required_permissions = OPS
+
+    @extend_schema(
+        operation_id="dead_letters_replay",
+        request=None,
+        responses={202: DeadLetterOutput, **ERRORS},
+        description="Queue a dead letter again, after the cause was fixed.",
+    )
+    def post(self, request, delivery_id: int):
+        delivery = services.dead_letter_replay(delivery_id=delivery_id)
+        return Response(DeadLetterOutput(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+@require_GET
+def healthz(request):
+    """Database and broker reachability and the dead-letter count. 503 when
+    the database is down (nothing works without it); a broken broker is
+    reported but intake still stores webhooks."""
+    body: dict = {}
+    code = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        body["database"] = "ok"
+    except Exception as exc:
+        body["database"] = f"error: {type(exc).__name__}: {exc}"[:300]
+        code = 503
+    body["broker"] = selectors.broker_status()
+    body["dead_letters"] = selectors.dead_letter_count() if code == 200 else None
+    return JsonResponse(body, status=code)
