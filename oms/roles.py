@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.review_return",
         "returns.override_eligibility",
         "refunds.view_refund",
+        "orders.view_ledgerentry",
         *_READ_STOCK,
     ],
     "finance": [
@@ -56,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "refunds.view_refund",
         "refunds.change_refund",
+        "orders.view_ledgerentry",
     ],
     "ops": [
         *_READ_ORDERS,
@@ -67,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.record_return_event",
         "returns.change_returnpolicy",
         "refunds.view_refund",
+        "orders.view_ledgerentry",
         "inventory.view_stockbalance",
         "inventory.add_stockmovement",
         "inventory.change_sku",

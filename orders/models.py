@@ -111,6 +111,14 @@ class Line(models.Model):
         **MONEY, default=Decimal("0"), help_text="Discount on the whole line."
     )
     external_id = models.CharField(max_length=100, blank=True, default="")
+    replacement_for = models.ForeignKey(
+        "Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement_lines",
+        help_text="Set on lines added by an exchange or replacement: the unit it replaces.",
+    )
 
     class Meta:
         ordering = ["order_id", "position"]
@@ -212,6 +220,10 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=S.RETURNED, target=S.RETURN_REJECTED)
     def fail_qc(self):
         pass
+
+    @transition(field=state, source=S.RETURNED, target=S.NOT_CHARGED)
+    def pass_qc_uncharged(self):
+        """A cash-on-delivery unit refused at the door passed QC: never paid, nothing to refund."""
 
     @transition(field=state, source=S.PENDING_REFUND, target=S.REFUNDED)
     def mark_refunded(self):
@@ -396,3 +408,78 @@ class ContactLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.summary[:40]}"
+
+
+class LedgerEntry(models.Model):
+    """Append-only money ledger of an order. ``amount`` is always positive;
+    ``kind`` says which way it moved. Reconciles as
+    captured − refunded − credit issued − paid out = retained."""
+
+    class Kind(models.TextChoices):
+        CAPTURE = "capture", "Captured at checkout"
+        COD_COLLECTION = "cod_collection", "Cash collected at delivery"
+        EXCHANGE_COLLECTION = "exchange_collection", "Price difference collected"
+        REFUND = "refund", "Refunded to the original tender"
+        STORE_CREDIT = "store_credit", "Store credit issued"
+        PAYOUT = "payout", "Bank/UPI payout"
+
+    INFLOWS = (Kind.CAPTURE, Kind.COD_COLLECTION, Kind.EXCHANGE_COLLECTION)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "pk"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Ledger entries are append-only.")
+
+
+class OutboundMessage(models.Model):
+    """Transactional outbox: a customer message (or storefront webhook) written
+    in the same transaction as the change that caused it, delivered after
+    commit by Celery, so none is lost and none is sent for a rolled-back change."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(max_length=20, default="email")
+    to = models.CharField(max_length=255)
+    template = models.CharField(max_length=60)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.to} ({self.state})"

@@ -13,7 +13,7 @@ from .models import Line, Order, Payment, Shipment, TimelineEvent, Unit
 from .states import OPEN_RETURN_STATES, PaymentMethod, PaymentState, UnitState
 
 S = UnitState
-_REVERSE = OPEN_RETURN_STATES | {S.REFUNDED, S.REPLACED, S.RETURN_REJECTED, S.KEPT}
+_REVERSE = OPEN_RETURN_STATES | {S.REFUNDED, S.REPLACED, S.RETURN_REJECTED, S.KEPT, S.NOT_CHARGED}
 
 
 def order_get(number: str, *, for_detail: bool = True) -> Order:

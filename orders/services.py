@@ -22,7 +22,17 @@ from oms.money import is_known_currency
 
 from .allocation import AllocationError, LineInput, allocate_order
 from .events import Event, EventActor, EventType, timeline_record, timeline_record_many
-from .models import Channel, Customer, Line, Order, Payment, ProcessedEvent, Shipment, Unit
+from .models import (
+    Channel,
+    Customer,
+    LedgerEntry,
+    Line,
+    Order,
+    Payment,
+    ProcessedEvent,
+    Shipment,
+    Unit,
+)
 from .states import PaymentMethod, PaymentState, ShipmentKind, ShipmentState, UnitState
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -328,6 +338,20 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
                 reference=p.reference,
             )
             for i, p in enumerate(data.payments)
+        ]
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                order=order,
+                kind=LedgerEntry.Kind.CAPTURE,
+                amount=p.captured_amount,
+                currency=order.currency,
+                payment=p,
+                reference=p.reference,
+            )
+            for p in payments
+            if p.captured_amount > 0
         ]
     )
     timeline_record(
@@ -647,6 +671,13 @@ def _cod_settle(
     if amount > 0:
         cod.collect(amount)
         cod.save()
+        LedgerEntry.objects.create(
+            order=order,
+            kind=LedgerEntry.Kind.COD_COLLECTION,
+            amount=amount,
+            currency=order.currency,
+            payment=cod,
+        )
         timeline_record(
             order=order,
             actor=actor,

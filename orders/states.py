@@ -31,6 +31,10 @@ class UnitState(models.TextChoices):
     REPLACED = "replaced", "Replaced"  # exchange or replacement dispatched for it
     RETURN_REJECTED = "return_rejected", "Return rejected"  # failed QC; goes back to the customer
     KEPT = "kept", "Kept by customer"  # keep-it resolution: refunded without taking it back
+    NOT_CHARGED = (
+        "not_charged",
+        "Refused, not charged",
+    )  # cash-on-delivery unit refused and back: nothing to refund
 
 
 # States in which a unit is part of an open return.
@@ -42,7 +46,12 @@ OPEN_RETURN_STATES = {
     UnitState.PENDING_EXCHANGE,
 }
 # States after which nothing more happens to the unit in this order.
-FINAL_REVERSE_STATES = {UnitState.REFUNDED, UnitState.REPLACED, UnitState.KEPT}
+FINAL_REVERSE_STATES = {
+    UnitState.REFUNDED,
+    UnitState.REPLACED,
+    UnitState.KEPT,
+    UnitState.NOT_CHARGED,
+}
 
 
 class PaymentMethod(models.TextChoices):

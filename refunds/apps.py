@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class RefundsConfig(AppConfig):
     name = "refunds"
+
+    def ready(self) -> None:
+        # refunds depends on returns, never the reverse: it registers its
+        # reactions with the returns services here.
+        from returns.services import OPEN_MONEY_CHECKS, RETURN_REACTIONS
+
+        from .services import refund_create_due, refund_has_open_money
+
+        if refund_create_due not in RETURN_REACTIONS:
+            RETURN_REACTIONS.append(refund_create_due)
+        if refund_has_open_money not in OPEN_MONEY_CHECKS:
+            OPEN_MONEY_CHECKS.append(refund_has_open_money)

@@ -1,1 +1,253 @@
-"""Models arrive with this app's issue."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from .states import Disposition, RefundMethod, Resolution, ReturnState, ReturnType
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+R = ReturnState
+
+
+def default_refund_methods() -> dict:
+    return {
+        "card": ["original", "store_credit"],
+        "upi": ["original", "store_credit"],
+        "wallet": ["original", "store_credit"],
+        "gift_card": ["original", "store_credit"],
+        "store_credit": ["store_credit"],
+        "cod": ["store_credit", "bank_transfer"],
+    }
+
+
+def default_tender_order() -> list:
+    return ["card", "upi", "wallet", "cod", "gift_card", "store_credit"]
+
+
+def default_sla_hours() -> dict:
+    return {"pickup": 48, "qc": 48, "exchange_dispatch": 48, "refund": 24}
+
+
+class ReturnReason(models.Model):
+    """A structured reason code. Ops add more in the admin."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=100)
+    merchant_fault = models.BooleanField(default=False, help_text="No fees; shipping refunded.")
+    defect = models.BooleanField(
+        default=False, help_text="A quality claim: routed as quality_rejection."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReturnPolicy(models.Model):
+    """A version of the return policy. Rows are never edited: saving a change
+    in the admin writes a new version, and each return keeps the version it was
+    decided under."""
+
+    version = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=100, default="Standard")
+    window_days = models.PositiveSmallIntegerField(default=30)
+    exchange_window_days = models.PositiveSmallIntegerField(default=30)
+    non_returnable_skus = models.JSONField(default=list, blank=True)
+    non_returnable_categories = models.JSONField(default=list, blank=True)
+    restocking_fee = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Per refunded unit."
+    )
+    return_shipping_fee = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Per return with a pickup."
+    )
+    refund_methods = models.JSONField(
+        default=default_refund_methods, help_text="Payment method → allowed refund methods."
+    )
+    tender_order = models.JSONField(
+        default=default_tender_order, help_text="Order in which split tenders are refunded."
+    )
+    keep_it_max_value = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Keep-it allowed for units up to this net paid."
+    )
+    instant_refund_max = models.DecimalField(
+        **MONEY,
+        default=Decimal("0"),
+        help_text="Refund at pickup for low-risk returns up to this total.",
+    )
+    exchange_dispatch_before_receipt = models.BooleanField(
+        default=True, help_text="Exchange-first: ship the replacement before the return arrives."
+    )
+    risk_threshold = models.PositiveSmallIntegerField(default=50)
+    high_value_order = models.DecimalField(**MONEY, default=Decimal("20000"))
+    high_value_item = models.DecimalField(**MONEY, default=Decimal("10000"))
+    max_pickup_attempts = models.PositiveSmallIntegerField(default=3)
+    sla_hours = models.JSONField(default=default_sla_hours)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name_plural = "return policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(restocking_fee__gte=0), name="policy_restocking_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(return_shipping_fee__gte=0), name="policy_shipping_fee_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("A policy version is never edited; save a new version.")
+        super().save(*args, **kwargs)
+
+    def allowed_refund_methods(self, payment_methods: list[str]) -> list[str]:
+        allowed: set[str] | None = None
+        for method in payment_methods:
+            options = set(self.refund_methods.get(method, ["store_credit"]))
+            allowed = options if allowed is None else allowed & options
+        return [m for m in RefundMethod.values if m in (allowed or {"store_credit"})]
+
+
+class Return(ConcurrentTransitionMixin, models.Model):
+    rma = models.CharField(max_length=20, unique=True)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="returns")
+    type = models.CharField(max_length=30, choices=ReturnType.choices)
+    is_full_return = models.BooleanField(default=False)
+    state = FSMField(default=R.APPROVED, choices=ReturnState.choices, protected=True, db_index=True)
+    policy = models.ForeignKey(ReturnPolicy, on_delete=models.PROTECT, related_name="returns")
+    refund_method = models.CharField(
+        max_length=20, choices=RefundMethod.choices, default=RefundMethod.ORIGINAL
+    )
+    payout_details = models.JSONField(
+        default=dict, blank=True, help_text="Bank/UPI details for a payout."
+    )
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Where the units are expected back.",
+    )
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    estimate = models.JSONField(
+        default=dict, blank=True, help_text="Refund breakdown quoted at creation."
+    )
+    pickup_attempts = models.PositiveSmallIntegerField(default=0)
+    root_cause = models.CharField(max_length=60, blank=True, default="")
+    channel = models.CharField(
+        max_length=20,
+        default="api",
+        help_text="Where it was created: api, portal, console, courier.",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("record_return_event", "Can post pickup, receipt, QC and dispatch events"),
+            ("review_return", "Can approve or reject a return held for review"),
+            ("override_eligibility", "Can create a return outside the policy's eligibility"),
+        ]
+
+    def __str__(self) -> str:
+        return self.rma
+
+    @transition(field=state, source=R.PENDING_REVIEW, target=R.APPROVED)
+    def approve(self, user, note, at):
+        self.reviewed_by, self.review_note, self.approved_at = user, note, at
+
+    @transition(field=state, source=R.PENDING_REVIEW, target=R.REJECTED)
+    def reject(self, user, note, at):
+        self.reviewed_by, self.review_note, self.closed_at = user, note, at
+
+    @transition(field=state, source=R.APPROVED, target=R.IN_TRANSIT)
+    def mark_in_transit(self):
+        pass
+
+    @transition(field=state, source=[R.APPROVED, R.IN_TRANSIT], target=R.RECEIVED)
+    def mark_received(self):
+        pass
+
+    @transition(field=state, source=[R.APPROVED, R.IN_TRANSIT, R.RECEIVED], target=R.COMPLETED)
+    def complete(self, at):
+        self.closed_at = at
+
+    @transition(field=state, source=[R.PENDING_REVIEW, R.APPROVED], target=R.CANCELLED)
+    def cancel(self, at):
+        self.closed_at = at
+
+
+class ReturnItem(models.Model):
+    """One unit in a return, with its reason, resolution and outcome."""
+
+    return_request = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="items")
+    unit = models.ForeignKey("orders.Unit", on_delete=models.PROTECT, related_name="return_items")
+    reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT)
+    resolution = models.CharField(max_length=20, choices=Resolution.choices)
+    exchange_sku = models.ForeignKey(
+        "inventory.SKU", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reserved_at = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where the replacement is reserved (exchange-first).",
+    )
+    price_difference = models.DecimalField(
+        **MONEY,
+        default=Decimal("0"),
+        help_text="Replacement price − original price; > 0 to collect, < 0 to refund.",
+    )
+    difference_collected = models.BooleanField(default=False)
+    replacement_unit = models.ForeignKey(
+        "orders.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    customer_serial = models.CharField(max_length=100, blank=True, default="")
+    customer_note = models.CharField(max_length=500, blank=True, default="")
+    qc_passed = models.BooleanField(null=True, blank=True)
+    grade = models.CharField(max_length=20, blank=True, default="")
+    disposition = models.CharField(
+        max_length=30, choices=Disposition.choices, blank=True, default=""
+    )
+    qc_notes = models.CharField(max_length=500, blank=True, default="")
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["return_request_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(is_open=True), name="unit_in_one_open_return"
+            ),
+            models.UniqueConstraint(
+                fields=["return_request", "unit"], name="return_item_unique_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.return_request_id}: unit {self.unit_id} ({self.resolution})"
+
+    @property
+    def dispatched(self) -> bool:
+        return self.replacement_unit_id is not None

@@ -422,7 +422,10 @@ def test_delivery_with_a_refused_unit(warehouse_api, make_order, tee):
     units = {u.pk: u for u in Unit.objects.filter(order=order)}
     assert units[ids[0]].state == UnitState.DELIVERED
     assert units[ids[0]].delivered_at == delivered_at
-    assert units[ids[1]].state == UnitState.REFUSED
+    # the refusal is recorded, and the unit rides back in a doorstep-refusal return
+    assert order.events.filter(entity="unit", entity_id=str(ids[1]), to_state=UnitState.REFUSED).exists()
+    assert units[ids[1]].state == UnitState.RETURN_IN_TRANSIT
+    assert order.returns.get().type == "doorstep_refusal"
 
 
 def test_delivering_twice_is_409_and_changes_nothing(warehouse_api, make_order):
@@ -502,7 +505,8 @@ def test_cod_collection_must_match_the_accepted_units(warehouse_api, cod_order):
     payment = Payment.objects.get(order=cod_order)
     assert payment.state == PaymentState.CAPTURED
     assert payment.captured_amount == Decimal("1250.00")
-    assert Unit.objects.get(pk=sock.pk).state == UnitState.REFUSED
+    # and the refused sock rides back with the courier (doorstep refusal)
+    assert Unit.objects.get(pk=sock.pk).state == UnitState.RETURN_IN_TRANSIT
 
 
 def test_cod_refused_entirely_voids_the_payment(warehouse_api, cod_order):

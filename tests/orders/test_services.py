@@ -165,6 +165,7 @@ def test_every_transition_writes_a_timeline_row(make_order, deliver_order):
             (second, "ordered", "allocated"),
             (second, "allocated", "shipped"),
             (second, "shipped", "refused"),
+            (second, "refused", "return_in_transit"),
         ]
     )
 

@@ -1,0 +1,77 @@
+"""Payment-gateway interface for refunds.
+
+A gateway gives money back for one tender and is idempotent by key: calling it
+again with the same key returns the first result and moves no more money.
+``OfflineGateway`` is built in: it records the refund (for cash-on-delivery
+payouts, store credit and brands that refund by hand). Real gateways plug in
+through ``OMS_REFUND_GATEWAYS`` (instrument → dotted path).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
+
+from .models import GatewayRefund
+
+
+class GatewayError(Exception):
+    """The gateway refused or failed; the refund is retried, then escalated."""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    reference: str
+    replayed: bool = False
+
+
+class RefundGateway(Protocol):
+    name: str
+
+    def refund(
+        self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict
+    ) -> GatewayResult: ...
+
+
+class OfflineGateway:
+    name = "offline"
+
+    def refund(
+        self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict
+    ) -> GatewayResult:
+        existing = GatewayRefund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            if existing.amount != amount:
+                raise GatewayError(
+                    f"Key {idempotency_key} was used for {existing.amount}, not {amount}."
+                )
+            return GatewayResult(existing.reference, replayed=True)
+        try:
+            with transaction.atomic():
+                row = GatewayRefund.objects.create(
+                    gateway=self.name,
+                    idempotency_key=idempotency_key,
+                    payment=payment,
+                    instrument=instrument,
+                    amount=amount,
+                    reference=f"OFF-{secrets.token_hex(6).upper()}",
+                    details=details,
+                )
+        except IntegrityError:
+            row = GatewayRefund.objects.get(idempotency_key=idempotency_key)
+            return GatewayResult(row.reference, replayed=True)
+        return GatewayResult(row.reference)
+
+
+def gateway_for(instrument: str) -> RefundGateway:
+    paths = getattr(settings, "OMS_REFUND_GATEWAYS", {}) or {}
+    path = paths.get(instrument) or paths.get("*")
+    if path:
+        return import_string(path)()
+    return OfflineGateway()

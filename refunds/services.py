@@ -1,0 +1,494 @@
+"""Refunds: created when due (a reaction to return changes), issued through a
+gateway by a Celery task, with ledger rows, a credit note and store credit.
+
+Gates (DOMAIN.md, Deferred refunds): a return's refund falls due only when
+none of its units is still on the way or waiting for QC and every exchange on
+it is final. Keep-it units are refunded at approval, as the policy allows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from oms.errors import Conflict, NotFound
+from orders.events import Event, EventActor, timeline_record
+from orders.messaging import message_enqueue
+from orders.models import LedgerEntry, Order, Payment, Unit
+from orders.services import new_reference, units_transition
+from orders.states import UnitState
+from returns.models import Return, ReturnItem
+from returns.pricing import PricedUnit, price_return
+from returns.services import after_change, tenders_in_policy_order
+from returns.states import Resolution, ReturnType
+
+from .gateways import GatewayError, gateway_for
+from .models import CreditNote, Refund, RefundItem, RefundTender, StoreCredit
+from .states import RefundKind, RefundState
+
+WAITING = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
+WITH_CUSTOMER = {
+    UnitState.ORDERED,
+    UnitState.ALLOCATED,
+    UnitState.SHIPPED,
+    UnitState.DELIVERED,
+    UnitState.RETURN_REJECTED,
+    UnitState.KEPT,
+}
+INSTRUMENT_LEDGER = {
+    "store_credit": LedgerEntry.Kind.STORE_CREDIT,
+    "bank_transfer": LedgerEntry.Kind.PAYOUT,
+}
+
+
+class RefundEventType:
+    CREATED = "refund.created"
+    ISSUED = "refund.issued"
+    FAILED = "refund.failed"
+    NOTHING_DUE = "refund.nothing_due"
+
+
+def _promised(order: Order) -> dict[int, Decimal]:
+    rows = (
+        RefundTender.objects.filter(
+            refund__order=order, refund__state__in=[RefundState.PENDING, RefundState.FAILED]
+        )
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {r["payment_id"]: r["total"] for r in rows}
+
+
+def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
+    """Reaction to every return change: create the refunds that are now due."""
+    order = Order.objects.select_for_update().get(pk=ret.order_id)
+    items = list(
+        ReturnItem.objects.filter(return_request=ret).select_related("unit", "reason", "unit__line")
+    )
+    covered = set(
+        RefundItem.objects.filter(unit_id__in=[i.unit_id for i in items]).values_list(
+            "unit_id", "kind"
+        )
+    )
+    created = []
+    keep = [
+        i
+        for i in items
+        if i.resolution == Resolution.KEEP
+        and i.unit.state == UnitState.KEPT
+        and (i.unit_id, RefundKind.KEEP_IT) not in covered
+    ]
+    if keep:
+        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor)
+    physical = [i for i in items if i.resolution != Resolution.KEEP]
+    if any(i.unit.state in WAITING for i in physical):
+        return created
+    if any(
+        i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+        and not i.dispatched
+        and i.unit.state != UnitState.RETURN_REJECTED
+        for i in physical
+    ):
+        return created
+    due = [
+        i
+        for i in physical
+        if i.resolution == Resolution.REFUND
+        and i.unit.state == UnitState.PENDING_REFUND
+        and (i.unit_id, RefundKind.RETURN) not in covered
+    ]
+    due += [
+        i
+        for i in physical
+        if i.resolution == Resolution.EXCHANGE
+        and i.price_difference < 0
+        and i.unit.state == UnitState.REPLACED
+        and (i.unit_id, RefundKind.EXCHANGE_DIFFERENCE) not in covered
+    ]
+    if due:
+        created += _create(ret, order, due, RefundKind.RETURN, actor)
+    return created
+
+
+def _create(
+    ret: Return, order: Order, items: list[ReturnItem], kind: str, actor: EventActor
+) -> list[Refund]:
+    policy = ret.policy
+    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("position"))
+    refunding_ids = {i.unit_id for i in items if i.resolution == Resolution.REFUND}
+    others = (
+        Unit.objects.filter(order=order)
+        .exclude(pk__in=refunding_ids)
+        .values_list("state", flat=True)
+    )
+    stays = any(s in WITH_CUSTOMER for s in others) or any(
+        i.resolution == Resolution.KEEP for i in items
+    )
+    replaced_any = Unit.objects.filter(order=order, state=UnitState.REPLACED).exists()
+    shipping_refunded = Refund.objects.filter(order=order).aggregate(s=Sum("shipping_amount"))[
+        "s"
+    ] or Decimal("0")
+    merchant_fault = any(
+        i.reason.merchant_fault
+        for i in items
+        if i.resolution in (Resolution.REFUND, Resolution.KEEP)
+    )
+    fees_taken = Refund.objects.filter(return_request=ret).aggregate(s=Sum("fees_amount"))[
+        "s"
+    ] or Decimal("0")
+    needs_pickup = ret.type != ReturnType.DOORSTEP_REFUSAL and any(
+        i.resolution == Resolution.REFUND for i in items
+    )
+    breakdown = price_return(
+        currency=order.currency,
+        units=[
+            PricedUnit(
+                i.unit_id,
+                i.unit.net_paid,
+                i.unit.tax_amount,
+                i.resolution,
+                i.reason.merchant_fault,
+                i.price_difference,
+            )
+            for i in items
+        ],
+        restocking_fee=policy.restocking_fee,
+        return_shipping_fee=policy.return_shipping_fee if fees_taken == 0 else Decimal("0"),
+        needs_pickup=needs_pickup,
+        charge_fees=ret.type != ReturnType.DOORSTEP_REFUSAL,
+        shipping_charge=order.shipping_amount,
+        shipping_due=order.shipping_amount > 0
+        and shipping_refunded == 0
+        and (merchant_fault or not (stays or replaced_any)),
+        tenders=tenders_in_policy_order(payments, policy, _promised(order)),
+        refund_method=ret.refund_method,
+    )
+    if breakdown.total <= 0:
+        _settle_without_money(ret, items, actor, breakdown.as_dict())
+        return []
+    n = Refund.objects.filter(return_request=ret).count() + 1
+    refund = Refund.objects.create(
+        order=order,
+        return_request=ret,
+        kind=kind,
+        method=ret.refund_method,
+        amount=breakdown.total,
+        currency=order.currency,
+        items_amount=breakdown.items + breakdown.exchange_difference,
+        fees_amount=breakdown.fees,
+        shipping_amount=breakdown.shipping,
+        breakdown=breakdown.as_dict(),
+        idempotency_key=f"{ret.rma}-{n}",
+    )
+    amounts = {u["unit"]: Decimal(u["amount"]) for u in breakdown.units}
+    RefundItem.objects.bulk_create(
+        [
+            RefundItem(
+                refund=refund,
+                unit_id=i.unit_id,
+                amount=amounts[i.unit_id],
+                kind=RefundKind.EXCHANGE_DIFFERENCE
+                if i.resolution == Resolution.EXCHANGE
+                else kind,
+                tax=_tax_share(i.unit, amounts[i.unit_id]),
+            )
+            for i in items
+        ]
+    )
+    RefundTender.objects.bulk_create(
+        [
+            RefundTender(
+                refund=refund,
+                payment_id=t["payment"],
+                instrument=t["method"],
+                amount=Decimal(t["amount"]),
+            )
+            for t in breakdown.tenders
+        ]
+    )
+    timeline_record(
+        order=order,
+        actor=actor,
+        event=Event(
+            "refund",
+            refund.pk,
+            RefundEventType.CREATED,
+            "",
+            refund.state,
+            f"Refund of {refund.amount} {refund.currency} due ({refund.get_kind_display()})",
+            {"rma": ret.rma, "breakdown": refund.breakdown},
+        ),
+    )
+    from .tasks import refund_issue_task
+
+    transaction.on_commit(lambda: refund_issue_task.delay(refund.pk))
+    return [refund]
+
+
+def _tax_share(unit: Unit, amount: Decimal) -> Decimal:
+    if not unit.net_paid:
+        return Decimal("0.00")
+    return (unit.tax_amount * amount / unit.net_paid).quantize(Decimal("0.01"))
+
+
+def _settle_without_money(
+    ret: Return, items: list[ReturnItem], actor: EventActor, breakdown: dict
+) -> None:
+    units = [i.unit for i in items if i.unit.state == UnitState.PENDING_REFUND]
+    units_transition(
+        units,
+        "mark_refunded",
+        actor=actor,
+        message="nothing to refund after fees",
+        payload={"rma": ret.rma, "breakdown": breakdown},
+    )
+    timeline_record(
+        order=ret.order_id,
+        actor=actor,
+        event=Event(
+            "refund",
+            ret.rma,
+            RefundEventType.NOTHING_DUE,
+            message="Nothing to refund",
+            payload=breakdown,
+        ),
+    )
+
+
+def refund_has_open_money(ret: Return) -> bool:
+    return Refund.objects.filter(
+        return_request=ret, state__in=[RefundState.PENDING, RefundState.FAILED]
+    ).exists()
+
+
+def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
+    """Issue a pending (or failed) refund through the gateway. Idempotent: an
+    issued refund is left alone, and gateway calls are keyed per tender, so a
+    task that runs twice moves money once."""
+    actor = actor or EventActor.system("refunds")
+    try:
+        with transaction.atomic():
+            return _issue(refund_id, actor)
+    except GatewayError as exc:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.state != RefundState.ISSUED:
+                before = refund.state
+                refund.fail(str(exc))
+                refund.attempts += 1
+                refund.save()
+                timeline_record(
+                    order=refund.order_id,
+                    actor=actor,
+                    event=Event(
+                        "refund",
+                        refund.pk,
+                        RefundEventType.FAILED,
+                        before,
+                        refund.state,
+                        f"Gateway failed: {exc}"[:500],
+                    ),
+                )
+        raise
+
+
+def _issue(refund_id: int, actor: EventActor) -> Refund:
+    refund = (
+        Refund.objects.select_for_update()
+        .select_related("order", "return_request")
+        .filter(pk=refund_id)
+        .first()
+    )
+    if refund is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    if refund.state == RefundState.ISSUED:
+        return refund
+    order = refund.order
+    payments = {
+        p.pk: p for p in Payment.objects.select_for_update().filter(order=order).order_by("pk")
+    }
+    tenders = list(refund.tenders.order_by("pk"))
+    ret = refund.return_request
+    details = ret.payout_details if ret else {}
+    for tender in tenders:
+        payment = payments[tender.payment_id]
+        if tender.amount > payment.refundable:
+            raise Conflict(
+                f"Tender {payment.method} can give back at most {payment.refundable}.",
+                code="refund_exceeds_captured",
+            )
+        gateway = gateway_for(tender.instrument)
+        result = gateway.refund(
+            idempotency_key=f"{refund.idempotency_key}-t{tender.pk}",
+            payment=payment,
+            instrument=tender.instrument,
+            amount=tender.amount,
+            details=details if tender.instrument == "bank_transfer" else {},
+        )
+        RefundTender.objects.filter(pk=tender.pk).update(
+            gateway=gateway.name, gateway_reference=result.reference
+        )
+        before = payment.state
+        payment.record_refund(tender.amount)
+        payment.save()
+        LedgerEntry.objects.create(
+            order=order,
+            kind=INSTRUMENT_LEDGER.get(tender.instrument, LedgerEntry.Kind.REFUND),
+            amount=tender.amount,
+            currency=order.currency,
+            payment=payment,
+            reference=result.reference,
+        )
+        timeline_record(
+            order=order,
+            actor=actor,
+            event=Event(
+                "payment",
+                payment.pk,
+                "payment.refunded",
+                before,
+                payment.state,
+                f"{tender.amount} {order.currency} back via {tender.instrument}",
+                {"refund": refund.pk, "reference": result.reference},
+            ),
+        )
+    credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
+    if credit_total:
+        StoreCredit.objects.create(
+            customer_id=order.customer_id,
+            refund=refund,
+            code=new_reference("SC", 10),
+            amount=credit_total,
+            currency=order.currency,
+        )
+    before = refund.state
+    refund.issue(timezone.now())
+    refund.attempts += 1
+    refund.save()
+    note = _credit_note(refund)
+    units = list(
+        Unit.objects.select_for_update()
+        .filter(refund_items__refund=refund, state=UnitState.PENDING_REFUND)
+        .order_by("pk")
+    )
+    units_transition(
+        units,
+        "mark_refunded",
+        actor=actor,
+        message=f"refunded ({note.number})",
+        payload={"refund": refund.pk},
+    )
+    timeline_record(
+        order=order,
+        actor=actor,
+        event=Event(
+            "refund",
+            refund.pk,
+            RefundEventType.ISSUED,
+            before,
+            refund.state,
+            f"Refund of {refund.amount} {refund.currency} issued; credit note {note.number}",
+            {
+                "credit_note": note.number,
+                "tenders": [{"instrument": t.instrument, "amount": str(t.amount)} for t in tenders],
+            },
+        ),
+    )
+    how = {
+        "original": "to your original payment method",
+        "store_credit": "as store credit",
+        "bank_transfer": "to your bank account / UPI",
+    }.get(refund.method, "")
+    message_enqueue(
+        order=order,
+        template="refund_issued",
+        subject=f"Your refund of {refund.amount} {refund.currency} is on its way",
+        body=f"We've issued a refund of {refund.amount} {refund.currency} {how} for order {order.number}. "
+        f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
+    )
+    if ret is not None:
+        after_change(
+            Return.objects.select_for_update().select_related("order", "policy").get(pk=ret.pk),
+            actor,
+        )
+    return refund
+
+
+def _credit_note(refund: Refund) -> CreditNote:
+    lines = []
+    taxable_total = tax_total = Decimal("0")
+    for item in refund.items.select_related("unit__line", "unit__sku").order_by("pk"):
+        taxable = item.amount - item.tax
+        lines.append(
+            {
+                "unit": item.unit_id,
+                "sku": item.unit.sku.code,
+                "description": item.unit.sku.name,
+                "kind": item.kind,
+                "tax_rate": str(item.unit.line.tax_rate),
+                "taxable": str(taxable),
+                "tax": str(item.tax),
+                "total": str(item.amount),
+            }
+        )
+        taxable_total += taxable
+        tax_total += item.tax
+    if refund.fees_amount:
+        lines.append(
+            {
+                "description": "Return fees",
+                "total": str(-refund.fees_amount),
+                "taxable": str(-refund.fees_amount),
+                "tax": "0.00",
+            }
+        )
+        taxable_total -= refund.fees_amount
+    if refund.shipping_amount:
+        lines.append(
+            {
+                "description": "Shipping charge",
+                "total": str(refund.shipping_amount),
+                "taxable": str(refund.shipping_amount),
+                "tax": "0.00",
+            }
+        )
+        taxable_total += refund.shipping_amount
+    number = f"CN-{timezone.now():%Y}-{refund.pk:07d}"
+    return CreditNote.objects.create(
+        refund=refund,
+        number=number,
+        issued_at=refund.issued_at,
+        lines=lines,
+        taxable_total=taxable_total,
+        tax_total=tax_total,
+        total=refund.amount,
+        currency=refund.currency,
+    )
+
+
+def refund_retry(*, refund_id: int, actor: EventActor) -> Refund:
+    refund = Refund.objects.filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    if refund.state == RefundState.ISSUED:
+        raise Conflict(
+            f"Refund {refund_id} is already issued.",
+            code="invalid_state",
+            extra={"state": refund.state},
+        )
+    return refund_issue(refund_id=refund_id, actor=actor)
+
+
+def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
+    out: dict[int, list[Refund]] = defaultdict(list)
+    for r in (
+        Refund.objects.filter(return_request_id__in=ret_ids)
+        .select_related("credit_note")
+        .prefetch_related("tenders")
+    ):
+        out[r.return_request_id].append(r)
+    return out

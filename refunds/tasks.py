@@ -1,0 +1,12 @@
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def refund_issue_task(self, refund_id: int) -> str:
+    from .gateways import GatewayError
+    from .services import refund_issue
+
+    try:
+        return refund_issue(refund_id=refund_id).state
+    except GatewayError as exc:
+        raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc

@@ -1,0 +1,84 @@
+"""What the customer is told at each step (DOMAIN.md, Customer communication).
+Every message goes through the outbox in the transaction of its change."""
+
+from __future__ import annotations
+
+from orders.messaging import message_enqueue
+
+from .models import Return
+from .services.common import expected_dates
+from .states import Resolution, ReturnType
+
+
+def _fmt(dt) -> str:
+    return dt.strftime("%a %d %b %Y") if dt else ""
+
+
+def notify(ret: Return, template: str, **ctx) -> None:
+    subject, body = TEMPLATES[template](ret, **ctx)
+    message_enqueue(order=ret.order, template=template, subject=subject, body=body)
+
+
+def _created(ret: Return, items=None, held=False, breakdown=None):
+    dates = expected_dates(ret.policy, pickup=ret.type != ReturnType.DOORSTEP_REFUSAL)
+    lines = [f"We have your return request {ret.rma} for order {ret.order.number}."]
+    if held:
+        lines.append(
+            "A specialist will review it within one business day; we'll email you as soon as it's decided."
+        )
+    elif ret.type != ReturnType.DOORSTEP_REFUSAL:
+        lines.append(
+            f"What happens next: a courier will collect the item(s) by {_fmt(dates['pickup_by'])}. "
+            "Please keep them packed with their tags."
+        )
+    resolutions = {i.resolution for i in (items or [])}
+    if resolutions & {Resolution.EXCHANGE, Resolution.REPLACEMENT}:
+        lines.append(
+            f"Your exchange is reserved and should reach you by {_fmt(dates['exchange_by'])}."
+        )
+    if breakdown and breakdown.get("total") not in (None, "0.00"):
+        lines.append(
+            f"Your refund of {breakdown['total']} {ret.order.currency} should arrive by "
+            f"{_fmt(dates['refund_by'])}, after the item(s) pass inspection."
+        )
+    return f"Return {ret.rma} received", "\n\n".join(lines)
+
+
+TEMPLATES = {
+    "return_created": _created,
+    "return_approved": lambda ret, **_: (
+        f"Return {ret.rma} approved",
+        f"Good news: your return {ret.rma} is approved. A courier will collect the item(s) by "
+        f"{_fmt(expected_dates(ret.policy)['pickup_by'])}.",
+    ),
+    "return_rejected": lambda ret, note="", **_: (
+        f"Return {ret.rma} not approved",
+        f"We could not approve return {ret.rma}. {note}".strip(),
+    ),
+    "pickup_done": lambda ret, **_: (
+        f"Return {ret.rma} picked up",
+        "The courier has collected your item(s). We'll inspect them as soon as they arrive.",
+    ),
+    "pickup_failed": lambda ret, **_: (
+        f"We missed you: return {ret.rma}",
+        f"The courier could not collect your return (attempt {ret.pickup_attempts}). "
+        "We will try again on the next working day.",
+    ),
+    "received": lambda ret, **_: (
+        f"Return {ret.rma} received at our warehouse",
+        "Your item(s) arrived and are waiting for inspection.",
+    ),
+    "qc_outcome": lambda ret, passed=0, failed=0, **_: (
+        f"Inspection result for return {ret.rma}",
+        f"{passed} item(s) passed inspection."
+        + (f" {failed} item(s) did not pass and will be sent back to you." if failed else ""),
+    ),
+    "exchange_dispatched": lambda ret, **_: (
+        f"Your exchange for {ret.rma} is on its way",
+        "We've shipped your replacement item(s).",
+    ),
+    "cancelled": lambda ret, **_: (
+        f"Return {ret.rma} cancelled",
+        "Your return has been cancelled. Nothing will be collected.",
+    ),
+}

@@ -1,0 +1,171 @@
+"""Shared pieces of the return services: the current policy, locking, the
+registry through which refunds reacts to return changes, and closing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.utils import timezone
+
+from inventory.services import Move, stock_move_many
+from inventory.states import Bucket
+from oms.errors import Conflict, NotFound
+from orders.events import EventActor
+from orders.states import UnitState
+
+from ..events import ReturnEventType, return_event
+from ..models import Return, ReturnItem, ReturnPolicy
+from ..states import OPEN_STATES, Resolution, ReturnState
+
+# refunds registers here (refunds depends on returns, never the reverse):
+# called inside the transaction of every return change.
+RETURN_REACTIONS: list[Callable[[Return, EventActor], None]] = []
+# and here: True while money for the return is still pending.
+OPEN_MONEY_CHECKS: list[Callable[[Return], bool]] = []
+
+SETTLED_UNIT_STATES = {
+    UnitState.REFUNDED,
+    UnitState.REPLACED,
+    UnitState.KEPT,
+    UnitState.RETURN_REJECTED,
+    UnitState.NOT_CHARGED,
+    UnitState.DELIVERED,  # a cancelled item's unit is back with the customer
+}
+
+
+def policy_current() -> ReturnPolicy:
+    policy = ReturnPolicy.objects.order_by("-version").first()
+    if policy is None:
+        policy = ReturnPolicy.objects.create(version=1)
+    return policy
+
+
+def return_get_for_update(rma: str) -> Return:
+    ret = (
+        Return.objects.select_for_update().select_related("order", "policy").filter(rma=rma).first()
+    )
+    if ret is None:
+        raise NotFound(f"Return {rma} does not exist.")
+    return ret
+
+
+def return_items(ret: Return, *, lock_units: bool = False) -> list[ReturnItem]:
+    qs = (
+        ReturnItem.objects.filter(return_request=ret)
+        .select_related("unit", "reason", "exchange_sku")
+        .order_by("pk")
+    )
+    items = list(qs)
+    if lock_units and items:
+        from orders.models import Unit
+
+        fresh = {
+            u.pk: u
+            for u in Unit.objects.select_for_update()
+            .filter(pk__in=[i.unit_id for i in items])
+            .order_by("pk")
+        }
+        for item in items:
+            item.unit = fresh[item.unit_id]
+    return items
+
+
+def require_open(ret: Return, action: str) -> None:
+    if ret.state == ReturnState.PENDING_REVIEW:
+        raise Conflict(
+            f"Return {ret.rma} is waiting for review; '{action}' must wait for a decision.",
+            code="invalid_state",
+            extra={"state": ret.state},
+        )
+    if ret.state not in OPEN_STATES:
+        raise Conflict(
+            f"Return {ret.rma} is {ret.state}; '{action}' does not apply.",
+            code="invalid_state",
+            extra={"state": ret.state},
+        )
+
+
+def transition(
+    ret: Return,
+    method: str,
+    *args,
+    actor: EventActor,
+    message: str = "",
+    payload: dict | None = None,
+) -> None:
+    before = ret.state
+    getattr(ret, method)(*args)
+    ret.save()
+    return_event(
+        ret,
+        ReturnEventType.STATE,
+        actor=actor,
+        from_state=before,
+        to_state=ret.state,
+        message=message or f"{before} → {ret.state}",
+        payload=payload,
+    )
+
+
+def release_reservations(items: list[ReturnItem], *, reference: str) -> None:
+    moves: dict[tuple[int, int], int] = defaultdict(int)
+    for item in items:
+        if (
+            item.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+            and item.reserved_at_id
+            and not item.dispatched
+        ):
+            moves[(item.exchange_sku_id, item.reserved_at_id)] += 1
+            item.reserved_at = None
+            ReturnItem.objects.filter(pk=item.pk).update(reserved_at=None)
+    if moves:
+        stock_move_many(
+            [Move(s, loc, n, Bucket.RESERVED, Bucket.SELLABLE) for (s, loc), n in moves.items()],
+            reason="exchange_released",
+            reference=reference,
+        )
+
+
+def after_change(ret: Return, actor: EventActor) -> None:
+    """Run the reactions (refunds falling due) and close the return when every
+    unit is settled and no money is pending."""
+    for react in RETURN_REACTIONS:
+        react(ret, actor)
+    if ret.state not in (ReturnState.APPROVED, ReturnState.IN_TRANSIT, ReturnState.RECEIVED):
+        return
+    items = return_items(ret)
+    from orders.models import Unit
+
+    states = dict(Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state"))
+    if not all(states[i.unit_id] in SETTLED_UNIT_STATES for i in items):
+        return
+    if any(
+        i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+        and not i.dispatched
+        and states[i.unit_id] != UnitState.RETURN_REJECTED
+        for i in items
+    ):
+        return
+    if any(check(ret) for check in OPEN_MONEY_CHECKS):
+        return
+    ReturnItem.objects.filter(return_request=ret).update(is_open=False)
+    transition(ret, "complete", timezone.now(), actor=actor, message="Every unit settled")
+    return_event(ret, ReturnEventType.COMPLETED, actor=actor, message=f"Return {ret.rma} completed")
+
+
+def expected_dates(policy: ReturnPolicy, *, start=None, pickup: bool = True) -> dict:
+    """When the customer can expect each step, from the policy's SLA hours."""
+    start = start or timezone.now()
+    hours = policy.sla_hours or {}
+    pickup_by = start + timedelta(hours=hours.get("pickup", 48)) if pickup else None
+    received_by = (pickup_by or start) + timedelta(hours=24)
+    qc_by = received_by + timedelta(hours=hours.get("qc", 48))
+    return {
+        "pickup_by": pickup_by,
+        "refund_by": qc_by + timedelta(hours=hours.get("refund", 24)),
+        "exchange_by": start + timedelta(hours=hours.get("exchange_dispatch", 48))
+        if policy.exchange_dispatch_before_receipt
+        else qc_by + timedelta(hours=hours.get("exchange_dispatch", 48)),
+    }
