@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from intake import apis as intake_apis
 from inventory import apis as inventory_apis
 from orders import apis as order_apis
 from refunds import apis as refund_apis
@@ -27,27 +28,53 @@ api_v1 = [
         order_apis.ShipmentDeliveredApi.as_view(),
         name="shipment-delivered",
     ),
-    path("orders/<str:number>/returnable/", return_apis.ReturnableApi.as_view(), name="order-returnable"),
+    path(
+        "orders/<str:number>/returnable/",
+        return_apis.ReturnableApi.as_view(),
+        name="order-returnable",
+    ),
     path("orders/<str:number>/ledger/", refund_apis.OrderLedgerApi.as_view(), name="order-ledger"),
     path("returns/", return_apis.ReturnCreateApi.as_view(), name="returns"),
     path("returns/quote/", return_apis.QuoteApi.as_view(), name="returns-quote"),
     path("returns/<str:rma>/", return_apis.ReturnDetailApi.as_view(), name="return-detail"),
     path("returns/<str:rma>/events/", return_apis.ReturnEventApi.as_view(), name="return-events"),
-    path("returns/<str:rma>/approve/", return_apis.ReturnApproveApi.as_view(), name="return-approve"),
+    path(
+        "returns/<str:rma>/approve/", return_apis.ReturnApproveApi.as_view(), name="return-approve"
+    ),
     path("returns/<str:rma>/reject/", return_apis.ReturnRejectApi.as_view(), name="return-reject"),
     path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
-    path("refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"),
+    path(
+        "refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"
+    ),
     path("skus/<str:code>/", inventory_apis.SkuUpsertApi.as_view(), name="sku"),
     path("locations/<slug:code>/", inventory_apis.LocationUpsertApi.as_view(), name="location"),
     path("stock/", inventory_apis.StockListApi.as_view(), name="stock"),
     path(
         "stock/adjustments/", inventory_apis.StockAdjustmentApi.as_view(), name="stock-adjustments"
     ),
+    path("channels/<str:code>/", intake_apis.ChannelUpsertApi.as_view(), name="channel"),
+    path(
+        "webhooks/shopify/<str:channel>/",
+        intake_apis.ShopifyWebhookApi.as_view(),
+        name="webhook-shopify",
+    ),
+    path(
+        "webhooks/woocommerce/<str:channel>/",
+        intake_apis.WooCommerceWebhookApi.as_view(),
+        name="webhook-woocommerce",
+    ),
+    path("dead-letters/", intake_apis.DeadLetterListApi.as_view(), name="dead-letters"),
+    path(
+        "dead-letters/<int:delivery_id>/replay/",
+        intake_apis.DeadLetterReplayApi.as_view(),
+        name="dead-letter-replay",
+    ),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("healthz", intake_apis.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
