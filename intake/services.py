@@ -473,11 +473,16 @@ def _refund_reconcile(
             )
         if item.quantity <= 0:
             continue
-        free = units_lock(
-            Unit.objects.filter(line=line, platform_refund__isnull=True).exclude(
-                state__in=_ALREADY_REFUNDED
-            )
+        # Lock the line's units, then drop those already refunded (a join to
+        # the refund table cannot sit under FOR UPDATE on PostgreSQL).
+        taken = set(
+            PlatformRefundUnit.objects.filter(unit__line=line).values_list("unit_id", flat=True)
         )
+        free = [
+            u
+            for u in units_lock(Unit.objects.filter(line=line))
+            if u.pk not in taken and u.state not in _ALREADY_REFUNDED
+        ]
         free.sort(key=lambda u: u.index)
         if len(free) < item.quantity:
             raise PayloadError(
