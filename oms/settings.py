@@ -158,6 +158,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-flush": {"task": "orders.tasks.outbox_flush_task", "schedule": 60.0},
+    "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": 60.0},
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"

@@ -7,6 +7,7 @@ from inventory import apis as inventory_apis
 from orders import apis as order_apis
 from refunds import apis as refund_apis
 from returns import apis as return_apis
+from sla import apis as sla_apis
 
 from . import views
 
@@ -43,6 +44,7 @@ api_v1 = [
     ),
     path("returns/<str:rma>/reject/", return_apis.ReturnRejectApi.as_view(), name="return-reject"),
     path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
+    path("sla/legs/", sla_apis.LegListApi.as_view(), name="sla-legs"),
     path(
         "refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"
     ),

@@ -116,7 +116,7 @@ def units_transition(
 def units_lock(qs):
     """Lock the units for update, in primary-key order (no-op on SQLite, whose
     IMMEDIATE transactions already serialise writers)."""
-    return list(qs.select_for_update().order_by("pk"))
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))
 
 
 def event_claim(*, source: str, external_id: str) -> bool:
@@ -552,7 +552,7 @@ def shipment_deliver(
     """The courier reports delivery. Refused units are recorded as refused; for
     cash on delivery the collection covers only the accepted units."""
     shipment = (
-        Shipment.objects.select_for_update().filter(pk=shipment_id).select_related("order").first()
+        Shipment.objects.select_for_update(of=("self",)).filter(pk=shipment_id).select_related("order").first()
     )
     if shipment is None:
         raise NotFound(f"Shipment {shipment_id} does not exist.")
@@ -580,7 +580,7 @@ def shipment_deliver(
     accepted = [u for u in units if u.pk not in refused_ids]
     refused = [u for u in units if u.pk in refused_ids]
 
-    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+    payments = list(Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk"))
     cod = next((p for p in payments if p.method == PaymentMethod.COD), None)
     collected = None
     if cod is not None:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from oms.money import round_money
 from orders.models import LedgerEntry, Order, Payment
 
 from .models import Refund
@@ -29,7 +30,8 @@ def order_ledger(order: Order) -> dict:
     ledger, checked against the tenders' own counters to the paisa."""
     totals = {k: Decimal("0.00") for k in LedgerEntry.Kind.values}
     for row in LedgerEntry.objects.filter(order=order).values("kind").annotate(total=Sum("amount")):
-        totals[row["kind"]] = row["total"]
+        # SQLite sums decimals without their scale ("200", not "200.00").
+        totals[row["kind"]] = round_money(row["total"], order.currency)
     captured = totals["capture"] + totals["cod_collection"]
     collected = totals["exchange_collection"]
     refunded, credit, payout = totals["refund"], totals["store_credit"], totals["payout"]
@@ -37,7 +39,10 @@ def order_ledger(order: Order) -> dict:
     payments = Payment.objects.filter(order=order).aggregate(
         c=Sum("captured_amount"), r=Sum("refunded_amount")
     )
-    tender_retained = (payments["c"] or Decimal("0")) - (payments["r"] or Decimal("0")) + collected
+    tender_retained = round_money(
+        (payments["c"] or Decimal("0")) - (payments["r"] or Decimal("0")) + collected,
+        order.currency,
+    )
     return {
         "currency": order.currency,
         "captured": str(captured),
@@ -59,3 +64,8 @@ def order_ledger(order: Order) -> dict:
             for e in LedgerEntry.objects.filter(order=order).order_by("pk")
         ],
     }
+
+
+def refund_open_for_return(ret) -> bool:
+    """True while a refund of this return is due but not issued."""
+    return Refund.objects.filter(return_request=ret, state__in=["pending", "failed"]).exists()

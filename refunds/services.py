@@ -65,7 +65,7 @@ def _promised(order: Order) -> dict[int, Decimal]:
 
 def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     """Reaction to every return change: create the refunds that are now due."""
-    order = Order.objects.select_for_update().get(pk=ret.order_id)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=ret.order_id)
     items = list(
         ReturnItem.objects.filter(return_request=ret).select_related("unit", "reason", "unit__line")
     )
@@ -118,7 +118,9 @@ def _create(
     ret: Return, order: Order, items: list[ReturnItem], kind: str, actor: EventActor
 ) -> list[Refund]:
     policy = ret.policy
-    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("position"))
+    payments = list(
+        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("position")
+    )
     refunding_ids = {i.unit_id for i in items if i.resolution == Resolution.REFUND}
     others = (
         Unit.objects.filter(order=order)
@@ -275,7 +277,7 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
             return _issue(refund_id, actor)
     except GatewayError as exc:
         with transaction.atomic():
-            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
             if refund.state != RefundState.ISSUED:
                 before = refund.state
                 refund.fail(str(exc))
@@ -298,7 +300,7 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
 
 def _issue(refund_id: int, actor: EventActor) -> Refund:
     refund = (
-        Refund.objects.select_for_update()
+        Refund.objects.select_for_update(of=("self",))
         .select_related("order", "return_request")
         .filter(pk=refund_id)
         .first()
@@ -309,7 +311,8 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
         return refund
     order = refund.order
     payments = {
-        p.pk: p for p in Payment.objects.select_for_update().filter(order=order).order_by("pk")
+        p.pk: p
+        for p in Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
     }
     tenders = list(refund.tenders.order_by("pk"))
     ret = refund.return_request
@@ -371,7 +374,7 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
     refund.save()
     note = _credit_note(refund)
     units = list(
-        Unit.objects.select_for_update()
+        Unit.objects.select_for_update(of=("self",))
         .filter(refund_items__refund=refund, state=UnitState.PENDING_REFUND)
         .order_by("pk")
     )
@@ -412,7 +415,9 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
     )
     if ret is not None:
         after_change(
-            Return.objects.select_for_update().select_related("order", "policy").get(pk=ret.pk),
+            Return.objects.select_for_update(of=("self",))
+            .select_related("order", "policy")
+            .get(pk=ret.pk),
             actor,
         )
     return refund
@@ -492,3 +497,34 @@ def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
     ):
         out[r.return_request_id].append(r)
     return out
+
+
+def refund_escalate(*, ret: Return, reason: str, new_date, actor: EventActor) -> int:
+    """Escalate the return's refunds that are still not issued to finance, and
+    tell the customer the new date. Returns how many were escalated."""
+    now = timezone.now()
+    refunds = list(
+        Refund.objects.select_for_update(of=("self",)).filter(
+            return_request=ret,
+            state__in=[RefundState.PENDING, RefundState.FAILED],
+            escalated_at__isnull=True,
+        )
+    )
+    if not refunds:
+        return 0
+    Refund.objects.filter(pk__in=[r.pk for r in refunds]).update(escalated_at=now)
+    for refund in refunds:
+        timeline_record(
+            order=ret.order_id,
+            actor=actor,
+            event=Event(
+                "refund",
+                refund.pk,
+                "refund.escalated",
+                refund.state,
+                refund.state,
+                f"Escalated to finance: {reason}",
+                {"rma": ret.rma, "new_date": new_date.isoformat()},
+            ),
+        )
+    return len(refunds)

@@ -5,6 +5,11 @@ class ReturnsConfig(AppConfig):
     name = "returns"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from .reference import ensure_reference_data
+
+        post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="returns.reference_data")
         # A delivery with refused units opens a doorstep-refusal return in the
         # same transaction; orders does not import returns.
         from orders.services import DELIVERY_REACTIONS

@@ -224,6 +224,10 @@ class ReturnItem(models.Model):
     replacement_unit = models.ForeignKey(
         "orders.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    alternate_sku = models.ForeignKey(
+        "inventory.SKU", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="A variant the customer accepts if the exchange cannot ship in time.",
+    )
     customer_serial = models.CharField(max_length=100, blank=True, default="")
     customer_note = models.CharField(max_length=500, blank=True, default="")
     qc_passed = models.BooleanField(null=True, blank=True)

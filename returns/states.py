@@ -66,3 +66,6 @@ class EventKind(models.TextChoices):
     EXCHANGE_DISPATCHED = "exchange_dispatched"
     DIFFERENCE_COLLECTED = "difference_collected"
     CANCELLED = "cancelled"
+    CONVERT_TO_KEEP = "convert_to_keep"
+    CONVERT_TO_REFUND = "convert_to_refund"
+    EXCHANGE_RELOCATED = "exchange_relocated"

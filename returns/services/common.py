@@ -44,7 +44,7 @@ def policy_current() -> ReturnPolicy:
 
 def return_get_for_update(rma: str) -> Return:
     ret = (
-        Return.objects.select_for_update().select_related("order", "policy").filter(rma=rma).first()
+        Return.objects.select_for_update(of=("self",)).select_related("order", "policy").filter(rma=rma).first()
     )
     if ret is None:
         raise NotFound(f"Return {rma} does not exist.")
@@ -63,7 +63,7 @@ def return_items(ret: Return, *, lock_units: bool = False) -> list[ReturnItem]:
 
         fresh = {
             u.pk: u
-            for u in Unit.objects.select_for_update()
+            for u in Unit.objects.select_for_update(of=("self",))
             .filter(pk__in=[i.unit_id for i in items])
             .order_by("pk")
         }

@@ -106,7 +106,7 @@ def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
 def _load_order(number: str, *, lock: bool) -> Order:
     qs = Order.objects.select_related("customer", "channel")
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     order = qs.filter(number=number).first()
     if order is None:
         raise _err("order", f"order {number!r} does not exist.", code="unknown_order")

@@ -28,6 +28,7 @@ from ..events import ReturnEventType, return_event
 from ..messages import notify
 from ..models import Return, ReturnItem
 from ..states import Disposition, EventKind, Resolution, ReturnState, ReturnType
+from . import resolve
 from .common import (
     after_change,
     release_reservations,
@@ -528,7 +529,15 @@ HANDLERS = {
     EventKind.EXCHANGE_DISPATCHED: _exchange_dispatched,
     EventKind.DIFFERENCE_COLLECTED: _difference_collected,
     EventKind.CANCELLED: _cancelled,
+    EventKind.CONVERT_TO_KEEP: resolve.convert_to_keep,
+    EventKind.CONVERT_TO_REFUND: resolve.convert_to_refund,
+    EventKind.EXCHANGE_RELOCATED: lambda ret, data, actor: _relocate(ret, data, actor),
 }
+
+
+def _relocate(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
+    if not resolve.exchange_relocate(ret, data, actor):
+        raise Conflict("No other location or allowed variant has stock for this exchange.", code="insufficient_stock")
 
 
 def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:

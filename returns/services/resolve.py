@@ -1,0 +1,180 @@
+"""Changing how a return is resolved, as an agent or the SLA sweeper would:
+convert units still waiting for pickup to keep-it, convert an exchange to a
+refund, or move an exchange's reservation to another location or to an
+alternate SKU the customer allowed. Called through ``return_handle_event``."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from inventory.models import SKU, Location
+from inventory.services import InsufficientStock, Move, stock_move_many
+from inventory.states import Bucket
+from oms.errors import ApplicationError, Conflict
+from orders.events import EventActor
+from orders.services import units_transition
+from orders.states import UnitState
+
+from ..events import return_event
+from ..models import Return, ReturnItem
+from ..states import Resolution, ReturnState
+from .common import release_reservations, require_open, return_items, transition
+
+
+def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
+    """Units not yet picked up become keep-it: refunded without collection."""
+    require_open(ret, "convert_to_keep")
+    items = [
+        i
+        for i in return_items(ret, lock_units=True)
+        if i.resolution != Resolution.KEEP and i.unit.state == UnitState.RETURN_REQUESTED
+    ]
+    if not items:
+        raise Conflict("No unit of this return is still waiting for pickup.", code="invalid_state")
+    release_reservations(items, reference=ret.rma)
+    ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(resolution=Resolution.KEEP)
+    units_transition(
+        [i.unit for i in items],
+        "keep",
+        actor=actor,
+        message=f"converted to keep-it ({data.reason})",
+        payload={"rma": ret.rma},
+    )
+    return_event(
+        ret,
+        "return.converted_to_keep",
+        actor=actor,
+        message=data.reason or "Converted to keep-it",
+        payload={"units": [i.unit_id for i in items]},
+    )
+    if ret.state == ReturnState.APPROVED and not any(
+        i.unit.state == UnitState.RETURN_REQUESTED
+        for i in return_items(ret)
+        if i.resolution != Resolution.KEEP
+    ):
+        received = [i for i in return_items(ret) if i.unit.state not in (UnitState.KEPT,)]
+        if received:
+            transition(ret, "mark_in_transit", actor=actor)
+
+
+def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
+    """Exchanges not yet dispatched become refunds (reservation released)."""
+    require_open(ret, "convert_to_refund")
+    items = [
+        i
+        for i in return_items(ret, lock_units=True)
+        if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+        and not i.dispatched
+        and (data.units is None or i.unit_id in data.units)
+    ]
+    if not items:
+        raise Conflict(
+            "No exchange on this return is waiting to be dispatched.", code="invalid_state"
+        )
+    release_reservations(items, reference=ret.rma)
+    ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(resolution=Resolution.REFUND)
+    waiting = [i.unit for i in items if i.unit.state == UnitState.PENDING_EXCHANGE]
+    # A unit that already passed QC for an exchange is now due a refund.
+    if waiting:
+        from orders.models import Unit
+
+        Unit.objects.filter(
+            pk__in=[u.pk for u in waiting], state=UnitState.PENDING_EXCHANGE
+        ).update(state=UnitState.PENDING_REFUND)
+        from orders.events import Event, timeline_record
+
+        timeline_record(
+            order=ret.order_id,
+            actor=actor,
+            event=Event(
+                "return",
+                ret.rma,
+                "return.exchange_to_refund_units",
+                message="units now due a refund",
+                payload={"rma": ret.rma, "units": [u.pk for u in waiting]},
+            ),
+        )
+    return_event(
+        ret,
+        "return.converted_to_refund",
+        actor=actor,
+        message=data.reason or "Exchange converted to refund",
+        payload={"units": [i.unit_id for i in items]},
+    )
+
+
+def exchange_relocate(ret: Return, data, actor: EventActor) -> bool:
+    """Move undispatched exchange reservations to another location with stock,
+    or to an alternate SKU the customer allowed. False when neither is possible."""
+    require_open(ret, "exchange_relocated")
+    items = [
+        i
+        for i in return_items(ret, lock_units=True)
+        if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+        and not i.dispatched
+        and i.reserved_at_id
+    ]
+    if not items:
+        raise Conflict("No reserved exchange to move.", code="invalid_state")
+    moved = []
+    for item in items:
+        target = _alternate_location(item, data.location)
+        new_sku = item.exchange_sku
+        if target is None and item.alternate_sku_id:
+            new_sku = item.alternate_sku
+            target = _location_with_stock(new_sku, exclude=None)
+        if target is None:
+            continue
+        try:
+            stock_move_many(
+                [
+                    Move(
+                        item.exchange_sku_id,
+                        item.reserved_at_id,
+                        1,
+                        Bucket.RESERVED,
+                        Bucket.SELLABLE,
+                    ),
+                    Move(new_sku.pk, target.pk, 1, Bucket.SELLABLE, Bucket.RESERVED),
+                ],
+                reason="exchange_relocated",
+                reference=ret.rma,
+            )
+        except InsufficientStock:
+            continue
+        ReturnItem.objects.filter(pk=item.pk).update(
+            reserved_at=target,
+            exchange_sku=new_sku,
+            price_difference=new_sku.price - item.unit.line.unit_price,
+        )
+        moved.append({"unit": item.unit_id, "location": target.code, "sku": new_sku.code})
+    if not moved:
+        return False
+    return_event(
+        ret,
+        "return.exchange_relocated",
+        actor=actor,
+        message=data.reason or "Exchange moved",
+        payload={"moves": moved},
+    )
+    return True
+
+
+def _alternate_location(item: ReturnItem, preferred: str | None) -> Location | None:
+    if preferred:
+        loc = Location.objects.filter(code=preferred).first()
+        if loc is None:
+            raise ApplicationError(
+                f"location: unknown location {preferred!r}.", extra={"field": "location"}
+            )
+        return loc
+    return _location_with_stock(item.exchange_sku, exclude=item.reserved_at_id)
+
+
+def _location_with_stock(sku: SKU, exclude: int | None) -> Location | None:
+    qs = Location.objects.filter(
+        balances__sku=sku, balances__bucket=Bucket.SELLABLE, balances__quantity__gt=0
+    )
+    if exclude:
+        qs = qs.filter(~Q(pk=exclude))
+    return qs.order_by("-balances__quantity", "pk").first()
