@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from oms.errors import ApplicationError, Conflict
 
@@ -57,9 +57,11 @@ def _check_move(move: Move) -> None:
 def stock_move_many(
     moves: list[Move], *, reason: str, reference: str = "", note: str = ""
 ) -> uuid.UUID:
-    """Apply several moves atomically. Decrements run in a fixed order
-    (sku, location, bucket) so concurrent callers lock rows in the same order
-    and cannot deadlock."""
+    """Apply several moves atomically, in a constant number of queries however
+    many SKUs they touch. On PostgreSQL every balance row involved is locked
+    first in a fixed order (sku, location, bucket), so concurrent callers
+    cannot deadlock; then one conditional UPDATE takes the decrements (each
+    only if ``quantity >= n``) and one adds the increments."""
     transfer_id = uuid.uuid4()
     for move in moves:
         _check_move(move)
@@ -72,56 +74,87 @@ def stock_move_many(
         if move.to_bucket:
             k = (move.sku_id, move.location_id, move.to_bucket)
             increments[k] = increments.get(k, 0) + move.quantity
-    rows: list[StockMovement] = []
-    for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
-        updated = StockBalance.objects.filter(
-            sku_id=sku_id, location_id=location_id, bucket=bucket, quantity__gte=qty
-        ).update(quantity=F("quantity") - qty)
-        if not updated:
-            sku = SKU.objects.filter(pk=sku_id).values_list("code", flat=True).first()
-            loc = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
-            raise InsufficientStock(
-                f"Not enough {sku} in {bucket} at {loc}: {qty} needed.",
-                extra={"sku": sku, "location": loc, "bucket": bucket, "needed": qty},
-            )
-        rows.append(
-            StockMovement(
-                sku_id=sku_id,
-                location_id=location_id,
-                bucket=bucket,
-                delta=-qty,
-                reason=reason,
-                reference=reference,
-                transfer_id=transfer_id,
-                note=note,
-            )
-        )
     if increments:
         StockBalance.objects.bulk_create(
             [
                 StockBalance(sku_id=s, location_id=loc, bucket=b, quantity=0)
-                for (s, loc, b) in increments
+                for (s, loc, b) in sorted(increments)
             ],
             ignore_conflicts=True,
         )
-    for (sku_id, location_id, bucket), qty in sorted(increments.items()):
-        StockBalance.objects.filter(sku_id=sku_id, location_id=location_id, bucket=bucket).update(
-            quantity=F("quantity") + qty
+    if connection.features.has_select_for_update:
+        list(
+            StockBalance.objects.select_for_update()
+            .filter(_keys_q(set(decrements) | set(increments)))
+            .order_by("sku_id", "location_id", "bucket")
+            .values_list("pk", flat=True)
         )
-        rows.append(
+    if decrements:
+        enough = Q()
+        for (sku_id, location_id, bucket), qty in decrements.items():
+            enough |= Q(sku_id=sku_id, location_id=location_id, bucket=bucket, quantity__gte=qty)
+        updated = StockBalance.objects.filter(enough).update(
+            quantity=F("quantity") - _by_key(decrements)
+        )
+        if updated != len(decrements):
+            _raise_short(decrements)
+    if increments:
+        StockBalance.objects.filter(_keys_q(set(increments))).update(
+            quantity=F("quantity") + _by_key(increments)
+        )
+    StockMovement.objects.bulk_create(
+        [
             StockMovement(
                 sku_id=sku_id,
                 location_id=location_id,
                 bucket=bucket,
-                delta=qty,
+                delta=sign * qty,
                 reason=reason,
                 reference=reference,
                 transfer_id=transfer_id,
                 note=note,
             )
-        )
-    StockMovement.objects.bulk_create(rows)
+            for sign, side in ((-1, decrements), (1, increments))
+            for (sku_id, location_id, bucket), qty in sorted(side.items())
+        ]
+    )
     return transfer_id
+
+
+def _keys_q(keys: set[tuple[int, int, str]]) -> Q:
+    q = Q()
+    for sku_id, location_id, bucket in sorted(keys):
+        q |= Q(sku_id=sku_id, location_id=location_id, bucket=bucket)
+    return q
+
+
+def _by_key(amounts: dict[tuple[int, int, str], int]) -> Case:
+    return Case(
+        *[
+            When(sku_id=sku_id, location_id=location_id, bucket=bucket, then=Value(qty))
+            for (sku_id, location_id, bucket), qty in sorted(amounts.items())
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _raise_short(decrements: dict[tuple[int, int, str], int]) -> None:
+    """Name the first balance (in lock order) that cannot give what was asked.
+    Raising rolls the whole move back."""
+    have = {
+        (b.sku_id, b.location_id, b.bucket): b.quantity
+        for b in StockBalance.objects.filter(_keys_q(set(decrements)))
+    }
+    for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
+        if have.get((sku_id, location_id, bucket), 0) < qty:
+            break
+    sku = SKU.objects.filter(pk=sku_id).values_list("code", flat=True).first()
+    loc = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
+    raise InsufficientStock(
+        f"Not enough {sku} in {bucket} at {loc}: {qty} needed.",
+        extra={"sku": sku, "location": loc, "bucket": bucket, "needed": qty},
+    )
 
 
 def stock_move(

@@ -26,7 +26,8 @@ def order_get(number: str, *, for_detail: bool = True) -> Order:
             Prefetch(
                 "shipments",
                 queryset=Shipment.objects.order_by("pk").prefetch_related(
-                    Prefetch("units", queryset=Unit.objects.only("pk", "shipment_id"))
+                    # state too: the FSM mixin reads it on load (a query per unit if deferred)
+                    Prefetch("units", queryset=Unit.objects.only("pk", "shipment_id", "state"))
                 ),
             ),
         )

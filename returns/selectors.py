@@ -65,7 +65,7 @@ def return_get(rma: str) -> Return:
             Prefetch(
                 "items",
                 queryset=ReturnItem.objects.select_related(
-                    "unit", "reason", "exchange_sku", "replacement_unit"
+                    "unit__sku", "reason", "exchange_sku", "replacement_unit"
                 ).order_by("pk"),
             )
         )
