@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "refunds",
     "sla",
     "intake",
+    "portal",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -76,6 +76,8 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("returns/", include("portal.urls")),
+    path("console/", include("console.urls")),
     path("healthz", intake_apis.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),

@@ -1,0 +1,132 @@
+"""Writes for the portal: one-time codes, lookup rate limits and evidence
+photos. Returns themselves are created by ``returns.services.return_create``."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from orders.models import Order
+
+from .models import PortalVerification, ReturnPhoto
+
+CODE_TTL = timedelta(minutes=10)
+CODE_TRIES = 5
+LOOKUP_LIMIT = 5
+LOOKUP_WINDOW = 600  # seconds
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def _contact_matches(order: Order, contact: str) -> bool:
+    contact = contact.strip()
+    if "@" in contact:
+        emails = {order.email.lower(), order.customer.email.lower()} - {""}
+        return contact.lower() in emails
+    given = _digits(contact)
+    if len(given) < 6:
+        return False
+    for phone in (order.phone, order.customer.phone):
+        have = _digits(phone)
+        if have and (have == given or (len(given) >= 10 and have[-10:] == given[-10:])):
+            return True
+    return False
+
+
+def _hash(verification_salt: str, code: str) -> str:
+    return salted_hmac("portal.one-time-code", f"{verification_salt}:{code}").hexdigest()
+
+
+def lookup_allowed(*, ip: str, order_number: str) -> bool:
+    """Count this lookup; False once the IP or the order number has had
+    ``LOOKUP_LIMIT`` lookups in the last ten minutes."""
+    allowed = True
+    for key in (f"portal:lookup:ip:{ip}", f"portal:lookup:order:{order_number.upper()}"):
+        cache.add(key, 0, LOOKUP_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, LOOKUP_WINDOW)
+            count = 1
+        if count > LOOKUP_LIMIT:
+            allowed = False
+    return allowed
+
+
+def verification_start(*, order_number: str, contact: str) -> PortalVerification | None:
+    """Email a six-digit code when the order exists and the contact is on it.
+    Returns None otherwise; the caller answers the same either way."""
+    order = (
+        Order.objects.select_related("customer").filter(number__iexact=order_number.strip()).first()
+    )
+    if order is None or not _contact_matches(order, contact):
+        return None
+    to = order.email or order.customer.email
+    if not to:
+        return None
+    code = f"{secrets.randbelow(10**6):06d}"
+    salt = secrets.token_hex(8)
+    verification = PortalVerification.objects.create(
+        order=order,
+        customer=order.customer,
+        code_hash=f"{salt}${_hash(salt, code)}",
+        expires_at=timezone.now() + CODE_TTL,
+    )
+    send_mail(
+        f"Your code for order {order.number}: {code}",
+        f"Your one-time code is {code}. It expires in 10 minutes.\n\n"
+        "If you did not ask to see this order, you can ignore this email.",
+        settings.DEFAULT_FROM_EMAIL,
+        [to],
+    )
+    return verification
+
+
+def verification_check(*, verification_id: int | None, code: str) -> PortalVerification | None:
+    """The verification when ``code`` is right, unexpired and within its tries."""
+    if not verification_id:
+        return None
+    verification = PortalVerification.objects.filter(
+        pk=verification_id, verified_at__isnull=True
+    ).first()
+    if verification is None:
+        return None
+    if verification.attempts >= CODE_TRIES or verification.expires_at < timezone.now():
+        return None
+    PortalVerification.objects.filter(pk=verification.pk).update(attempts=F("attempts") + 1)
+    salt, _, digest = verification.code_hash.partition("$")
+    if not constant_time_compare(digest, _hash(salt, code.strip())):
+        return None
+    verification.verified_at = timezone.now()
+    verification.save(update_fields=["verified_at"])
+    return verification
+
+
+def photos_store(*, ret, photos: dict[int, list]) -> list[ReturnPhoto]:
+    """Save checked uploads (see ``forms.check_photos``) under evidence/<rma>/."""
+    saved = []
+    for unit_id, files in photos.items():
+        for upload, content_type in files:
+            ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[content_type]
+            upload.seek(0)
+            name = default_storage.save(
+                f"evidence/{ret.rma}/unit{unit_id}-{secrets.token_hex(6)}.{ext}", upload
+            )
+            photo = ReturnPhoto(
+                return_request=ret, unit_id=unit_id, content_type=content_type, size=upload.size
+            )
+            photo.file.name = name
+            photo.save()
+            saved.append(photo)
+    return saved

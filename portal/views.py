@@ -1,0 +1,233 @@
+"""Customer return portal: look up an order, verify by a one-time code, then
+return or exchange units and follow the return. Views call services and
+selectors only."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.db import transaction
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from oms.errors import ApplicationError
+from orders.events import EventActor
+from orders.states import Actor
+from returns.services import policy_current, return_create, return_quote
+from returns.services.common import expected_dates
+from returns.states import Resolution
+
+from . import selectors, services
+from .forms import CodeForm, LookupForm, ReturnForm
+
+SESSION_CUSTOMER = "portal_customer"
+SESSION_PENDING = "portal_pending"
+SESSION_AGE = 60 * 60
+
+
+def _ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def customer_required(view):
+    """Only a customer who entered a valid code gets in. A page redirects to
+    the lookup; an action (POST, htmx) is refused with 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        customer_id = request.session.get(SESSION_CUSTOMER)
+        if not customer_id:
+            if request.method != "GET" or request.htmx:
+                return HttpResponseForbidden(
+                    render(request, "portal/403.html").content, content_type="text/html"
+                )
+            return redirect(f"{reverse('portal:lookup')}?next={request.path}")
+        request.customer_id = customer_id
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _actor() -> EventActor:
+    return EventActor(Actor.CUSTOMER, None, "customer (portal)")
+
+
+@require_http_methods(["GET", "POST"])
+def lookup(request):
+    form = LookupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["order_number"].strip()
+        if not services.lookup_allowed(ip=_ip(request), order_number=number):
+            return render(request, "portal/429.html", status=429)
+        verification = services.verification_start(
+            order_number=number, contact=form.cleaned_data["contact"]
+        )
+        # Same answer whether or not the order exists: no enumeration.
+        request.session[SESSION_PENDING] = verification.pk if verification else 0
+        return redirect("portal:verify")
+    return render(request, "portal/lookup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    if SESSION_PENDING not in request.session:
+        return redirect("portal:lookup")
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        verification = services.verification_check(
+            verification_id=request.session.get(SESSION_PENDING), code=form.cleaned_data["code"]
+        )
+        if verification is not None:
+            request.session.cycle_key()
+            request.session[SESSION_CUSTOMER] = verification.customer_id
+            request.session.pop(SESSION_PENDING, None)
+            request.session.set_expiry(SESSION_AGE)
+            return redirect("portal:order", number=verification.order.number)
+        error = "That code is not right or has expired. Check the email, or ask for a new code."
+    return render(request, "portal/verify.html", {"form": form, "error": error})
+
+
+@require_POST
+def sign_out(request):
+    request.session.pop(SESSION_CUSTOMER, None)
+    request.session.pop(SESSION_PENDING, None)
+    return redirect("portal:lookup")
+
+
+@customer_required
+def orders(request):
+    return render(
+        request,
+        "portal/orders.html",
+        {"orders": selectors.customer_orders(request.customer_id)},
+    )
+
+
+@customer_required
+def order(request, number: str):
+    order = selectors.customer_order(request.customer_id, number)
+    units = selectors.order_units(order)
+    return render(
+        request,
+        "portal/order.html",
+        {
+            "order": order,
+            "units": units,
+            "any_returnable": any(u["returnable"] for u in units),
+            "returns": order.returns.order_by("-created_at"),
+        },
+    )
+
+
+def _return_form(request, order, *, data=None, files=None, for_quote=False, initial=None):
+    rows = selectors.order_units(order)
+    units = [r["unit"] for r in rows if r["returnable"]]
+    return ReturnForm(
+        data,
+        files,
+        initial=initial,
+        units=units,
+        reasons=selectors.reasons_active(),
+        variants=selectors.exchange_variants(order, units),
+        refund_methods=selectors.refund_methods_for(order),
+        for_quote=for_quote,
+    ), rows
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def return_new(request, number: str):
+    order = selectors.customer_order(request.customer_id, number)
+    everything = request.GET.get("all") == "1" or request.POST.get("all") == "1"
+    initial = None
+    if request.method == "GET" and everything:
+        initial = {f"unit_{u.pk}": True for u in order.units.all()}
+    form, rows = _return_form(
+        request,
+        order,
+        data=request.POST if request.method == "POST" else None,
+        files=request.FILES if request.method == "POST" else None,
+        initial=initial,
+    )
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                ret = return_create(form.to_request(order.number), actor=_actor())
+                services.photos_store(ret=ret, photos=form.photos)
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect(f"{reverse('portal:return', args=[ret.rma])}?new=1")
+    return render(
+        request,
+        "portal/return_form.html",
+        {
+            "order": order,
+            "form": form,
+            "rows": rows,
+            "everything": everything,
+            "error": error,
+            "defect_codes": form.defect_codes,
+        },
+    )
+
+
+@customer_required
+@require_POST
+def quote(request, number: str):
+    order = selectors.customer_order(request.customer_id, number)
+    form, _ = _return_form(request, order, data=request.POST, for_quote=True)
+    ctx = {"order": order}
+    if not form.is_valid():
+        ctx["hint"] = (
+            "Choose the items, a reason for each and, for an exchange, the variant you want, "
+            "to see your refund."
+        )
+        return render(request, "portal/_quote.html", ctx)
+    req = form.to_request(order.number)
+    try:
+        q = return_quote(req)
+    except ApplicationError as exc:
+        ctx["error"] = exc.message
+        return render(request, "portal/_quote.html", ctx)
+    policy = policy_current()
+    has_exchange = any(i.resolution == Resolution.EXCHANGE for i in req.items)
+    stock = {code: avail for rows in form.variants.values() for code, _, avail in rows}
+    ctx.update(
+        {
+            "quote": q,
+            "b": q["breakdown"],
+            "dates": expected_dates(policy),
+            "has_exchange": has_exchange,
+            "exchanges": [
+                {"sku": i.exchange_sku, "available": stock.get(i.exchange_sku, 0)}
+                for i in req.items
+                if i.resolution == Resolution.EXCHANGE
+            ],
+        }
+    )
+    return render(request, "portal/_quote.html", ctx)
+
+
+@customer_required
+def return_status(request, rma: str):
+    ret = selectors.customer_return(request.customer_id, rma)
+    items = list(ret.items.select_related("unit__sku", "reason", "exchange_sku"))
+    for item in items:
+        item.words = selectors.unit_words(item.unit.state)
+    return render(
+        request,
+        "portal/return_status.html",
+        {
+            "ret": ret,
+            "items": items,
+            "legs": selectors.return_legs(ret),
+            "new": request.GET.get("new") == "1",
+            "estimate": ret.estimate or {},
+            "photos": ret.photos.all(),
+        },
+    )
