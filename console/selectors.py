@@ -58,6 +58,26 @@ def _leg_return_field(Leg) -> str | None:
     return next((f.name for f in Leg._meta.fields if f.related_model is Return), None)
 
 
+def _leg_status(leg, now) -> str:
+    """done, cancelled, breached, at_risk or on_track, from whichever fields
+    the sla app's Leg has."""
+    state = getattr(leg, "state", "")
+    if state == "cancelled":
+        return "cancelled"
+    breached = getattr(leg, "breached_at", None) or state == "breached"
+    if getattr(leg, "completed_at", None) or state == "completed":
+        return "breached_done" if breached else "done"
+    due, started = getattr(leg, "due_at", None), getattr(leg, "started_at", None)
+    if breached or (due and due < now):
+        return "breached"
+    at_risk_at = getattr(leg, "at_risk_at", None)
+    if state == "at_risk" or (at_risk_at and at_risk_at <= now):
+        return "at_risk"
+    if not at_risk_at and due and started and now >= started + (due - started) * 0.8:
+        return "at_risk"
+    return "on_track"
+
+
 def sla_queues() -> dict | None:
     """Open legs at risk (80% of their time gone) and breached, or None
     without the sla app."""
@@ -71,43 +91,43 @@ def sla_queues() -> dict | None:
     if fk:
         qs = qs.select_related(fk)
     for leg in qs.order_by("due_at")[:500]:
-        due, started = getattr(leg, "due_at", None), getattr(leg, "started_at", None)
-        ret = getattr(leg, fk) if fk else None
-        row = {"leg": getattr(leg, "leg", ""), "due_at": due, "ret": ret, "obj": leg}
-        if getattr(leg, "breached_at", None) or (due and due < now):
+        status = _leg_status(leg, now)
+        row = {
+            "leg": getattr(leg, "leg", ""),
+            "due_at": getattr(leg, "due_at", None),
+            "ret": getattr(leg, fk) if fk else None,
+            "obj": leg,
+        }
+        if status == "breached":
             breached.append(row)
-        elif due and started and now >= started + (due - started) * 0.8:
+        elif status == "at_risk":
             at_risk.append(row)
     return {"at_risk": at_risk, "breached": breached}
 
 
 def sla_health() -> list[dict] | None:
+    """Per leg: on track, at risk, breached (open), done, and the share of
+    legs that ever breached."""
     Leg = sla_leg_model()
     if Leg is None:
         return None
     now = timezone.now()
     out: dict[str, Counter] = defaultdict(Counter)
-    for leg in Leg.objects.all()[:20000]:
+    for leg in Leg.objects.order_by("-pk")[:20000]:
+        status = _leg_status(leg, now)
+        if status == "cancelled":
+            continue
         c = out[getattr(leg, "leg", "")]
         c["total"] += 1
-        due, started = leg.due_at, getattr(leg, "started_at", None)
-        if getattr(leg, "breached_at", None) or (
-            due and due < (leg.completed_at or now) and not leg.completed_at
-        ):
-            c["breached"] += 1
-        elif leg.completed_at:
-            c["done"] += 1
-        elif due and started and now >= started + (due - started) * 0.8:
-            c["at_risk"] += 1
-        else:
-            c["on_track"] += 1
+        if status in ("breached", "breached_done"):
+            c["ever_breached"] += 1
+        c["done" if status == "breached_done" else status] += 1
+    keys = ("on_track", "at_risk", "breached", "done")
     return [
         {
             "leg": name,
-            **counts,
-            "breach_rate": round(100 * counts["breached"] / counts["total"])
-            if counts["total"]
-            else 0,
+            **{k: counts[k] for k in keys},
+            "breach_rate": round(100 * counts["ever_breached"] / counts["total"]),
         }
         for name, counts in sorted(out.items())
     ]

@@ -187,7 +187,9 @@ def _resolution(request, order, state, ctx):
     codes = CASE_REASONS[state["case"]]
     labels = dict(ReturnReason.objects.filter(code__in=codes).values_list("code", "label"))
     items = state.get("items") or {}
-    initial = {"refund_method": state.get("refund_method"), **(state.get("payout") or {})}
+    initial = {**(state.get("payout") or {})}
+    if state.get("refund_method"):
+        initial["refund_method"] = state["refund_method"]
     for u in units:
         saved = items.get(str(u.pk), {})
         initial[f"reason_{u.pk}"] = saved.get("reason")

@@ -98,10 +98,10 @@ class ReturnForm(forms.Form):
                 widget=forms.Select(attrs={"class": "reason"}),
             )
             self.fields[f"resolution_{uid}"] = forms.ChoiceField(
-                label="What would you like?",
+                label="Refund or exchange?",
                 choices=[
                     (Resolution.REFUND, "Refund"),
-                    (Resolution.EXCHANGE, "Exchange for another size or colour"),
+                    (Resolution.EXCHANGE, "Exchange"),
                 ],
                 initial=Resolution.REFUND,
                 required=False,

@@ -197,6 +197,7 @@ def quote(request, number: str):
     policy = policy_current()
     has_exchange = any(i.resolution == Resolution.EXCHANGE for i in req.items)
     stock = {code: avail for rows in form.variants.values() for code, _, avail in rows}
+    names = {code: label for rows in form.variants.values() for code, label, _ in rows}
     ctx.update(
         {
             "quote": q,
@@ -204,7 +205,10 @@ def quote(request, number: str):
             "dates": expected_dates(policy),
             "has_exchange": has_exchange,
             "exchanges": [
-                {"sku": i.exchange_sku, "available": stock.get(i.exchange_sku, 0)}
+                {
+                    "sku": names.get(i.exchange_sku, i.exchange_sku),
+                    "available": stock.get(i.exchange_sku, 0),
+                }
                 for i in req.items
                 if i.resolution == Resolution.EXCHANGE
             ],
