@@ -20,8 +20,10 @@ from .models import (
     Channel,
     ContactLog,
     Customer,
+    LedgerEntry,
     Line,
     Order,
+    OutboundMessage,
     Payment,
     ProcessedEvent,
     Shipment,
@@ -378,3 +380,47 @@ class ContactLogAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["channel", "resolved"]
     search_fields = ["=order__number", "summary"]
     list_select_related = ["order", "user"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The money ledger: append-only, shown never edited."""
+
+    list_display = [
+        "created_at",
+        "order_link",
+        "kind",
+        "amount",
+        "currency",
+        "payment",
+        "reference",
+    ]
+    list_filter = ["kind", "currency"]
+    search_fields = ["order__number", "reference"]
+    list_select_related = ["order", "payment"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The customer-message outbox. Failed messages can be queued again."""
+
+    list_display = ["created_at", "order_link", "template", "to", "state", "attempts", "sent_at"]
+    list_filter = ["state", "template", "channel"]
+    search_fields = ["order__number", "to", "subject"]
+    list_select_related = ["order"]
+    actions = ["retry"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and request.user.has_perm("orders.change_outboundmessage")
+
+    @admin.action(description="Send selected failed messages again", permissions=["change"])
+    def retry(self, request, queryset):
+        from .tasks import message_deliver_task
+
+        ids = list(queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", flat=True))
+        OutboundMessage.objects.filter(pk__in=ids).update(
+            state=OutboundMessage.State.PENDING, attempts=0
+        )
+        for message_id in ids:
+            message_deliver_task.delay(message_id)
+        self.message_user(request, f"{len(ids)} message(s) queued again.")

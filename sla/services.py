@@ -177,8 +177,6 @@ def sla_sync(ret: Return, actor: EventActor, *, at: datetime | None = None) -> N
         and (early or any(i.unit.state == UnitState.PENDING_EXCHANGE for i in exchanges)),
         all(i.dispatched or i.unit.state == UnitState.RETURN_REJECTED for i in exchanges),
     )
-    if LegKind.EXCHANGE_DISPATCH in open_legs and not exchanges:
-        _close(open_legs[LegKind.EXCHANGE_DISPATCH], "complete", at, actor, "exchange converted")
     money_open = refund_open_for_return(ret)
     refund_leg = open_legs.get(LegKind.REFUND)
     if refund_leg is None and money_open:
@@ -442,11 +440,9 @@ def _on_refund_breach(leg: Leg, ret: Return, now: datetime):
     )
 
 
-def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome]:
-    """One pass: legs past 80% become at risk, legs past due are breached.
-    Reads only due legs through partial indexes."""
+def sla_due_leg_ids(*, now: datetime | None = None, limit: int = 5000) -> list[int]:
+    """Legs past due, then legs past 80%, read through partial indexes."""
     now = now or timezone.now()
-    outcomes: list[Outcome] = []
     due = list(
         Leg.objects.filter(state__in=OPEN_LEG_STATES, due_at__lte=now)
         .order_by("due_at")
@@ -457,7 +453,16 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome
         .order_by("at_risk_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for leg_id in [*due, *risky]:
+    return [*due, *risky]
+
+
+def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome]:
+    """One pass in this process: legs past 80% become at risk, legs past due
+    are breached and acted on. (The beat task fans the same ids out to the
+    workers instead.)"""
+    now = now or timezone.now()
+    outcomes: list[Outcome] = []
+    for leg_id in sla_due_leg_ids(now=now, limit=limit):
         outcome = sla_check_leg(leg_id=leg_id, now=now)
         if outcome is not None and outcome.what != "nothing":
             outcomes.append(outcome)

@@ -12,7 +12,12 @@ def sla_leg_check_task(self, leg_id: int) -> str:
 
 @shared_task(acks_late=True)
 def sla_sweep_task() -> int:
-    """Beat runs this every minute as the safety net for lost ETA tasks."""
-    from .services import sla_sweep
+    """Beat runs this every minute as the safety net for lost ETA tasks. It
+    only selects the due legs (an index scan) and fans out one idempotent task
+    per leg, so several workers share the breach work."""
+    from .services import sla_due_leg_ids
 
-    return len(sla_sweep())
+    ids = sla_due_leg_ids()
+    for leg_id in ids:
+        sla_leg_check_task.delay(leg_id)
+    return len(ids)

@@ -228,7 +228,7 @@ def test_exchange_breach_moves_to_another_location_then_converts_to_refund(
         quantity=1,
         reason="count",
     )
-    ret, units = _create(storefront_api, order, resolution="exchange", exchange_sku="TEE-L")
+    ret, _units = _create(storefront_api, order, resolution="exchange", exchange_sku="TEE-L")
     assert _legs(ret)[("exchange_dispatch", 1)].state == "running"
     # first breach: the reservation moves to the store that has stock
     out = sla_sweep(now=clock.now + timedelta(hours=24))
@@ -285,7 +285,9 @@ def test_sla_sweep_command_prints_one_line_per_leg(clock, policy, order, storefr
     out = StringIO()
     call_command("sla_sweep", "--at", at, stdout=out)
     lines = out.getvalue().strip().splitlines()
-    assert lines[0].startswith("leg ") and ret.rma in lines[0] and "rescheduled" in lines[0]
+    assert lines[0].startswith("leg ")
+    assert ret.rma in lines[0]
+    assert "rescheduled" in lines[0]
     assert lines[-1].endswith("1 leg(s) acted on")
 
 

@@ -1,0 +1,154 @@
+"""Ops admin for returns: reasons, versioned policies (a change saves a new
+version), and read-only returns whose states move only through services."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+
+from .models import Return, ReturnItem, ReturnPolicy, ReturnReason
+
+
+@admin.register(ReturnReason)
+class ReturnReasonAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "merchant_fault", "defect", "active"]
+    list_filter = ["merchant_fault", "defect", "active"]
+    search_fields = ["code", "label"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A code in use names history; it can be retired (active) but not renamed.
+        return ["code"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+POLICY_FIELDS = [
+    "name",
+    "window_days",
+    "exchange_window_days",
+    "non_returnable_skus",
+    "non_returnable_categories",
+    "restocking_fee",
+    "return_shipping_fee",
+    "refund_methods",
+    "tender_order",
+    "keep_it_max_value",
+    "instant_refund_max",
+    "exchange_dispatch_before_receipt",
+    "risk_threshold",
+    "high_value_order",
+    "high_value_item",
+    "max_pickup_attempts",
+    "sla_hours",
+]
+
+
+@admin.register(ReturnPolicy)
+class ReturnPolicyAdmin(admin.ModelAdmin):
+    """Policies are versioned: an existing version is read-only, and "New
+    version from this" opens the add form filled from it. Saving writes the
+    next version number and copies the SLA rules across; past returns keep the
+    version they were decided under."""
+
+    list_display = [
+        "version",
+        "name",
+        "window_days",
+        "restocking_fee",
+        "return_shipping_fee",
+        "risk_threshold",
+        "created_at",
+        "created_by",
+        "new_version",
+    ]
+    fields = POLICY_FIELDS
+    ordering = ["-version"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def new_version(self, obj):
+        return format_html(
+            '<a href="../returnpolicy/add/?copy_from={}">New version from this</a>', obj.pk
+        )
+
+    def get_changeform_initial_data(self, request):
+        source = (
+            ReturnPolicy.objects.filter(pk=request.GET.get("copy_from")).first()
+            or ReturnPolicy.objects.order_by("-version").first()
+        )
+        if source is None:
+            return super().get_changeform_initial_data(request)
+        return {f: getattr(source, f) for f in POLICY_FIELDS} | {"copy_from": source.pk}
+
+    def save_model(self, request, obj, form, change):
+        from django.db import transaction
+        from django.db.models import Max
+
+        with transaction.atomic():
+            obj.version = (
+                ReturnPolicy.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
+            ) + 1
+            obj.created_by = request.user
+            obj.save()
+            source = (
+                ReturnPolicy.objects.filter(pk=request.GET.get("copy_from")).first()
+                or ReturnPolicy.objects.exclude(pk=obj.pk).order_by("-version").first()
+            )
+            if source is not None:
+                from sla.models import SlaRule
+
+                SlaRule.objects.bulk_create(
+                    [
+                        SlaRule(
+                            policy=obj,
+                            leg=r.leg,
+                            return_type=r.return_type,
+                            channel=r.channel,
+                            hours=r.hours,
+                            calendar_id=r.calendar_id,
+                            owner_team=r.owner_team,
+                        )
+                        for r in SlaRule.objects.filter(policy=source)
+                    ]
+                )
+
+
+class ReturnItemInline(ReadOnlyTabularInline):
+    model = ReturnItem
+    fields = [
+        "unit",
+        "reason",
+        "resolution",
+        "exchange_sku",
+        "price_difference",
+        "qc_passed",
+        "grade",
+        "disposition",
+        "replacement_unit",
+        "is_open",
+    ]
+
+
+@admin.register(Return)
+class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "rma",
+        "order",
+        "type",
+        "state",
+        "is_full_return",
+        "risk_score",
+        "policy",
+        "created_at",
+    ]
+    list_filter = ["state", "type", "is_full_return", "channel"]
+    search_fields = ["rma", "order__number", "order__email", "order__phone"]
+    list_select_related = ["order", "policy"]
+    inlines = [ReturnItemInline]
+    date_hierarchy = "created_at"
