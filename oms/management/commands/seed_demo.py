@@ -45,6 +45,7 @@ from orders.services import (
     shipment_deliver,
 )
 from orders.states import PaymentMethod, UnitState
+from returns.models import Return
 
 EXTERNAL_PREFIX = "DEMO-"
 STOCK_NOTE = "demo seed: opening stock"
@@ -201,7 +202,11 @@ class Command(BaseCommand):
         variants = self._catalogue()
         self._stock(variants, locations)
         plans = self._plan(rng, orders, variants, channels)
+        self.now = timezone.now()
         self._orders(plans)
+        from oms.demo_returns import mark_demo_messages_sent
+
+        mark_demo_messages_sent(Order.objects.filter(external_id__startswith=EXTERNAL_PREFIX))
 
         elapsed = time.monotonic() - started
         if not self.created:
@@ -535,6 +540,9 @@ class Command(BaseCommand):
                 refused_unit_ids=refused,
                 external_id=f"demo-delivery-{shipment.pk}",
             )
+        from oms.demo_returns import seed_order_returns
+
+        self.created["return steps"] += seed_order_returns(order, clock, self.now)
 
     # --- output ------------------------------------------------------------------------
 
@@ -557,6 +565,13 @@ class Command(BaseCommand):
         shipments = (
             Shipment.objects.filter(order__in=demo).values_list("state").annotate(n=Count("pk"))
         ).order_by()
+        returns = (
+            Return.objects.filter(order__in=demo)
+            .values_list("type", "state")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        self.stdout.write("  returns: " + ", ".join(f"{t}/{s} {n}" for t, s, n in sorted(returns)))
         self.stdout.write("  shipments: " + ", ".join(f"{s} {n}" for s, n in sorted(shipments)))
         payments = (
             Payment.objects.filter(order__in=demo)
