@@ -4,6 +4,12 @@ Pure arithmetic on integer minor units, so it can be checked exhaustively.
 Line discounts are split over the line's units, then the order discount over
 all units in proportion to their value after line discounts; both splits use
 the largest-remainder method, so the parts add up exactly.
+
+Tax per unit comes from the line's rate, rounded per unit, unless the line
+says how much tax was charged on it (``LineInput.tax``, what a storefront
+reports per line after discounts). Then that amount is split over the line's
+units by largest remainder in proportion to each unit's value after discounts,
+so the units' tax adds up to the platform's figure exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ class LineInput:
     quantity: int
     tax_rate: Decimal  # percent
     discount: Decimal  # on the whole line
+    # Tax charged on the whole line after discounts, when the channel states it;
+    # None: computed from tax_rate per unit.
+    tax: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,42 @@ def _round_half_up(value: Fraction) -> int:
     return sign * (floor + (1 if value - floor >= Fraction(1, 2) else 0))
 
 
+def _given_tax_shares(
+    lines: list[LineInput],
+    flat: list[tuple[int, int]],
+    bases: list[int],
+    currency: str,
+    prices_include_tax: bool,
+) -> dict[int, int]:
+    """Unit position -> tax share, for the lines that state their tax. Each
+    line's tax is split over its units in proportion to their base (value
+    after line and order discount shares) by largest remainder."""
+    positions: dict[int, list[int]] = {}
+    for k, (i, _) in enumerate(flat):
+        positions.setdefault(i, []).append(k)
+    shares: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        if line.tax is None:
+            continue
+        field = f"lines[{i}].tax"
+        if line.tax < 0:
+            raise AllocationError(field, "must not be negative")
+        try:
+            tax = to_minor(line.tax, currency)
+        except ValueError as exc:
+            raise AllocationError(field, str(exc)) from exc
+        units = positions.get(i, [])
+        line_bases = [bases[k] for k in units]
+        if prices_include_tax and tax > sum(line_bases):
+            raise AllocationError(
+                field,
+                f"{line.tax} is more than the line's value after discounts "
+                f"({from_minor(sum(line_bases), currency)}), which includes its tax",
+            )
+        shares.update(zip(units, allocate(tax, line_bases), strict=True))
+    return shares
+
+
 def allocate_order(
     *, currency: str, prices_include_tax: bool, lines: list[LineInput], order_discount: Decimal
 ) -> Allocation:
@@ -74,19 +119,27 @@ def allocate_order(
         raise AllocationError("order_discount", "is larger than the value of the items")
     order_shares = allocate(order_disc, [v for _, v in flat])
 
+    bases = [
+        value - order_share for (_, value), order_share in zip(flat, order_shares, strict=True)
+    ]
+    given_tax = _given_tax_shares(lines, flat, bases, currency, prices_include_tax)
+
     per_line: list[list[UnitAmounts]] = [[] for _ in lines]
     items_total = tax_total = 0
-    for (i, value), line_share, order_share in zip(
-        flat, line_disc_shares, order_shares, strict=True
+    for k, ((i, _), base, line_share, order_share) in enumerate(
+        zip(flat, bases, line_disc_shares, order_shares, strict=True)
     ):
-        base = value - order_share
-        rate = Fraction(lines[i].tax_rate)
-        if prices_include_tax:
-            tax = _round_half_up(Fraction(base) * rate / (100 + rate)) if rate else 0
-            net = base
+        if k in given_tax:
+            tax = given_tax[k]
         else:
-            tax = _round_half_up(Fraction(base) * rate / 100) if rate else 0
-            net = base + tax
+            rate = Fraction(lines[i].tax_rate)
+            if not rate:
+                tax = 0
+            elif prices_include_tax:
+                tax = _round_half_up(Fraction(base) * rate / (100 + rate))
+            else:
+                tax = _round_half_up(Fraction(base) * rate / 100)
+        net = base if prices_include_tax else base + tax
         items_total += net
         tax_total += tax
         per_line[i].append(

@@ -152,6 +152,19 @@ class OrderCreateApi(APIView):
             max_digits=5, decimal_places=2, min_value=0, max_value=100, default=0
         )
         discount = serializers.DecimalField(**MONEY, min_value=0, default=0)
+        tax = serializers.DecimalField(
+            **MONEY,
+            min_value=0,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=(
+                "Tax charged on the whole line after discounts, when the storefront states it. "
+                "It is split over the units in proportion to their value after discounts instead "
+                "of being computed from tax_rate. With prices including tax it is the part of the "
+                "price that was tax, so at most the line's value after discounts."
+            ),
+        )
         external_id = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=100
         )

@@ -143,6 +143,9 @@ class LineData:
     tax_rate: Decimal = Decimal("0")
     discount: Decimal = Decimal("0")
     external_id: str = ""
+    # Tax charged on the whole line after discounts, as the channel states it.
+    # None: each unit's tax is computed from tax_rate (orders.allocation).
+    tax: Decimal | None = None
 
 
 @dataclass
@@ -252,7 +255,8 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
             currency=data.currency,
             prices_include_tax=data.prices_include_tax,
             lines=[
-                LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount) for ln in data.lines
+                LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount, ln.tax)
+                for ln in data.lines
             ],
             order_discount=data.order_discount,
         )

@@ -282,7 +282,7 @@ def make_order(db, channel, make_sku, actor):
                 currency=currency,
                 prices_include_tax=prices_include_tax,
                 lines=[
-                    LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount)
+                    LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount, ln.tax)
                     for ln in line_list
                 ],
                 order_discount=Decimal(order_discount),

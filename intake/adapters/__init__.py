@@ -175,13 +175,15 @@ class OrderIntake:
     refunds: list[RefundIntake] = field(default_factory=list)
 
 
-def check_adds_up(intake: OrderIntake, platform_line_tax: list[Decimal], prefix: str) -> None:
+def check_adds_up(intake: OrderIntake, prefix: str) -> None:
     """Refuse a payload the native model would not reproduce to the cent.
 
-    The native model derives each unit's tax from the line's rate (DOMAIN.md,
-    Money). When the platform's own tax per line differs from that, or the
-    order total differs from the platform's, the order is refused naming the
-    line and both figures, rather than booked with numbers nobody charged.
+    Each line carries the platform's own tax for the line (``LineData.tax``),
+    which the order model splits over the line's units exactly (DOMAIN.md,
+    Money), so the units' tax is the platform's per line by construction. What
+    is left to check is that lines, discounts, tax and shipping add up to the
+    platform's order total; when they do not, the order is refused naming both
+    figures, rather than booked with numbers nobody charged.
     """
     data = intake.data
     try:
@@ -189,33 +191,34 @@ def check_adds_up(intake: OrderIntake, platform_line_tax: list[Decimal], prefix:
             currency=data.currency,
             prices_include_tax=data.prices_include_tax,
             lines=[
-                LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount) for ln in data.lines
+                LineInput(ln.unit_price, ln.quantity, ln.tax_rate, ln.discount, ln.tax)
+                for ln in data.lines
             ],
             order_discount=data.order_discount,
         )
     except AllocationError as exc:
-        raise PayloadError(f"{prefix}{exc.field}", exc.message) from exc
+        field = exc.field
+        if field.startswith("lines["):
+            field = prefix + field.removeprefix("lines")
+        raise PayloadError(field, exc.message) from exc
     except ValueError as exc:
         raise PayloadError("amounts", str(exc)) from exc
-    for i, (line, units, platform_tax) in enumerate(
-        zip(data.lines, alloc.units, platform_line_tax, strict=True)
-    ):
+    for i, (line, units) in enumerate(zip(data.lines, alloc.units, strict=True)):
         ours = sum((u.tax for u in units), Decimal("0"))
-        if ours != platform_tax:
+        if line.tax is not None and ours != line.tax:  # cannot happen: a guard on the split
             raise PayloadError(
                 f"{prefix}[{i}].tax",
-                f"the platform charged {platform_tax} tax on line {line.external_id} "
-                f"({line.quantity} x {line.unit_price}, discount {line.discount}) but the "
-                f"order model computes {ours} at {line.tax_rate}% (tax is rounded per unit)",
+                f"the platform charged {line.tax} tax on line {line.external_id} but its units "
+                f"carry {ours}",
                 code="tax_mismatch",
-                platform_tax=str(platform_tax),
+                platform_tax=str(line.tax),
                 computed_tax=str(ours),
             )
     total = alloc.items_total + data.shipping
     if total != intake.platform_total:
         raise PayloadError(
             "total",
-            f"the platform's total is {intake.platform_total} but its lines, discounts and "
+            f"the platform's total is {intake.platform_total} but its lines, discounts, tax and "
             f"shipping add up to {total} (items {alloc.items_total} + shipping {data.shipping})",
             code="total_mismatch",
             platform_total=str(intake.platform_total),

@@ -12,8 +12,11 @@ Choices, each because the native model or the money rules need it:
   a line follows DOMAIN.md. Any part of ``total_discounts`` not allocated to a
   line or a shipping line becomes the order discount, split by DOMAIN.md.
 - Tax: ``taxes_included``; the line's rate is the sum of its ``tax_lines``
-  rates. The result must reproduce Shopify's tax per line and ``total_price``
-  (``check_adds_up``), else the payload is refused naming the line.
+  rates (kept for reference), and the line's tax is the sum of its
+  ``tax_lines`` prices, which the order model splits over the units exactly,
+  so Shopify's own per-line rounding is kept. Lines, discounts, tax and
+  shipping must add up to ``total_price`` (``check_adds_up``), else the
+  payload is refused.
 - Shipping: Σ shipping line price − its discount allocations (+ its tax when
   taxes are excluded).
 - Tenders: ``payment_gateway_names`` → method; split by successful
@@ -159,7 +162,6 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
     if not isinstance(raw_lines, list) or not raw_lines:
         raise PayloadError("line_items", "an order needs at least one line item")
     lines: list[LineData] = []
-    line_tax: list[Decimal] = []
     skus: dict[str, SkuInfo] = {}
     allocated = ZERO
     for i, item in enumerate(raw_lines):
@@ -174,7 +176,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
         allocated += discount
         tax_lines = item.get("tax_lines") or []
         rate = _rate_percent(tax_lines, f"{f}.tax_lines")
-        line_tax.append(_sum(tax_lines, "price", f"{f}.tax_lines"))
+        tax = cents(_sum(tax_lines, "price", f"{f}.tax_lines"), currency, f"{f}.tax_lines")
         sku = str(item.get("sku") or "").strip()
         if not sku:
             variant = item.get("variant_id") or item.get("product_id")
@@ -190,6 +192,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
                 tax_rate=rate,
                 discount=discount,
                 external_id=line_id,
+                tax=tax,
             )
         )
         product = item.get("product_id")
@@ -260,7 +263,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
     )
     if not lines:
         raise PayloadError("line_items", "every line item has quantity 0")
-    check_adds_up(intake, line_tax, "line_items")
+    check_adds_up(intake, "line_items")
     return intake
 
 

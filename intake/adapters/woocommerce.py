@@ -10,9 +10,11 @@ Choices:
 - Discounts: coupon lines are already allocated to lines by WooCommerce
   (``subtotal`` − ``total`` per line); that allocation is the line's
   discount, and the order discount is 0.
-- Tax rate: ``tax_lines[].rate_percent`` of the rates the line uses, else
-  derived from the line (total_tax / total); either way the result must
-  reproduce WooCommerce's tax per line and ``total`` (``check_adds_up``).
+- Tax: the line's ``total_tax`` (after coupons) is its tax, which the order
+  model splits over the units exactly, so WooCommerce's per-line rounding is
+  kept. The rate (``tax_lines[].rate_percent`` of the rates the line uses,
+  else total_tax / total) is kept for reference. Lines, tax and shipping must
+  add up to ``total`` (``check_adds_up``).
 - Shipping: Σ shipping lines (total + total_tax).
 - Fee lines: folded into the order's shipping charge, with their tax. A fee is
   an order-level charge, not a piece anyone ships or returns; as a line it
@@ -124,7 +126,6 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
     if not isinstance(raw_lines, list) or not raw_lines:
         raise PayloadError("line_items", "an order needs at least one line item")
     lines: list[LineData] = []
-    line_tax: list[Decimal] = []
     skus = {}
     for i, item in enumerate(raw_lines):
         f = f"line_items[{i}]"
@@ -149,7 +150,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
         if discount < 0:
             raise PayloadError(f"{f}.total", f"{paid} is more than the subtotal {gross}")
         rate = _line_rate(item, rates, total, total_tax, f)
-        line_tax.append(total_tax)
+        cents(total_tax, currency, f"{f}.total_tax")
         sku = str(item.get("sku") or "").strip()
         product = item.get("product_id")
         if not sku:
@@ -167,6 +168,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
                 tax_rate=rate,
                 discount=discount,
                 external_id=ident(item.get("id"), f"{f}.id"),
+                tax=total_tax,
             )
         )
         skus[sku[:100]] = SkuInfo(
@@ -242,7 +244,7 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
         hold_reason=hold,
         updated_at=when(order.get("date_modified_gmt"), "date_modified_gmt"),
     )
-    check_adds_up(intake, line_tax, "line_items")
+    check_adds_up(intake, "line_items")
     return intake
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from intake.adapters import PayloadError, ident, money, parse_body, woocommerce
+from intake.adapters import PayloadError, ident, money, parse_body, shopify, woocommerce
 
 
 def test_json_numbers_become_decimal_and_ids_keep_every_digit():
@@ -76,3 +76,49 @@ def test_woocommerce_fee_lines_fold_into_shipping_and_coupons_stay_on_lines():
     assert intake.data.shipping == Decimal("17.50")
     assert intake.data.order_discount == 0
     assert [(p.method, p.amount) for p in intake.data.payments] == [("cod", Decimal("47.50"))]
+
+
+def _shopify(lines, *, total, taxes_included=False):
+    """A Shopify order as intake parses the webhook body."""
+    from .conftest import dumps, shopify_order
+
+    payload = shopify_order("3003", lines, taxes_included=taxes_included)
+    payload["total_price"] = total
+    return parse_body(dumps(payload))
+
+
+def test_shopify_line_tax_is_the_platforms_split_over_units():
+    # given 3 x 10.00 where Shopify charged 1.00 tax on the line (not 3 x 0.33)
+    payload = _shopify([("31", "MUG", 3, "10.00", "0.00", "1.00", "0.0333")], total="31.00")
+
+    # when the adapter reads it
+    intake = shopify.order_from_payload(payload, channel="shop")
+
+    # then the line carries the platform's tax, for the order model to split
+    assert [(ln.external_id, ln.tax) for ln in intake.data.lines] == [("31", Decimal("1.00"))]
+
+
+def test_shopify_total_that_does_not_add_up_is_refused_naming_both_figures():
+    payload = _shopify([("31", "MUG", 3, "10.00", "0.00", "1.00", "0.0333")], total="31.01")
+
+    with pytest.raises(PayloadError) as refused:
+        shopify.order_from_payload(payload, channel="shop")
+
+    assert refused.value.code == "total_mismatch"
+    assert refused.value.extra == {
+        "field": "total",
+        "platform_total": "31.01",
+        "computed_total": "31.00",
+    }
+
+
+def test_tax_included_line_tax_above_the_line_value_is_refused_naming_the_line():
+    # given prices including tax, and a tax line larger than what the line cost
+    payload = _shopify(
+        [("31", "MUG", 1, "10.00", "1.00", "9.01", "0.06")], total="9.00", taxes_included=True
+    )
+
+    with pytest.raises(PayloadError) as refused:
+        shopify.order_from_payload(payload, channel="shop")
+
+    assert refused.value.field == "line_items[0].tax"

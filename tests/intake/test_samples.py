@@ -3,13 +3,16 @@
 SOURCES.md says which samples do not add up. Those are not booked with
 invented numbers: the delivery ends as a dead letter (or is ignored) with a
 reason that names the field, and their shape is checked through the adapter.
+The ones that do add up (order 450789469, WooCommerce #723 and #727) become
+orders whose per-line discounts, per-line tax and totals are the platform's:
+each line carries the platform's own tax, split over its units exactly.
 """
 
 from decimal import Decimal
 
 import pytest
 
-from intake.adapters import PayloadError, parse_body, shopify
+from intake.adapters import parse_body, shopify
 from intake.models import PlatformRefund, PlatformRefundUnit, WebhookDelivery
 from orders.models import LedgerEntry, Order, TimelineEvent, Unit
 
@@ -35,84 +38,82 @@ def _delivery(response) -> WebhookDelivery:
 # --- Shopify REST order 450789469 ---------------------------------------------
 
 
-def test_order_450789469_shape_keeps_shopify_allocation_and_ids():
+LINES_450 = {
+    # line item id: (sku, Shopify's discount allocation, Shopify's tax line)
+    "466157049": ("IPOD2008GREEN", Decimal("3.34"), Decimal("3.98")),
+    "518995019": ("IPOD2008RED", Decimal("3.33"), Decimal("3.98")),
+    "703073504": ("IPOD2008BLACK", Decimal("3.33"), Decimal("3.98")),
+}
+
+
+def test_order_450789469_shape_keeps_shopify_allocation_tax_and_ids():
     # given the REST docs order, parsed the way intake parses it
     payload = parse_body(sample(ORDER_450))
 
-    # when the adapter reads it (the arithmetic check is what refuses it)
-    with pytest.raises(PayloadError) as refused:
-        shopify.order_from_payload(payload, channel="shop")
+    # when the adapter reads it
+    intake = shopify.order_from_payload(payload, channel="shop")
 
-    # then it is refused because its tax lines (3.98) are not 6% of the line
-    assert refused.value.code == "tax_mismatch"
-    assert "466157049" in refused.value.message
-    assert refused.value.extra == {
-        "field": "line_items[0].tax",
-        "platform_tax": "3.98",
-        "computed_tax": "11.74",
+    # then each line carries Shopify's own discount allocation and tax line
+    # (3.98 is not 6% of the line: the platform's figure is kept, not recomputed)
+    data = intake.data
+    assert {
+        ln.external_id: (ln.sku, ln.quantity, ln.unit_price, ln.discount, ln.tax_rate, ln.tax)
+        for ln in data.lines
+    } == {
+        line_id: (sku, 1, Decimal("199.00"), alloc, Decimal("6.00"), tax)
+        for line_id, (sku, alloc, tax) in LINES_450.items()
     }
-
-
-def test_order_450789469_webhook_is_a_dead_letter_naming_the_line(post_webhook, shop_channel):
-    # given the unmodified REST docs order sent as orders/create
-    response = post_webhook("shopify", "shop", sample(ORDER_450), "orders/create")
-
-    # then it is acknowledged, then dead-lettered with the reason; no order exists
-    delivery = _delivery(response)
-    assert delivery.state == "dead"
-    assert "tax_mismatch" in delivery.last_error
-    assert "3.98" in delivery.last_error
-    assert "11.74" in delivery.last_error
-    assert not Order.objects.filter(external_id="450789469").exists()
+    assert data.prices_include_tax is False
+    assert (data.order_discount, data.shipping) == (Decimal("0.00"), Decimal("0.00"))
+    assert intake.platform_total == Decimal("598.94")
+    assert [(p.method, p.amount, p.gateway) for p in data.payments] == [
+        ("card", Decimal("598.94"), "bogus")
+    ]
+    assert [r.external_id for r in intake.refunds] == ["509562969"]
 
 
 @pytest.fixture
-def order_450(ops_api, shop_channel, make_sku):
-    """Order 450789469 built natively from the sample's lines, prices, line
-    ids and Shopify's own discount allocations. The sample's tax lines cannot
-    be reproduced (see above), so this order carries no tax: the test is about
-    the platform's refunds, which are the sample's, unmodified."""
-    for code in ("IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"):
-        make_sku(code, Decimal("199.00"), stock=5)
-    body = {
-        "channel": "shop",
-        "external_id": "450789469",
-        "currency": "USD",
-        "placed_at": "2008-01-10T11:00:00-05:00",
-        "customer": {"email": "bob.norman@hostmail.com", "name": "Bob Norman"},
-        "prices_include_tax": False,
-        "lines": [
-            {
-                "sku": "IPOD2008GREEN",
-                "quantity": 1,
-                "unit_price": "199.00",
-                "discount": "3.34",
-                "external_id": "466157049",
-            },
-            {
-                "sku": "IPOD2008RED",
-                "quantity": 1,
-                "unit_price": "199.00",
-                "discount": "3.33",
-                "external_id": "518995019",
-            },
-            {
-                "sku": "IPOD2008BLACK",
-                "quantity": 1,
-                "unit_price": "199.00",
-                "discount": "3.33",
-                "external_id": "703073504",
-            },
-        ],
-        "payments": [{"method": "card", "amount": "587.00", "gateway": "bogus"}],
-    }
-    response = ops_api.post("/api/v1/orders/", body, format="json")
-    assert response.status_code == 201, response.content
-    return Order.objects.get(external_id="450789469")
+def order_450(post_webhook, shop_channel):
+    """Order 450789469 as the unmodified REST docs sample creates it through
+    the signed orders/create webhook (with its embedded refund 509562969)."""
+    delivery = _delivery(post_webhook("shopify", "shop", sample(ORDER_450), "orders/create"))
+    assert delivery.state == "processed", delivery.last_error
+    return Order.objects.get(channel=shop_channel, external_id="450789469")
+
+
+def test_order_450789469_webhook_creates_the_order_with_the_platforms_figures(order_450):
+    # then 3 lines of 1 unit, each with Shopify's allocation and tax to the cent
+    lines = list(order_450.lines.order_by("position").prefetch_related("units"))
+    assert [ln.external_id for ln in lines] == list(LINES_450)
+    for line in lines:
+        sku, alloc, tax = LINES_450[line.external_id]
+        (unit,) = line.units.all()
+        assert (line.sku.code, line.quantity, line.unit_price) == (sku, 1, Decimal("199.00"))
+        assert line.discount == unit.discount_amount == alloc
+        assert unit.tax_amount == tax
+        assert unit.net_paid == Decimal("199.00") - alloc + tax
+    # and the totals are Shopify's: 597.00 - 10.00 + 11.94 tax, free shipping
+    assert (order_450.items_total, order_450.grand_total) == (Decimal("598.94"),) * 2
+    assert order_450.tax_total == Decimal("11.94")
+    assert order_450.line_discount_total == Decimal("10.00")
+    assert (order_450.order_discount, order_450.shipping_amount) == (Decimal("0"),) * 2
+    assert order_450.currency == "USD"
+    assert order_450.prices_include_tax is False
+    # and one card tender for total_price, less the embedded refund it carried
+    payment = order_450.payments.get()
+    assert (payment.method, payment.amount, payment.captured_amount, payment.gateway) == (
+        "card",
+        Decimal("598.94"),
+        Decimal("598.94"),
+        "bogus",
+    )
+    assert payment.refunded_amount == Decimal("209.00")
+    assert PlatformRefund.objects.get().external_id == "509562969"
 
 
 def test_order_450789469_refunds_are_reproduced_to_the_cent(post_webhook, order_450):
-    # given the refund embedded in the REST order, and the MONEI refunds.json response
+    # given the order created by its webhook (which recorded the embedded
+    # refund), the same refund as refunds/create, and the MONEI refunds.json response
     embedded = sample_part(ORDER_450, "order", "refunds", 0)
     monei = sample(MONEI_REFUND)
 
@@ -120,19 +121,27 @@ def test_order_450789469_refunds_are_reproduced_to_the_cent(post_webhook, order_
     first = _delivery(post_webhook("shopify", "shop", embedded, "refunds/create"))
     second = _delivery(post_webhook("shopify", "shop", monei, "refunds/create"))
 
-    # then each unit the refunds name carries exactly the platform's amounts
+    # then the embedded one is not booked twice, and the MONEI one is recorded
     assert (first.state, second.state) == ("processed", "processed")
-    by_line = {
-        ru.unit.line.external_id: (ru.subtotal, ru.tax, ru.refund_line.refund.external_id)
+    assert "already recorded" in first.note
+    # and each refunded unit carries exactly the platform's amounts, which are
+    # also exactly what the unit paid at intake (net paid less its tax, and its tax)
+    refunded = {
+        ru.unit.line.external_id: ru
         for ru in PlatformRefundUnit.objects.select_related("unit__line", "refund_line__refund")
     }
-    assert by_line == {
+    assert {
+        line_id: (ru.subtotal, ru.tax, ru.refund_line.refund.external_id)
+        for line_id, ru in refunded.items()
+    } == {
         "703073504": (Decimal("195.67"), Decimal("3.98"), "509562969"),
         "466157049": (Decimal("195.66"), Decimal("3.98"), "509562969"),
         "518995019": (Decimal("195.67"), Decimal("3.98"), "929361464"),
     }
+    for ru in refunded.values():
+        assert (ru.unit.net_paid - ru.unit.tax_amount, ru.unit.tax_amount) == (ru.subtotal, ru.tax)
     refunds = {r.external_id: r for r in PlatformRefund.objects.all()}
-    assert refunds["509562969"].amount == Decimal("209.00")
+    assert refunds["509562969"].amount == Decimal("209.00")  # as Shopify sent it (SOURCES.md)
     assert refunds["509562969"].lines_subtotal == Decimal("391.33")
     assert refunds["509562969"].lines_tax == Decimal("7.96")
     assert refunds["929361464"].amount == Decimal("199.65")
@@ -143,9 +152,8 @@ def test_order_450789469_refunds_are_reproduced_to_the_cent(post_webhook, order_
     ledger = LedgerEntry.objects.filter(order=order_450, kind="refund")
     assert sorted(e.amount for e in ledger) == [Decimal("199.65"), Decimal("209.00")]
     # and the units keep their lifecycle state (returns own that)
-    assert set(Unit.objects.filter(order=order_450).values_list("state", flat=True)) == {
-        "allocated"
-    }
+    states = set(Unit.objects.filter(order=order_450).values_list("state", flat=True))
+    assert states <= {"ordered", "allocated"}
     assert (
         TimelineEvent.objects.filter(order=order_450, type="refund.platform_recorded").count() == 2
     )
@@ -159,11 +167,13 @@ def test_refund_redelivered_under_a_new_id_is_recorded_once(post_webhook, order_
     # when Shopify sends it again as a different delivery
     again = _delivery(post_webhook("shopify", "shop", monei, "refunds/create", delivery_id="b"))
 
-    # then nothing more is refunded
+    # then nothing more is refunded (209.00 embedded in the order + 199.65 once)
     assert again.state == "processed"
     assert "already recorded" in again.note
-    assert order_450.payments.get().refunded_amount == Decimal("199.65")
-    assert PlatformRefundUnit.objects.count() == 1
+    assert order_450.payments.get().refunded_amount == Decimal("408.65")
+    assert (
+        PlatformRefundUnit.objects.filter(refund_line__refund__external_id="929361464").count() == 1
+    )
 
 
 def test_refund_calculate_response_is_not_a_refund(post_webhook, shop_channel):
@@ -291,17 +301,45 @@ def test_woocommerce_723_order_and_both_refunds(post_webhook, woo_channel, ops_a
     assert order.payments.get().refunded_amount == Decimal("19.00")
 
 
-def test_woocommerce_727_tax_rounded_per_line_is_refused_naming_it(post_webhook, woo_channel):
-    # given order #727: 2 x 3.00 at 7.5% where WooCommerce charged 0.45 for the line
+def test_woocommerce_727_keeps_the_tax_woocommerce_charged_per_line(
+    post_webhook, woo_channel, ops_api
+):
+    # given order #727: 2 x 3.00 at 7.5% where WooCommerce charged 0.45 for the
+    # line (per-unit rounding would give 0.23 + 0.23), and 1 x 12.00 with 0.90
     body = sample_part(WOO_ORDERS, 0)
 
     delivery = _delivery(post_webhook("woocommerce", "woo", body, "order.created"))
 
-    # then the per-unit rule (0.23 + 0.23) cannot reproduce it: dead letter, named
-    assert delivery.state == "dead"
-    assert "line_items[0].tax" in delivery.last_error
-    assert "0.45" in delivery.last_error
-    assert "0.46" in delivery.last_error
-    # and the second line alone would agree (0.90 at 7.5%)
-    intake_lines = parse_body(body)["line_items"]
-    assert intake_lines[1]["total_tax"] == "0.90"
+    # then it is one order whose lines carry WooCommerce's tax to the cent
+    assert delivery.state == "processed", delivery.last_error
+    order = Order.objects.get(channel=woo_channel, external_id="727")
+    detail = ops_api.get(f"/api/v1/orders/{order.number}/").json()
+    assert [
+        (ln["sku"], ln["quantity"], ln["unit_price"], ln["discount"], ln["tax_rate"])
+        for ln in detail["lines"]
+    ] == [
+        ("WC-93", 2, "3.00", "0.00", "7.50"),
+        ("Bar3", 1, "12.00", "0.00", "7.50"),
+    ]
+    units = [
+        [(u["net_paid"], u["tax"], u["discount"]) for u in ln["units"]] for ln in detail["lines"]
+    ]
+    assert units == [
+        [("3.23", "0.23", "0.00"), ("3.22", "0.22", "0.00")],
+        [("12.90", "0.90", "0.00")],
+    ]
+    line_tax = [sum(Decimal(u["tax"]) for u in ln["units"]) for ln in detail["lines"]]
+    assert line_tax == [Decimal("0.45"), Decimal("0.90")]  # the items' total_tax
+    # and the totals are WooCommerce's: 18.00 + 1.35 tax + 10.00 shipping = 29.35
+    assert detail["totals"] == {
+        "items": "19.35",
+        "line_discounts": "0.00",
+        "order_discount": "0.00",
+        "tax": "1.35",
+        "shipping": "10.00",
+        "grand_total": "29.35",
+    }
+    assert [(p["method"], p["amount"], p["captured"]) for p in detail["payments"]] == [
+        ("card", "29.35", "29.35")
+    ]
+    assert order.payments.get().gateway == "bacs"

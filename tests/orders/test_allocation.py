@@ -186,3 +186,164 @@ def test_order_discount_larger_than_the_items_is_refused():
     with pytest.raises(AllocationError) as exc:
         _alloc([(Decimal("10.00"), 2, Decimal("0"), Decimal("5.00"))], Decimal("15.01"))
     assert exc.value.field == "order_discount"
+
+
+# --- tax stated per line (the platform's own figure) ------------------------------
+
+
+@st.composite
+def orders_with_line_tax(draw):
+    """Random orders where some lines state the tax charged on them. With
+    prices including tax, a line's tax is at most its value after discounts."""
+    lines, order_discount, inclusive = draw(orders())
+    baseline = allocate_order(
+        currency="INR", prices_include_tax=inclusive, lines=lines, order_discount=order_discount
+    )
+    with_tax = []
+    for line, units in zip(lines, baseline.units, strict=True):
+        if draw(st.booleans()):
+            with_tax.append(line)
+            continue
+        value = sum(line.unit_price - u.discount for u in units)
+        cap = int(value * 100) if inclusive else max(int(value * 100), 1) * 2
+        tax = from_minor(draw(st.integers(min_value=0, max_value=cap)), "INR")
+        with_tax.append(
+            LineInput(line.unit_price, line.quantity, line.tax_rate, line.discount, tax)
+        )
+    return with_tax, order_discount, inclusive, baseline
+
+
+@given(orders_with_line_tax())
+def test_stated_line_tax_is_split_exactly_over_the_units(order):
+    # given a random order where some lines state their tax
+    lines, order_discount, inclusive, baseline = order
+    # when it is allocated
+    alloc = allocate_order(
+        currency="INR", prices_include_tax=inclusive, lines=lines, order_discount=order_discount
+    )
+    # then the general rules hold (sums exact, nothing negative, net = price - discount (+ tax))
+    _check(lines, order_discount, inclusive, alloc)
+    for line, units, before in zip(lines, alloc.units, baseline.units, strict=True):
+        # discounts do not depend on tax
+        assert [u.discount for u in units] == [u.discount for u in before]
+        if line.tax is None:
+            # a line without a stated tax is exactly what it was
+            assert units == before
+            continue
+        # the units' tax adds up to the line's tax, to the paisa
+        assert sum((u.tax for u in units), Decimal("0")) == line.tax
+        # each share is within one paisa of its exact share by value after discounts
+        bases = [line.unit_price - u.discount for u in units]
+        total_base = sum(bases, Decimal("0"))
+        for u, base in zip(units, bases, strict=True):
+            exact = line.tax * base / total_base if total_base else line.tax / len(units)
+            assert abs(u.tax - exact) < CENT
+
+
+def test_stated_tax_on_two_units_exclusive():
+    # given 2 x 3.00 where the platform charged 0.45 tax on the line (WooCommerce #727),
+    # which per-unit rounding at 7.5% would make 0.23 + 0.23
+    alloc = _alloc(
+        [(Decimal("3.00"), 2, Decimal("7.5"), Decimal("0"), Decimal("0.45"))], inclusive=False
+    )
+    # then the tax splits 0.23 / 0.22 (the extra paisa to the first unit) and
+    # the units paid 3.23 / 3.22
+    units = alloc.units[0]
+    assert [u.tax for u in units] == [Decimal("0.23"), Decimal("0.22")]
+    assert [u.net_paid for u in units] == [Decimal("3.23"), Decimal("3.22")]
+    assert (alloc.items_total, alloc.tax_total) == (Decimal("6.45"), Decimal("0.45"))
+
+
+def test_stated_tax_that_is_not_the_rate_is_kept():
+    # given Shopify order 450789469's line: 199.00 less 3.33 allocated, 3.98 tax at "6%"
+    alloc = _alloc(
+        [(Decimal("199.00"), 1, Decimal("6"), Decimal("3.33"), Decimal("3.98"))], inclusive=False
+    )
+    # then the unit carries the platform's 3.98, not 11.74
+    (unit,) = alloc.units[0]
+    assert (unit.net_paid, unit.tax, unit.discount) == (
+        Decimal("199.65"),
+        Decimal("3.98"),
+        Decimal("3.33"),
+    )
+
+
+def test_stated_tax_inclusive_follows_value_after_discounts():
+    # given 3 x 10.00 including tax, 1.00 off the line (0.34/0.33/0.33), 2.90 of it tax
+    alloc = _alloc([(Decimal("10.00"), 3, Decimal("12"), Decimal("1.00"), Decimal("2.90"))])
+    # then the price is what was paid, and the tax splits by value 9.66/9.67/9.67:
+    # exact 0.966/0.967/0.967 -> 0.96/0.97/0.97
+    units = alloc.units[0]
+    assert [u.net_paid for u in units] == [Decimal("9.66"), Decimal("9.67"), Decimal("9.67")]
+    assert [u.tax for u in units] == [Decimal("0.96"), Decimal("0.97"), Decimal("0.97")]
+    assert (alloc.items_total, alloc.tax_total) == (Decimal("29.00"), Decimal("2.90"))
+
+
+def test_stated_tax_follows_the_order_discount_share_too():
+    # given 100.00 and 300.00 with 40.00 off the order, the first line stating 1.01 of
+    # tax over its 2 units of 50.00, the second at 10% from its rate (exclusive)
+    alloc = _alloc(
+        [
+            (Decimal("50.00"), 2, Decimal("0"), Decimal("0"), Decimal("1.01")),
+            (Decimal("300.00"), 1, Decimal("10"), Decimal("0")),
+        ],
+        Decimal("40.00"),
+        inclusive=False,
+    )
+    # then the order discount lands 5.00/5.00/30.00, the stated tax splits 0.51/0.50
+    # over 45.00/45.00, and the other line's tax is 10% of 270.00
+    assert [[u.discount for u in lu] for lu in alloc.units] == [
+        [Decimal("5.00"), Decimal("5.00")],
+        [Decimal("30.00")],
+    ]
+    assert [[u.tax for u in lu] for lu in alloc.units] == [
+        [Decimal("0.51"), Decimal("0.50")],
+        [Decimal("27.00")],
+    ]
+    assert [[u.net_paid for u in lu] for lu in alloc.units] == [
+        [Decimal("45.51"), Decimal("45.50")],
+        [Decimal("297.00")],
+    ]
+    assert alloc.items_total == Decimal("388.01")
+
+
+def test_stated_tax_of_zero_means_no_tax_whatever_the_rate():
+    alloc = _alloc(
+        [(Decimal("100.00"), 2, Decimal("18"), Decimal("0"), Decimal("0.00"))], inclusive=False
+    )
+    assert [(u.net_paid, u.tax) for u in alloc.units[0]] == [
+        (Decimal("100.00"), Decimal("0.00"))
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    ("line", "inclusive"),
+    [
+        pytest.param(
+            (Decimal("3.00"), 2, Decimal("0"), Decimal("0"), Decimal("-0.01")), False, id="negative"
+        ),
+        pytest.param(
+            (Decimal("3.00"), 2, Decimal("0"), Decimal("0"), Decimal("0.001")),
+            False,
+            id="sub-paisa",
+        ),
+        pytest.param(
+            (Decimal("3.00"), 2, Decimal("0"), Decimal("1.00"), Decimal("5.01")),
+            True,
+            id="inclusive-over-value",
+        ),
+    ],
+)
+def test_bad_stated_tax_is_refused_naming_the_line(line, inclusive):
+    with pytest.raises(AllocationError) as exc:
+        _alloc([(Decimal("1.00"), 1, Decimal("0"), Decimal("0")), line], inclusive=inclusive)
+    assert exc.value.field == "lines[1].tax"
+
+
+def test_stated_tax_equal_to_the_value_is_allowed_inclusive_and_any_exclusive():
+    inclusive = _alloc([(Decimal("3.00"), 2, Decimal("0"), Decimal("1.00"), Decimal("5.00"))])
+    assert inclusive.tax_total == inclusive.items_total == Decimal("5.00")
+    exclusive = _alloc(
+        [(Decimal("3.00"), 2, Decimal("0"), Decimal("1.00"), Decimal("9.00"))], inclusive=False
+    )
+    assert exclusive.items_total == Decimal("14.00")

@@ -288,6 +288,72 @@ def test_validation_error_lists_fields_in_extra(storefront_api, tee):
     assert set(error["extra"]["fields"]) >= {"lines[0].quantity", "lines[0].unit_price"}
 
 
+def test_line_tax_stated_by_the_channel_is_split_over_the_units(storefront_api, tee):
+    # given 2 tees at 500.00 excluding tax where the storefront charged 45.01 tax
+    # on the line (not 12% of it)
+    body = order_body(
+        lines=[{"sku": "TEE-M", "quantity": 2, "unit_price": "500.00", "tax": "45.01"}],
+        payments=[{"method": "card", "amount": "1045.01"}],
+        prices_include_tax=False,
+    )
+    # when the order is created
+    response = storefront_api.post(ORDERS, body, format="json")
+    # then the line's tax is the stated one, split 22.51 / 22.50 over the units
+    assert response.status_code == 201, response.content
+    order = response.json()
+    units = order["lines"][0]["units"]
+    assert [(u["net_paid"], u["tax"]) for u in units] == [
+        ("522.51", "22.51"),
+        ("522.50", "22.50"),
+    ]
+    assert (order["totals"]["tax"], order["totals"]["grand_total"]) == ("45.01", "1045.01")
+
+
+def test_line_tax_included_in_the_price_is_informational(storefront_api, tee):
+    # given prices including tax: 2 x 500.00 less 100.00, of which 85.71 was tax
+    body = order_body(
+        lines=[
+            {
+                "sku": "TEE-M",
+                "quantity": 2,
+                "unit_price": "500.00",
+                "discount": "100.00",
+                "tax": "85.71",
+            }
+        ]
+    )
+    response = storefront_api.post(ORDERS, body, format="json")
+    # then the units paid their price less discount, and carry the tax within it
+    assert response.status_code == 201, response.content
+    order = response.json()
+    units = order["lines"][0]["units"]
+    assert [(u["net_paid"], u["tax"]) for u in units] == [
+        ("450.00", "42.86"),
+        ("450.00", "42.85"),
+    ]
+    assert (order["totals"]["tax"], order["totals"]["grand_total"]) == ("85.71", "900.00")
+
+
+@pytest.mark.parametrize(
+    ("line", "payment"),
+    [
+        pytest.param({"tax": "-0.01"}, "1000.00", id="negative"),
+        pytest.param({"tax": "abc"}, "1000.00", id="not-a-number"),
+        pytest.param({"tax": "0.001"}, "1000.00", id="sub-paisa"),
+        pytest.param({"tax": "1000.01"}, "1000.00", id="inclusive-over-value"),
+    ],
+)
+def test_bad_line_tax_is_400_naming_it_and_writes_nothing(storefront_api, tee, line, payment):
+    before = counts()
+    body = order_body(
+        lines=[{"sku": "TEE-M", "quantity": 2, "unit_price": "500.00", **line}],
+        payments=[{"method": "card", "amount": payment}],
+    )
+    error = assert_error_shape(storefront_api.post(ORDERS, body, format="json"), 400)
+    assert "lines[0].tax" in error["message"]
+    assert counts() == before
+
+
 # --- reading ----------------------------------------------------------------------
 
 
