@@ -50,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.override_eligibility",
         "refunds.view_refund",
         "orders.view_ledgerentry",
+        "quality.view_defectpattern",
+        "quality.view_skuquality",
         *_READ_STOCK,
     ],
     "finance": [
@@ -74,6 +76,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_stockmovement",
         "inventory.change_sku",
         "inventory.change_location",
+        "quality.add_defectpattern",
+        "quality.change_defectpattern",
+        "quality.view_defectpattern",
+        "quality.add_defecttype",
+        "quality.change_defecttype",
+        "quality.view_skuquality",
     ],
 }
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "intake",
     "portal",
     "console",
+    "quality",
 ]
 
 MIDDLEWARE = [
@@ -132,8 +133,15 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Evidence photos go through the default storage: files under MEDIA_ROOT, or
+# any S3-compatible store with OMS_MEDIA_STORAGE=s3 (needs django-storages and
+# its AWS_* settings, e.g. AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage"
+        if os.environ.get("OMS_MEDIA_STORAGE") == "s3"
+        else "django.core.files.storage.FileSystemStorage"
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from intake import apis as intake_apis
 from inventory import apis as inventory_apis
 from orders import apis as order_apis
+from quality import apis as quality_apis
 from refunds import apis as refund_apis
 from returns import apis as return_apis
 from sla import apis as sla_apis
@@ -43,6 +44,23 @@ api_v1 = [
         "returns/<str:rma>/approve/", return_apis.ReturnApproveApi.as_view(), name="return-approve"
     ),
     path("returns/<str:rma>/reject/", return_apis.ReturnRejectApi.as_view(), name="return-reject"),
+    path(
+        "returns/<str:rma>/evidence/", quality_apis.EvidenceApi.as_view(), name="return-evidence"
+    ),
+    path(
+        "returns/<str:rma>/inspections/",
+        quality_apis.InspectionApi.as_view(),
+        name="return-inspections",
+    ),
+    path(
+        "repairs/<int:repair_id>/events/",
+        quality_apis.RepairEventApi.as_view(),
+        name="repair-events",
+    ),
+    path("defect-patterns/", quality_apis.DefectPatternApi.as_view(), name="defect-patterns"),
+    path(
+        "quality/report.csv", quality_apis.QualityReportCsvApi.as_view(), name="quality-report"
+    ),
     path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
     path("sla/legs/", sla_apis.LegListApi.as_view(), name="sla-legs"),
     path(
@@ -77,6 +95,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("returns/", include("portal.urls")),
+    path("console/qc/", include("quality.urls")),
     path("console/", include("console.urls")),
     path("healthz", intake_apis.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),

@@ -233,6 +233,14 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     def mark_replaced(self):
         pass
 
+    @transition(field=state, source=S.RETURNED, target=S.IN_REPAIR)
+    def pass_qc_for_repair(self):
+        pass
+
+    @transition(field=state, source=S.IN_REPAIR, target=S.REPAIRED)
+    def send_back_repaired(self):
+        pass
+
     @transition(field=state, source=S.RETURN_REQUESTED, target=S.KEPT)
     def keep(self):
         pass

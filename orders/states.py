@@ -35,6 +35,8 @@ class UnitState(models.TextChoices):
         "not_charged",
         "Refused, not charged",
     )  # cash-on-delivery unit refused and back: nothing to refund
+    IN_REPAIR = "in_repair", "In repair"  # passed QC for a warranty repair; on the bench
+    REPAIRED = "repaired", "Repaired, sent back"  # repaired and shipped back to the customer
 
 
 # States in which a unit is part of an open return.
@@ -44,6 +46,7 @@ OPEN_RETURN_STATES = {
     UnitState.RETURNED,
     UnitState.PENDING_REFUND,
     UnitState.PENDING_EXCHANGE,
+    UnitState.IN_REPAIR,
 }
 # States after which nothing more happens to the unit in this order.
 FINAL_REVERSE_STATES = {
@@ -51,6 +54,7 @@ FINAL_REVERSE_STATES = {
     UnitState.REPLACED,
     UnitState.KEPT,
     UnitState.NOT_CHARGED,
+    UnitState.REPAIRED,
 }
 
 

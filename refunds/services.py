@@ -24,7 +24,7 @@ from orders.states import UnitState
 from returns.models import Return, ReturnItem
 from returns.pricing import PricedUnit, price_return
 from returns.services import after_change, tenders_in_policy_order
-from returns.states import Resolution, ReturnType
+from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from .gateways import GatewayError, gateway_for
 from .models import CreditNote, Refund, RefundItem, RefundTender, StoreCredit
@@ -38,6 +38,8 @@ WITH_CUSTOMER = {
     UnitState.DELIVERED,
     UnitState.RETURN_REJECTED,
     UnitState.KEPT,
+    UnitState.IN_REPAIR,
+    UnitState.REPAIRED,
 }
 INSTRUMENT_LEDGER = {
     "store_credit": LedgerEntry.Kind.STORE_CREDIT,
@@ -84,7 +86,16 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     ]
     if keep:
         created += _create(ret, order, keep, RefundKind.KEEP_IT, actor)
-    physical = [i for i in items if i.resolution != Resolution.KEEP]
+    credit = [
+        i
+        for i in items
+        if i.resolution == Resolution.PARTIAL_CREDIT
+        and i.unit.state == UnitState.KEPT
+        and (i.unit_id, RefundKind.PARTIAL_CREDIT) not in covered
+    ]
+    if credit:
+        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor)
+    physical = [i for i in items if i.resolution not in NO_PICKUP]
     if any(i.unit.state in WAITING for i in physical):
         return created
     if any(
@@ -128,7 +139,7 @@ def _create(
         .values_list("state", flat=True)
     )
     stays = any(s in WITH_CUSTOMER for s in others) or any(
-        i.resolution == Resolution.KEEP for i in items
+        i.resolution in NO_PICKUP for i in items
     )
     replaced_any = Unit.objects.filter(order=order, state=UnitState.REPLACED).exists()
     shipping_refunded = Refund.objects.filter(order=order).aggregate(s=Sum("shipping_amount"))[
@@ -168,6 +179,7 @@ def _create(
         and (merchant_fault or not (stays or replaced_any)),
         tenders=tenders_in_policy_order(payments, policy, _promised(order)),
         refund_method=ret.refund_method,
+        partial_credit_percent=policy.partial_credit_percent,
     )
     if breakdown.total <= 0:
         _settle_without_money(ret, items, actor, breakdown.as_dict())

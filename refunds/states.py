@@ -10,5 +10,6 @@ class RefundState(models.TextChoices):
 class RefundKind(models.TextChoices):
     RETURN = "return", "Returned items"
     KEEP_IT = "keep_it", "Keep-it"
+    PARTIAL_CREDIT = "partial_credit", "Partial credit"
     EXCHANGE_DIFFERENCE = "exchange_difference", "Cheaper exchange"
     INSTANT = "instant", "Instant refund"

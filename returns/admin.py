@@ -41,6 +41,8 @@ POLICY_FIELDS = [
     "high_value_item",
     "max_pickup_attempts",
     "sla_hours",
+    "partial_credit_percent",
+    "defect_auto_outcome",
 ]
 
 

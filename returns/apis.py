@@ -53,6 +53,13 @@ class ItemInput(serializers.Serializer):
     )
     serial = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    defect_type = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=40,
+        help_text="Defect type code (required for defect and damage reasons).",
+    )
 
     def validate(self, attrs):
         if ("unit" in attrs) == ("line" in attrs):
@@ -100,6 +107,7 @@ def _request(v: dict, *, channel: str, override: bool = False) -> services.Retur
                 exchange_sku=i.get("exchange_sku"),
                 serial=i.get("serial", ""),
                 note=i.get("note", ""),
+                defect_type=i.get("defect_type", ""),
             )
             for i in v["items"]
         ],
@@ -300,6 +308,16 @@ class ReturnUnitOutput(serializers.Serializer):
     difference_collected = serializers.BooleanField()
     replacement_unit = serializers.IntegerField(allow_null=True)
     qc = serializers.DictField(allow_null=True)
+    # Added by the quality app (RETURN_OUTPUT_EXTENSIONS).
+    defect_type = serializers.CharField(allow_null=True, required=False)
+    evidence_photos = serializers.IntegerField(required=False)
+    assessment = serializers.DictField(
+        allow_null=True,
+        required=False,
+        help_text="warranty (in_term|expired|none), pattern, serial_match, recommendation "
+        "(refund|partial_credit|repair|replacement|reject|review), reasons.",
+    )
+    repair = serializers.DictField(allow_null=True, required=False)
 
 
 class ReturnOutput(serializers.Serializer):

@@ -83,6 +83,15 @@ class ReturnPolicy(models.Model):
     exchange_dispatch_before_receipt = models.BooleanField(
         default=True, help_text="Exchange-first: ship the replacement before the return arrives."
     )
+    partial_credit_percent = models.PositiveSmallIntegerField(
+        default=30, help_text="Partial credit: this share of the unit's net paid; it keeps the item."
+    )
+    defect_auto_outcome = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="Outcome for an in-warranty defect with no known pattern; blank: a person reviews.",
+    )
     risk_threshold = models.PositiveSmallIntegerField(default=50)
     high_value_order = models.DecimalField(**MONEY, default=Decimal("20000"))
     high_value_item = models.DecimalField(**MONEY, default=Decimal("10000"))
@@ -229,6 +238,9 @@ class ReturnItem(models.Model):
         help_text="A variant the customer accepts if the exchange cannot ship in time.",
     )
     customer_serial = models.CharField(max_length=100, blank=True, default="")
+    defect_code = models.CharField(
+        max_length=40, blank=True, default="", help_text="quality.DefectType code (defect reasons)."
+    )
     customer_note = models.CharField(max_length=500, blank=True, default="")
     qc_passed = models.BooleanField(null=True, blank=True)
     grade = models.CharField(max_length=20, blank=True, default="")

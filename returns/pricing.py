@@ -4,6 +4,7 @@ Pure functions over plain values so the quote, the estimate at creation and
 the refund computed when it falls due all use the same rule:
 
     refund = net paid of units resolved refund or keep
+           + the policy's percentage of net paid of units resolved partial credit
            − restocking fee per refunded unit and a return-shipping fee per
              pickup (never for merchant-fault reasons, never for refusals)
            + the order's shipping charge, once, when the return leaves no unit
@@ -27,7 +28,7 @@ class PricedUnit:
     unit_id: int
     net_paid: Decimal
     tax: Decimal
-    resolution: str  # refund | keep | exchange | replacement
+    resolution: str  # refund | keep | partial_credit | exchange | replacement | repair
     merchant_fault: bool
     price_difference: Decimal = ZERO  # exchanges: replacement − original
 
@@ -94,6 +95,7 @@ def price_return(
     tenders: list[Tender],
     refund_method: str,
     nothing_to_refund_reason: str = "",
+    partial_credit_percent: int = 0,
 ) -> Breakdown:
     out = Breakdown(currency=currency)
     if nothing_to_refund_reason:
@@ -108,6 +110,10 @@ def price_return(
             out.items += u.net_paid
             if not u.merchant_fault and u.resolution == "refund":
                 fee_units += 1
+        elif u.resolution == "partial_credit":
+            # The customer keeps the unit and gets a share of its net paid; no fees.
+            amount = (u.net_paid * Decimal(partial_credit_percent) / 100).quantize(Decimal("0.01"))
+            out.items += amount
         elif u.resolution == "exchange":
             if u.price_difference < 0:
                 amount = min(-u.price_difference, u.net_paid)

@@ -40,6 +40,12 @@ class Resolution(models.TextChoices):
     EXCHANGE = "exchange", "Exchange for another variant"
     REPLACEMENT = "replacement", "Replacement (same SKU)"
     KEEP = "keep", "Keep it (refund without return)"
+    PARTIAL_CREDIT = "partial_credit", "Partial credit (keeps the item)"
+    REPAIR = "repair", "Repair and send back"
+
+
+# Resolutions for which the unit stays with the customer: no pickup.
+NO_PICKUP = (Resolution.KEEP, Resolution.PARTIAL_CREDIT)
 
 
 class RefundMethod(models.TextChoices):
@@ -56,6 +62,7 @@ class Disposition(models.TextChoices):
     DISPOSE = "dispose", "Dispose"
     RETURN_TO_VENDOR = "return_to_vendor", "Return to vendor"
     RETURN_TO_CUSTOMER = "return_to_customer", "Send back to the customer"
+    REPAIR = "repair", "Repair for the customer"
 
 
 class EventKind(models.TextChoices):

@@ -20,7 +20,7 @@ from refunds.selectors import refund_open_for_return
 from refunds.services import refund_escalate
 from returns.models import Return, ReturnItem
 from returns.services import QcResult, ReturnEventData, return_handle_event
-from returns.states import Resolution, ReturnState, ReturnType
+from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
 
 from .calendar import add_hours
 from .models import Leg, SlaRule
@@ -150,7 +150,7 @@ def sla_sync(ret: Return, actor: EventActor, *, at: datetime | None = None) -> N
     if ret.state == ReturnState.PENDING_REVIEW:
         return
     items = list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
-    physical = [i for i in items if i.resolution != Resolution.KEEP]
+    physical = [i for i in items if i.resolution not in NO_PICKUP]
     states = [i.unit.state for i in physical]
 
     def want(kind: str, started: bool, done: bool) -> None:
@@ -298,7 +298,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
         )
     waiting = (
         ReturnItem.objects.filter(return_request=ret, unit__state=UnitState.RETURN_REQUESTED)
-        .exclude(resolution=Resolution.KEEP)
+        .exclude(resolution__in=NO_PICKUP)
         .select_related("unit")
     )
     value = sum((i.unit.net_paid for i in waiting), Decimal("0"))

@@ -1,7 +1,13 @@
 """Writes for returns. Split by concern: creating (eligibility, pricing, risk),
 handling events (the only way units move back), and shared helpers."""
 
-from .common import OPEN_MONEY_CHECKS, RETURN_REACTIONS, after_change, policy_current
+from .common import (
+    OPEN_MONEY_CHECKS,
+    RETURN_ITEM_VALIDATORS,
+    RETURN_REACTIONS,
+    after_change,
+    policy_current,
+)
 from .create import (
     ItemRequest,
     ReturnRequest,
@@ -17,6 +23,7 @@ from .handle import QcResult, ReturnEventData, return_approve, return_handle_eve
 
 __all__ = [
     "OPEN_MONEY_CHECKS",
+    "RETURN_ITEM_VALIDATORS",
     "RETURN_REACTIONS",
     "ItemRequest",
     "QcResult",

@@ -24,6 +24,9 @@ from ..states import OPEN_STATES, Resolution, ReturnState
 RETURN_REACTIONS: list[Callable[[Return, EventActor], None]] = []
 # and here: True while money for the return is still pending.
 OPEN_MONEY_CHECKS: list[Callable[[Return], bool]] = []
+# quality registers here: called by return_plan with the request and the
+# planned items; may fill ``defect_code`` and raises ApplicationError to refuse.
+RETURN_ITEM_VALIDATORS: list[Callable] = []
 
 SETTLED_UNIT_STATES = {
     UnitState.REFUNDED,
@@ -31,6 +34,7 @@ SETTLED_UNIT_STATES = {
     UnitState.KEPT,
     UnitState.RETURN_REJECTED,
     UnitState.NOT_CHARGED,
+    UnitState.REPAIRED,
     UnitState.DELIVERED,  # a cancelled item's unit is back with the customer
 }
 

@@ -26,8 +26,8 @@ from ..events import ReturnEventType, return_event
 from ..models import Return, ReturnItem, ReturnPolicy, ReturnReason
 from ..pricing import PricedUnit, Tender, price_return
 from ..risk import return_risk
-from ..states import RefundMethod, Resolution, ReturnState, ReturnType
-from .common import after_change, policy_current
+from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnState, ReturnType
+from .common import RETURN_ITEM_VALIDATORS, after_change, policy_current
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
 UPI = r"^[\w.\-]{2,256}@[A-Za-z]{2,64}$"
@@ -43,6 +43,7 @@ class ItemRequest:
     exchange_sku: str | None = None
     serial: str = ""
     note: str = ""
+    defect_type: str = ""
 
 
 @dataclass
@@ -65,6 +66,7 @@ class PlannedItem:
     price_difference: Decimal
     serial: str
     note: str
+    defect_code: str = ""
 
 
 @dataclass
@@ -187,6 +189,8 @@ def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
                 _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now)
             )
             chosen.add(unit.pk)
+    for validate in RETURN_ITEM_VALIDATORS:
+        validate(req, planned)
     payments = list(Payment.objects.filter(order=order).order_by("position"))
     _check_refund_method(req, policy, payments, planned)
     all_units = [u for u in units.values() if u.state != UnitState.CANCELLED]
@@ -263,6 +267,12 @@ def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) 
         difference = exchange_sku.price - unit.line.unit_price
     elif item.resolution == Resolution.REPLACEMENT:
         exchange_sku = unit.sku
+    elif item.resolution in (Resolution.PARTIAL_CREDIT, Resolution.REPAIR) and not reason.defect:
+        raise _err(
+            f"{f}.resolution",
+            f"{item.resolution} is a warranty outcome, only for a defect or damage reason.",
+            code="resolution_not_allowed",
+        )
     elif (
         item.resolution == Resolution.KEEP
         and not override
@@ -274,7 +284,14 @@ def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) 
             code="keep_not_allowed",
         )
     return PlannedItem(
-        unit, reason, item.resolution, exchange_sku, difference, item.serial, item.note
+        unit,
+        reason,
+        item.resolution,
+        exchange_sku,
+        difference,
+        item.serial,
+        item.note,
+        item.defect_type,
     )
 
 
@@ -284,7 +301,8 @@ def _check_refund_method(
     if req.refund_method not in RefundMethod.values:
         raise _err("refund_method", f"must be one of {', '.join(RefundMethod.values)}.")
     money_back = any(
-        p.resolution in (Resolution.REFUND, Resolution.KEEP) or p.price_difference < 0
+        p.resolution in (Resolution.REFUND, Resolution.KEEP, Resolution.PARTIAL_CREDIT)
+        or p.price_difference < 0
         for p in planned
     )
     if not money_back:
@@ -379,12 +397,13 @@ def estimate(
         restocking_fee=policy.restocking_fee,
         return_shipping_fee=policy.return_shipping_fee,
         needs_pickup=type_ != ReturnType.DOORSTEP_REFUSAL
-        and any(p.resolution != Resolution.KEEP for p in planned),
+        and any(p.resolution not in NO_PICKUP for p in planned),
         charge_fees=type_ != ReturnType.DOORSTEP_REFUSAL,
         shipping_charge=order.shipping_amount,
         shipping_due=order.shipping_amount > 0 and (not stays or merchant_fault),
         tenders=tenders_in_policy_order(payments, policy),
         refund_method=refund_method,
+        partial_credit_percent=policy.partial_credit_percent,
         nothing_to_refund_reason="Cash on delivery: refused items were never paid for; nothing to refund."
         if cod_refusal
         else "",
@@ -477,6 +496,7 @@ def _return_create(req: ReturnRequest, actor: EventActor) -> Return:
                 price_difference=p.price_difference,
                 customer_serial=p.serial,
                 customer_note=p.note,
+                defect_code=p.defect_code,
             )
             for p in plan.items
         ]
@@ -563,7 +583,7 @@ def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) 
 def on_approved(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
     """What follows approval: keep-it units are kept now; refunds that fall
     due (keep-it) are created by the reactions."""
-    keep_units = [i.unit for i in items if i.resolution == Resolution.KEEP]
+    keep_units = [i.unit for i in items if i.resolution in NO_PICKUP]
     if keep_units:
         units_transition(
             keep_units,

@@ -27,7 +27,7 @@ from orders.states import PaymentMethod, ShipmentKind, UnitState
 from ..events import ReturnEventType, return_event
 from ..messages import notify
 from ..models import Return, ReturnItem
-from ..states import Disposition, EventKind, Resolution, ReturnState, ReturnType
+from ..states import NO_PICKUP, Disposition, EventKind, Resolution, ReturnState, ReturnType
 from . import resolve
 from .common import (
     after_change,
@@ -47,6 +47,7 @@ DISPOSITION_BUCKET = {
     Disposition.DISPOSE: None,
     Disposition.RETURN_TO_VENDOR: None,
     Disposition.RETURN_TO_CUSTOMER: None,
+    Disposition.REPAIR: None,  # the customer's unit leaves stock for the repair bench
 }
 DEFECT_DISPOSITIONS = {Disposition.QUARANTINE, Disposition.RETURN_TO_VENDOR, Disposition.DISPOSE}
 
@@ -121,7 +122,7 @@ def _sku_counts(items: list[ReturnItem]) -> dict[int, int]:
 
 def _pickup_completed(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
     require_open(ret, "pickup_completed")
-    items = [i for i in return_items(ret, lock_units=True) if i.resolution != Resolution.KEEP]
+    items = [i for i in return_items(ret, lock_units=True) if i.resolution not in NO_PICKUP]
     chosen = _units_in(items, {UnitState.RETURN_REQUESTED}, data.units, "pickup_completed")
     stock_move_many(
         [
@@ -184,7 +185,7 @@ def _received(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
         raise ApplicationError(
             f"location: unknown location {data.location!r}.", extra={"field": "location"}
         )
-    items = [i for i in return_items(ret, lock_units=True) if i.resolution != Resolution.KEEP]
+    items = [i for i in return_items(ret, lock_units=True) if i.resolution not in NO_PICKUP]
     chosen = _units_in(
         items, {UnitState.RETURN_IN_TRANSIT, UnitState.RETURN_REQUESTED}, data.units, "received"
     )
@@ -266,6 +267,8 @@ def _qc_result(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
             by_method["fail_qc"].append(item.unit)
         elif cod_refusal:
             by_method["pass_qc_uncharged"].append(item.unit)
+        elif item.resolution == Resolution.REPAIR:
+            by_method["pass_qc_for_repair"].append(item.unit)
         elif item.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT):
             by_method["pass_qc_for_exchange"].append(item.unit)
         else:
@@ -330,6 +333,18 @@ def _disposition(f: str, item: ReturnItem, result: QcResult) -> str:
                 extra={"field": f"{f}.disposition"},
             )
         return disposition
+    if item.resolution == Resolution.REPAIR:
+        if disposition not in ("", Disposition.REPAIR):
+            raise ApplicationError(
+                f"{f}.disposition: a unit accepted for repair goes to the repair bench (repair).",
+                extra={"field": f"{f}.disposition"},
+            )
+        return Disposition.REPAIR
+    if disposition == Disposition.REPAIR:
+        raise ApplicationError(
+            f"{f}.disposition: repair is only for a unit resolved as repair.",
+            extra={"field": f"{f}.disposition"},
+        )
     if item.reason.defect:
         disposition = disposition or Disposition.QUARANTINE
         if disposition not in DEFECT_DISPOSITIONS:

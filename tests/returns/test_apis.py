@@ -258,7 +258,9 @@ def test_window_closed_is_400_but_a_defect_under_warranty_is_accepted(
     assert r.json()["code"] == "window_closed"
     assert "window_ends_at" in r.json()["extra"]
     # when it is returned as defective
-    r = create(storefront_api, refund_item(o.number, b, reason="defective"))
+    body = refund_item(o.number, b, reason="defective")
+    body["items"][0]["defect_type"] = "hardware_failure"
+    r = create(storefront_api, body)
     # then the warranty accepts it
     assert r.status_code == 201, r.json()
     assert r.json()["type"] == "quality_rejection"

@@ -379,6 +379,7 @@ def test_quality_rejection_quarantines_refunds_shipping_and_never_restocks(
                     {
                         "unit": jeans.pk,
                         "reason": "defective",
+                        "defect_type": "hardware_failure",
                         "resolution": "refund",
                         "note": "zip broken",
                     }

@@ -1,0 +1,25 @@
+"""Writes for quality: the return-line validator, the automatic checks and
+their outcome, evidence, QC inspections, repair orders and defect patterns."""
+
+from .checks import assess_items, outcomes_apply, quality_react, return_items_validate
+from .evidence import PhotoError, evidence_add, photos_check
+from .qc import (
+    InspectionData,
+    defect_pattern_create,
+    inspection_record,
+    repair_handle_event,
+)
+
+__all__ = [
+    "InspectionData",
+    "PhotoError",
+    "assess_items",
+    "defect_pattern_create",
+    "evidence_add",
+    "inspection_record",
+    "outcomes_apply",
+    "photos_check",
+    "quality_react",
+    "repair_handle_event",
+    "return_items_validate",
+]

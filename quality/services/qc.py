@@ -1,0 +1,327 @@
+"""QC inspection (grade, checklist, photos, disposition) through the returns
+event engine, repair work orders, and defect patterns fed by ops or a quality
+system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+
+from inventory.models import SKU
+from inventory.services import Move, stock_move_many
+from inventory.states import Bucket
+from oms.errors import ApplicationError, Conflict, NotFound
+from orders.events import EventActor
+from orders.models import Line, Unit
+from orders.services import shipment_create, units_transition
+from orders.states import ShipmentKind, UnitState
+from returns.events import return_event
+from returns.models import Return, ReturnItem
+from returns.services import QcResult, ReturnEventData, after_change, return_handle_event
+from returns.services.common import return_get_for_update
+from returns.states import EventKind, Resolution
+
+from ..models import DefectPattern, DefectType, Inspection, RepairOrder
+from ..states import Outcome, RepairState
+from .evidence import StoredFiles, photos_check, photos_store
+
+CHECKLIST = {
+    "powers_on": "Powers on / works",
+    "all_parts_present": "All parts and accessories present",
+    "cosmetic_ok": "No cosmetic damage",
+    "serial_verified": "Serial matches the label",
+    "original_packaging": "Original packaging",
+}
+
+
+@dataclass
+class InspectionData:
+    unit: int
+    passed: bool
+    grade: str = ""
+    disposition: str = ""
+    notes: str = ""
+    checklist: dict = field(default_factory=dict)
+    defect_type: str = ""
+    photos: list = field(default_factory=list)
+    event_id: str = ""
+
+
+def _check_checklist(checklist: dict) -> dict:
+    if not isinstance(checklist, dict):
+        raise ApplicationError(
+            "checklist: must be an object of item → true/false.", extra={"field": "checklist"}
+        )
+    unknown = sorted(set(checklist) - set(CHECKLIST))
+    if unknown:
+        raise ApplicationError(
+            f"checklist: unknown item(s) {', '.join(unknown)}; use {', '.join(CHECKLIST)}.",
+            extra={"field": "checklist", "allowed": list(CHECKLIST)},
+        )
+    bad = [k for k, v in checklist.items() if not isinstance(v, bool)]
+    if bad:
+        raise ApplicationError(
+            f"checklist: {bad[0]} must be true or false.", extra={"field": f"checklist.{bad[0]}"}
+        )
+    return checklist
+
+
+def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> Inspection:
+    """Inspect one unit: the QC result goes through ``return_handle_event``
+    (the same path as the events API, so the disposition rules, stock moves
+    and unit transitions are the engine's), then the checklist and photos are
+    kept with it. All or nothing, photos included."""
+    checklist = _check_checklist(data.checklist)
+    checked = photos_check(data.photos)
+    if (
+        data.defect_type
+        and not DefectType.objects.filter(code=data.defect_type, active=True).exists()
+    ):
+        raise ApplicationError(
+            f"defect_type: unknown defect type {data.defect_type!r}.",
+            code="unknown_defect_type",
+            extra={"field": "defect_type"},
+        )
+    with StoredFiles() as files, transaction.atomic():
+        if data.defect_type:
+            ReturnItem.objects.filter(return_request__rma=rma, unit_id=data.unit).update(
+                defect_code=data.defect_type
+            )
+        result = QcResult(
+            unit=data.unit,
+            passed=data.passed,
+            grade=data.grade,
+            disposition=data.disposition,
+            notes=data.notes,
+        )
+        return_handle_event(
+            rma=rma,
+            data=ReturnEventData(
+                type=EventKind.QC_RESULT, results=[result], event_id=data.event_id
+            ),
+            actor=actor,
+        )
+        item = (
+            ReturnItem.objects.select_related("unit")
+            .filter(return_request__rma=rma, unit_id=data.unit)
+            .first()
+        )
+        inspection = Inspection.objects.create(
+            return_item=item,
+            location_id=item.unit.location_id,
+            passed=bool(item.qc_passed),
+            grade=item.grade,
+            checklist=checklist,
+            disposition=item.disposition,
+            notes=item.qc_notes,
+            inspected_by=actor.user if getattr(actor.user, "pk", None) else None,
+        )
+        photos_store(files, rma, data.unit, checked, inspection=inspection)
+        return inspection
+
+
+def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+    due = [
+        i
+        for i in items
+        if i.resolution == Resolution.REPAIR and i.unit.state == UnitState.IN_REPAIR
+    ]
+    if not due:
+        return
+    have = set(
+        RepairOrder.objects.filter(return_item__in=due).values_list("return_item_id", flat=True)
+    )
+    for item in due:
+        if item.pk in have:
+            continue
+        order = RepairOrder.objects.create(return_item=item)
+        return_event(
+            ret,
+            "return.repair_opened",
+            actor=actor,
+            message=f"Repair order {order.pk} opened for unit {item.unit_id}",
+            payload={"unit": item.unit_id, "repair": order.pk},
+        )
+
+
+def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventActor) -> RepairOrder:
+    """``started``: on the bench. ``completed``: the repaired unit ships back
+    to the customer in a new shipment (a new unit on a new line points at the
+    original, as a replacement does; its stock enters reserved at the repair
+    location and leaves with the shipment), and the original unit is settled
+    as repaired."""
+    with transaction.atomic():
+        row = (
+            RepairOrder.objects.select_related("return_item__return_request")
+            .filter(pk=repair_id)
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"Repair order {repair_id} does not exist.")
+        ret = return_get_for_update(row.return_item.return_request.rma)
+        repair = RepairOrder.objects.select_for_update(of=("self",)).get(pk=repair_id)
+        item = ReturnItem.objects.select_related("unit__line", "unit__sku").get(
+            pk=repair.return_item_id
+        )
+        if type == "started":
+            if repair.state != RepairState.OPEN:
+                raise Conflict(
+                    f"Repair {repair_id} is {repair.state}; it cannot start.",
+                    code="invalid_state",
+                    extra={"state": repair.state},
+                )
+            repair.start(notes)
+            repair.save()
+            return_event(
+                ret,
+                "return.repair_started",
+                actor=actor,
+                message=notes or "Repair started",
+                payload={"unit": item.unit_id, "repair": repair.pk},
+            )
+            return repair
+        if type != "completed":
+            raise ApplicationError(
+                f"type: unknown repair event {type!r}; use started or completed.",
+                extra={"field": "type"},
+            )
+        if repair.state == RepairState.RETURNED:
+            raise Conflict(
+                f"Repair {repair_id} is already returned to the customer.",
+                code="invalid_state",
+                extra={"state": repair.state},
+            )
+        original = (
+            Unit.objects.select_for_update(of=("self",)).select_related("line").get(pk=item.unit_id)
+        )
+        if original.state != UnitState.IN_REPAIR:
+            raise Conflict(
+                f"Unit {original.pk} is {original.state}, not in repair.",
+                code="invalid_state",
+                extra={"unit": original.pk, "state": original.state},
+            )
+        location_id = original.location_id
+        order = ret.order
+        position = (Line.objects.filter(order=order).aggregate(m=Max("position"))["m"] or 0) + 1
+        price = original.line.unit_price
+        line = Line.objects.create(
+            order=order,
+            position=position,
+            sku_id=original.sku_id,
+            quantity=1,
+            unit_price=price,
+            tax_rate=original.line.tax_rate,
+            discount=max(price - original.net_paid, Decimal("0")),
+            replacement_for=original,
+        )
+        unit = Unit.objects.create(
+            order=order,
+            line=line,
+            sku_id=original.sku_id,
+            index=1,
+            net_paid=original.net_paid,
+            tax_amount=original.tax_amount,
+        )
+        stock_move_many(
+            [Move(original.sku_id, location_id, 1, None, Bucket.RESERVED)],
+            reason="repair_returned",
+            reference=ret.rma,
+        )
+        from inventory.models import Location
+
+        units_transition(
+            [unit],
+            "allocate",
+            args=(Location.objects.get(pk=location_id),),
+            fields=("location_id",),
+            actor=actor,
+            message=f"repaired unit {original.pk} going back ({ret.rma})",
+        )
+        shipment = shipment_create(
+            order=order,
+            unit_ids=[unit.pk],
+            actor=actor,
+            kind=ShipmentKind.REPLACEMENT,
+            serials={unit.pk: original.serial} if original.serial else None,
+        )
+        units_transition(
+            [original],
+            "send_back_repaired",
+            actor=actor,
+            message=f"repaired and shipped back in shipment {shipment.pk}",
+            payload={"rma": ret.rma},
+        )
+        ReturnItem.objects.filter(pk=item.pk).update(replacement_unit=unit)
+        repair.send_back(shipment, notes)
+        repair.save()
+        return_event(
+            ret,
+            "return.repair_completed",
+            actor=actor,
+            message=f"Unit {original.pk} repaired and shipped back in shipment {shipment.pk}",
+            payload={"unit": original.pk, "repair": repair.pk, "shipment": shipment.pk},
+        )
+        after_change(ret, actor)
+        return repair
+
+
+def defect_pattern_create(
+    *,
+    outcome: str,
+    sku: str = "",
+    serial_from: str = "",
+    serial_to: str = "",
+    batch: str = "",
+    defect_type: str = "",
+    note: str = "",
+    source: str = "api",
+) -> DefectPattern:
+    if outcome not in Outcome.values or outcome == Outcome.REVIEW:
+        allowed = [o for o in Outcome.values if o != Outcome.REVIEW]
+        raise ApplicationError(
+            f"outcome: must be one of {', '.join(allowed)}.",
+            extra={"field": "outcome", "allowed": allowed},
+        )
+    if bool(serial_from) != bool(serial_to):
+        raise ApplicationError(
+            "serial_to: a serial range needs both serial_from and serial_to.",
+            extra={"field": "serial_to" if serial_from else "serial_from"},
+        )
+    if serial_from and serial_from > serial_to:
+        raise ApplicationError(
+            "serial_to: must not sort before serial_from.", extra={"field": "serial_to"}
+        )
+    sku_row = None
+    if sku:
+        sku_row = SKU.objects.filter(code=sku).first()
+        if sku_row is None:
+            raise ApplicationError(
+                f"sku: unknown SKU {sku!r}.", code="unknown_sku", extra={"field": "sku"}
+            )
+    type_row = None
+    if defect_type:
+        type_row = DefectType.objects.filter(code=defect_type).first()
+        if type_row is None:
+            raise ApplicationError(
+                f"defect_type: unknown defect type {defect_type!r}.",
+                code="unknown_defect_type",
+                extra={"field": "defect_type"},
+            )
+    if not (sku_row or serial_from or batch or type_row):
+        raise ApplicationError(
+            "sku: a pattern needs at least one of sku, serial range, batch or defect_type.",
+            extra={"field": "sku"},
+        )
+    return DefectPattern.objects.create(
+        sku=sku_row,
+        serial_from=serial_from,
+        serial_to=serial_to,
+        batch=batch,
+        defect_type=type_row,
+        outcome=outcome,
+        note=note,
+        source=source,
+    )

@@ -1,0 +1,96 @@
+"""The console's QC screen: per received unit, grade, checklist, photos and
+disposition, recorded through the same service as the inspections API."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from console.access import console_view, staff_actor
+from oms.errors import ApplicationError, NotFound
+from orders.states import UnitState
+from returns.selectors import return_get
+from returns.states import Disposition
+
+from . import selectors, services
+from .models import DefectType
+from .services.qc import CHECKLIST
+from .states import Grade
+
+
+class InspectionForm(forms.Form):
+    unit = forms.IntegerField(widget=forms.HiddenInput)
+    passed = forms.TypedChoiceField(
+        label="Result",
+        choices=[("true", "Passed"), ("false", "Failed (send back)")],
+        coerce=lambda v: v == "true",
+        widget=forms.RadioSelect,
+    )
+    grade = forms.ChoiceField(label="Grade", choices=[("", "—"), *Grade.choices], required=False)
+    disposition = forms.ChoiceField(
+        label="Disposition",
+        choices=[("", "Default for the reason"), *Disposition.choices],
+        required=False,
+    )
+    defect_type = forms.ChoiceField(label="Defect type", required=False)
+    notes = forms.CharField(label="Notes", max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["defect_type"].choices = [
+            ("", "Keep as claimed"),
+            *DefectType.objects.filter(active=True).values_list("code", "label"),
+        ]
+        for key, label in CHECKLIST.items():
+            self.fields[f"check_{key}"] = forms.BooleanField(label=label, required=False)
+
+    def checklist(self) -> dict:
+        return {k: self.cleaned_data[f"check_{k}"] for k in CHECKLIST}
+
+
+@console_view("returns.record_return_event")
+def qc_screen(request, rma: str):
+    try:
+        ret = return_get(rma)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    if request.method == "POST":
+        form = InspectionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose a result for the unit.")
+            return redirect("quality:qc", rma)
+        v = form.cleaned_data
+        try:
+            services.inspection_record(
+                rma=rma,
+                data=services.InspectionData(
+                    unit=v["unit"],
+                    passed=v["passed"],
+                    grade=v["grade"],
+                    disposition=v["disposition"],
+                    notes=v["notes"],
+                    checklist=form.checklist(),
+                    defect_type=v["defect_type"],
+                    photos=request.FILES.getlist("photos"),
+                ),
+                actor=staff_actor(request),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Inspection of unit {v['unit']} recorded.")
+        return redirect("quality:qc", rma)
+    quality = selectors.return_quality(ret)
+    rows = [
+        {
+            "item": item,
+            "quality": quality.get(item.unit_id, {}),
+            "form": InspectionForm(initial={"unit": item.unit_id}, auto_id=f"u{item.unit_id}-%s")
+            if item.unit.state == UnitState.RETURNED
+            else None,
+        }
+        for item in ret.items.all()
+    ]
+    return render(request, "quality/qc.html", {"ret": ret, "rows": rows})
