@@ -311,6 +311,14 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
 
 
 def _issue(refund_id: int, actor: EventActor) -> Refund:
+    # The order's lock first, as every other writer of its money takes it
+    # (see returns.services.common.return_get_for_update): without it, issuing
+    # (refund → payments → order) deadlocks with a QC making another refund of
+    # the same order due (order → payments).
+    order_id = Refund.objects.filter(pk=refund_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
     refund = (
         Refund.objects.select_for_update(of=("self",))
         .select_related("order", "return_request")

@@ -47,6 +47,16 @@ def policy_current() -> ReturnPolicy:
 
 
 def return_get_for_update(rma: str) -> Return:
+    """Lock the return's order, then the return. Every writer of a return's
+    units or money (events, review, refund issue, refund creation) takes the
+    order's lock first, so concurrent changes to one order queue up instead
+    of deadlocking (order → payments in one, payments → order in another)."""
+    order_id = Return.objects.filter(rma=rma).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Return {rma} does not exist.")
+    from orders.models import Order
+
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
     ret = (
         Return.objects.select_for_update(of=("self",)).select_related("order", "policy").filter(rma=rma).first()
     )

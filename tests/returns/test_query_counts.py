@@ -74,9 +74,11 @@ def test_queries_per_request_do_not_grow_with_lines(
         )
         results = [{"unit": u, "passed": True} for u in unit_ids(order)]
         # (QC makes the refund due; issuing it runs after commit, counted too)
-        with CaptureQueriesContext(connection) as ctx:
-            with django_capture_on_commit_callbacks(execute=True):
-                r = event(warehouse_api, rma, {"type": "qc_result", "results": results})
+        with (
+            CaptureQueriesContext(connection) as ctx,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            r = event(warehouse_api, rma, {"type": "qc_result", "results": results})
         assert r.status_code == 200, r.json()
         c["qc_and_refund"] = len(ctx.captured_queries)
         c["refunds"], r = _count(
