@@ -29,6 +29,8 @@ ALLOWED = {
     "mark_refunded": ({S.PENDING_REFUND}, S.REFUNDED),
     "mark_replaced": ({S.PENDING_EXCHANGE}, S.REPLACED),
     "keep": ({S.RETURN_REQUESTED}, S.KEPT),
+    "pass_qc_for_repair": ({S.RETURNED}, S.IN_REPAIR),
+    "send_back_repaired": ({S.IN_REPAIR}, S.REPAIRED),
 }
 if hasattr(S, "NOT_CHARGED"):
     # Arrives with the doorstep-refusal QC flow (returns work in progress):
