@@ -53,6 +53,24 @@ def _check_move(move: Move) -> None:
         )
 
 
+def _check_transfer(moves: list[Move]) -> None:
+    """Across one transfer too: a SKU taken out of quarantine or liquidation
+    may not be put into a sellable bucket in the same call, whatever the
+    moves are split into."""
+    out_of_reject = {m.sku_id for m in moves if m.from_bucket in NEVER_SELLABLE_AGAIN}
+    into_sale = {
+        m.sku_id
+        for m in moves
+        if m.to_bucket in {Bucket.SELLABLE, Bucket.RESERVED, Bucket.REFURBISH}
+    }
+    if out_of_reject & into_sale:
+        raise ApplicationError(
+            "Stock leaving quarantine or liquidation can never become sellable again, "
+            "not even through a transfer split into several moves.",
+            code="never_sellable",
+        )
+
+
 @transaction.atomic
 def stock_move_many(
     moves: list[Move], *, reason: str, reference: str = "", note: str = ""
@@ -65,6 +83,7 @@ def stock_move_many(
     transfer_id = uuid.uuid4()
     for move in moves:
         _check_move(move)
+    _check_transfer(moves)
     decrements: dict[tuple[int, int, str], int] = {}
     increments: dict[tuple[int, int, str], int] = {}
     for move in moves:

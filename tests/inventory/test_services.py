@@ -231,3 +231,30 @@ def test_only_one_default_location(db):
     second, _ = location_upsert(code="wh-b", name="B", kind="warehouse", is_default=True)
     assert list(Location.objects.filter(is_default=True)) == [second]
     assert Location.objects.get(pk=first.pk).is_default is False
+
+
+@pytest.mark.django_db
+def test_a_transfer_split_into_moves_cannot_launder_quarantine_into_sellable(warehouse_location):
+    from inventory.models import SKU, StockBalance
+    from inventory.services import Move, sku_upsert, stock_adjust, stock_move_many
+    from oms.errors import ApplicationError
+
+    # given one quarantined unit
+    sku, _ = sku_upsert(code="Q-1", product="q", name="Q", price=Decimal("10.00"))
+    stock_adjust(
+        sku=sku, location=warehouse_location, bucket="quarantine", quantity=1, reason="qc reject"
+    )
+    # when a caller splits "quarantine -> sellable" into an exit and an entry
+    with pytest.raises(ApplicationError) as exc:
+        stock_move_many(
+            [
+                Move(sku.pk, warehouse_location.pk, 1, "quarantine", None),
+                Move(sku.pk, warehouse_location.pk, 1, None, "sellable"),
+            ],
+            reason="sneaky",
+        )
+    # then it is refused and nothing moved
+    assert exc.value.code == "never_sellable"
+    assert StockBalance.objects.get(sku=sku, bucket="quarantine").quantity == 1
+    assert not StockBalance.objects.filter(sku=sku, bucket="sellable", quantity__gt=0).exists()
+    assert SKU.objects.filter(pk=sku.pk).exists()
