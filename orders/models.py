@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from .states import (
@@ -91,7 +92,7 @@ class Order(models.Model):
                 condition=Q(shipping_amount__gte=0), name="order_shipping_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(grand_total=F("items_total") + F("shipping_amount")),
+                condition=Q(grand_total=Round(F("items_total") + F("shipping_amount"), 2)),
                 name="order_grand_total_adds_up",
             ),
         ]
@@ -127,7 +128,7 @@ class Line(models.Model):
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_not_negative"),
             models.CheckConstraint(condition=Q(discount__gte=0), name="line_discount_not_negative"),
             models.CheckConstraint(
-                condition=Q(discount__lte=F("unit_price") * F("quantity")),
+                condition=Q(discount__lte=Round(F("unit_price") * F("quantity"), 2)),
                 name="line_discount_within_value",
             ),
         ]

@@ -556,11 +556,16 @@ def shipment_deliver(
     """The courier reports delivery. Refused units are recorded as refused; for
     cash on delivery the collection covers only the accepted units."""
     shipment = (
-        Shipment.objects.select_for_update(of=("self",)).filter(pk=shipment_id).select_related("order").first()
+        Shipment.objects.select_for_update(of=("self",))
+        .filter(pk=shipment_id)
+        .select_related("order")
+        .first()
     )
     if shipment is None:
         raise NotFound(f"Shipment {shipment_id} does not exist.")
-    order = shipment.order
+    # Lock the order before its units and payments, in the same order as
+    # refund creation and issuance, so a delivery racing a refund cannot deadlock.
+    order = Order.objects.select_for_update(of=("self",)).get(pk=shipment.order_id)
     if not event_claim(source="courier", external_id=external_id):
         return DeliveryResult(shipment, [], [], shipment.cod_collected)
     if shipment.state != ShipmentState.SHIPPED:
@@ -584,7 +589,9 @@ def shipment_deliver(
     accepted = [u for u in units if u.pk not in refused_ids]
     refused = [u for u in units if u.pk in refused_ids]
 
-    payments = list(Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk"))
+    payments = list(
+        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
+    )
     cod = next((p for p in payments if p.method == PaymentMethod.COD), None)
     collected = None
     if cod is not None:

@@ -17,10 +17,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as settings_
-from django.db import connection
 from django.db.models import Sum
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from inventory.models import StockBalance
@@ -102,10 +100,6 @@ def _build_order(spec, make_sku, make_order, deliver_order):
         order_discount=order_discount,
     )
     total = alloc.items_total + spec["shipping"]
-    # Known bug (reported, test below): on SQLite the CHECK grand_total =
-    # items_total + shipping compares binary floats, so such an order cannot be
-    # created at all. Skip those examples here; the xfail test pins the bug.
-    assume(not _float_sum_differs(alloc.items_total, spec["shipping"]))
     methods = spec["tenders"].split("+")
     if len(methods) == 2 and total >= Decimal("0.02"):
         first = max(Decimal("0.01"), (total * spec["split_pct"] / 100).quantize(Decimal("0.01")))
@@ -124,17 +118,6 @@ def _build_order(spec, make_sku, make_order, deliver_order):
     return order
 
 
-def _float_sum_differs(items: Decimal, shipping: Decimal) -> bool:
-    return connection.vendor == "sqlite" and float(items) + float(shipping) != float(
-        items + shipping
-    )
-
-
-@pytest.mark.xfail(
-    condition="sqlite" in settings_.DATABASES["default"]["ENGINE"],
-    strict=True,
-    reason="orders CHECK order_grand_total_adds_up compares floats on SQLite",
-)
 def test_an_order_whose_total_is_not_exact_in_binary_is_accepted(make_sku, make_order):
     # given items of 107.29 and shipping of 49.00 (107.29 + 49.0 != 156.29 in floats)
     make_sku("FLOAT-1", Decimal("107.29"), stock=1)
@@ -142,6 +125,18 @@ def test_an_order_whose_total_is_not_exact_in_binary_is_accepted(make_sku, make_
     order = make_order([("FLOAT-1", 1)], shipping=Decimal("49.00"))
     # then it exists with the exact total
     assert order.grand_total == Decimal("156.29")
+
+
+def test_a_fully_discounted_line_whose_value_is_not_exact_in_binary_is_accepted(
+    make_sku, make_order
+):
+    # given 3 x 0.70 (2.0999999999999996 in floats) discounted by the full 2.10
+    make_sku("FLOAT-2", Decimal("0.70"), stock=3)
+    make_sku("FLOAT-3", Decimal("10.00"), stock=1)
+    # when the order is taken
+    order = make_order([("FLOAT-2", 3, Decimal("0.70"), Decimal("2.10")), ("FLOAT-3", 1)])
+    # then the free line is stored
+    assert order.lines.get(sku__code="FLOAT-2").discount == Decimal("2.10")
 
 
 def _physical_stock_is_conserved(order) -> None:
