@@ -18,7 +18,7 @@ class LookupForm(forms.Form):
     order_number = forms.CharField(
         label="Order number",
         max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. ORD-7K3M9Q2X"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "e.g. OD-7K3M9Q2X"}),
     )
     contact = forms.CharField(
         label="Email or phone number on the order",

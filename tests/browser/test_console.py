@@ -29,6 +29,8 @@ def test_agent_finds_order_sees_timeline_and_creates_a_return_in_the_wizard(
     order = three_item_order(make_sku, make_order, deliver_order)
     staff_user("asha.agent", "agent")
     units = {u.sku.code: u for u in order.units.select_related("sku")}
+    page.goto("/console/login/")
+    expect(page.get_by_role("button").first).to_be_visible()
     shot(page, "console-0-login")
 
     # when the agent signs in and searches by the customer's phone

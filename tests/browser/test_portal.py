@@ -31,6 +31,8 @@ def test_customer_returns_one_item_exchanges_another_and_follows_the_return(
     order = three_item_order(make_sku, make_order, deliver_order)
     units = {u.sku.code: u for u in order.units.select_related("sku")}
     chn, tee = units["CHN-32"], units["TEE-M"]
+    page.goto("/returns/")
+    expect(page.get_by_role("button").first).to_be_visible()
     shot(page, "portal-1-lookup")
 
     # when the customer finds the order and enters the emailed code
