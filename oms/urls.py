@@ -44,9 +44,7 @@ api_v1 = [
         "returns/<str:rma>/approve/", return_apis.ReturnApproveApi.as_view(), name="return-approve"
     ),
     path("returns/<str:rma>/reject/", return_apis.ReturnRejectApi.as_view(), name="return-reject"),
-    path(
-        "returns/<str:rma>/evidence/", quality_apis.EvidenceApi.as_view(), name="return-evidence"
-    ),
+    path("returns/<str:rma>/evidence/", quality_apis.EvidenceApi.as_view(), name="return-evidence"),
     path(
         "returns/<str:rma>/inspections/",
         quality_apis.InspectionApi.as_view(),
@@ -58,9 +56,7 @@ api_v1 = [
         name="repair-events",
     ),
     path("defect-patterns/", quality_apis.DefectPatternApi.as_view(), name="defect-patterns"),
-    path(
-        "quality/report.csv", quality_apis.QualityReportCsvApi.as_view(), name="quality-report"
-    ),
+    path("quality/report.csv", quality_apis.QualityReportCsvApi.as_view(), name="quality-report"),
     path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
     path("sla/legs/", sla_apis.LegListApi.as_view(), name="sla-legs"),
     path(

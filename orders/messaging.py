@@ -47,7 +47,9 @@ def message_enqueue(
 def message_deliver(*, message_id: int) -> bool:
     """Send one message. Idempotent: a sent message is not sent again."""
     with transaction.atomic():
-        message = OutboundMessage.objects.select_for_update(of=("self",)).filter(pk=message_id).first()
+        message = (
+            OutboundMessage.objects.select_for_update(of=("self",)).filter(pk=message_id).first()
+        )
         if message is None or message.state == OutboundMessage.State.SENT:
             return False
         message.attempts += 1

@@ -138,9 +138,7 @@ def _create(
         .exclude(pk__in=refunding_ids)
         .values_list("state", flat=True)
     )
-    stays = any(s in WITH_CUSTOMER for s in others) or any(
-        i.resolution in NO_PICKUP for i in items
-    )
+    stays = any(s in WITH_CUSTOMER for s in others) or any(i.resolution in NO_PICKUP for i in items)
     replaced_any = Unit.objects.filter(order=order, state=UnitState.REPLACED).exists()
     shipping_refunded = Refund.objects.filter(order=order).aggregate(s=Sum("shipping_amount"))[
         "s"

@@ -345,9 +345,7 @@ class ReturnOutput(serializers.Serializer):
 class ReturnDetailApi(APIView):
     required_permissions = ["returns.view_return"]
 
-    @extend_schema(
-        operation_id="returns_retrieve", responses={200: ReturnOutput, **ERRORS}
-    )
+    @extend_schema(operation_id="returns_retrieve", responses={200: ReturnOutput, **ERRORS})
     def get(self, request, rma: str):
         return Response(return_payload(rma))
 

@@ -9,7 +9,9 @@ class ReturnsConfig(AppConfig):
 
         from .reference import ensure_reference_data
 
-        post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="returns.reference_data")
+        post_migrate.connect(
+            ensure_reference_data, sender=self, dispatch_uid="returns.reference_data"
+        )
         # A delivery with refused units opens a doorstep-refusal return in the
         # same transaction; orders does not import returns.
         from orders.services import DELIVERY_REACTIONS

@@ -84,7 +84,8 @@ class ReturnPolicy(models.Model):
         default=True, help_text="Exchange-first: ship the replacement before the return arrives."
     )
     partial_credit_percent = models.PositiveSmallIntegerField(
-        default=30, help_text="Partial credit: this share of the unit's net paid; it keeps the item."
+        default=30,
+        help_text="Partial credit: this share of the unit's net paid; it keeps the item.",
     )
     defect_auto_outcome = models.CharField(
         max_length=20,
@@ -234,7 +235,11 @@ class ReturnItem(models.Model):
         "orders.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     alternate_sku = models.ForeignKey(
-        "inventory.SKU", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "inventory.SKU",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="A variant the customer accepts if the exchange cannot ship in time.",
     )
     customer_serial = models.CharField(max_length=100, blank=True, default="")

@@ -58,7 +58,10 @@ def return_get_for_update(rma: str) -> Return:
 
     list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
     ret = (
-        Return.objects.select_for_update(of=("self",)).select_related("order", "policy").filter(rma=rma).first()
+        Return.objects.select_for_update(of=("self",))
+        .select_related("order", "policy")
+        .filter(rma=rma)
+        .first()
     )
     if ret is None:
         raise NotFound(f"Return {rma} does not exist.")

@@ -552,7 +552,10 @@ HANDLERS = {
 
 def _relocate(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
     if not resolve.exchange_relocate(ret, data, actor):
-        raise Conflict("No other location or allowed variant has stock for this exchange.", code="insufficient_stock")
+        raise Conflict(
+            "No other location or allowed variant has stock for this exchange.",
+            code="insufficient_stock",
+        )
 
 
 def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:

@@ -489,7 +489,9 @@ def test_delivery_with_a_refused_unit(warehouse_api, make_order, tee):
     assert units[ids[0]].state == UnitState.DELIVERED
     assert units[ids[0]].delivered_at == delivered_at
     # the refusal is recorded, and the unit rides back in a doorstep-refusal return
-    assert order.events.filter(entity="unit", entity_id=str(ids[1]), to_state=UnitState.REFUSED).exists()
+    assert order.events.filter(
+        entity="unit", entity_id=str(ids[1]), to_state=UnitState.REFUSED
+    ).exists()
     assert units[ids[1]].state == UnitState.RETURN_IN_TRANSIT
     assert order.returns.get().type == "doorstep_refusal"
 
