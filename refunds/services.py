@@ -18,7 +18,7 @@ from django.utils import timezone
 from oms.errors import Conflict, NotFound
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
-from orders.models import LedgerEntry, Order, Payment, Unit
+from orders.models import LedgerEntry, Order, Payment, TimelineEvent, Unit
 from orders.services import new_reference, units_transition
 from orders.states import UnitState
 from returns.models import Return, ReturnItem
@@ -52,6 +52,7 @@ class RefundEventType:
     ISSUED = "refund.issued"
     FAILED = "refund.failed"
     NOTHING_DUE = "refund.nothing_due"
+    INSTANT_QC_FAILED = "refund.instant_qc_failed"
 
 
 def _promised(order: Order) -> dict[int, Decimal]:
@@ -96,6 +97,11 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     if credit:
         created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor)
     physical = [i for i in items if i.resolution not in NO_PICKUP]
+    instant = _instant_due(ret, physical, covered)
+    if instant:
+        created += _create(ret, order, instant, RefundKind.INSTANT, actor)
+        covered |= {(i.unit_id, RefundKind.RETURN) for i in instant}
+    _settle_refunded_early(ret, physical, covered, actor)
     if any(i.unit.state in WAITING for i in physical):
         return created
     if any(
@@ -205,7 +211,9 @@ def _create(
                 amount=amounts[i.unit_id],
                 kind=RefundKind.EXCHANGE_DIFFERENCE
                 if i.resolution == Resolution.EXCHANGE
-                else kind,
+                # An instant refund pays for the returned unit: the same item
+                # kind as the refund after QC, so it can never be paid twice.
+                else (RefundKind.RETURN if kind == RefundKind.INSTANT else kind),
                 tax=_tax_share(i.unit, amounts[i.unit_id]),
             )
             for i in items
@@ -239,6 +247,80 @@ def _create(
 
     transaction.on_commit(lambda: refund_issue_task.delay(refund.pk))
     return [refund]
+
+
+def _instant_due(ret: Return, physical: list[ReturnItem], covered: set) -> list[ReturnItem]:
+    """Policy may refund low-risk, low-value returns as soon as the courier has
+    the units (instead of after QC): pure refund returns only, risk below half
+    the threshold, value up to ``instant_refund_max``."""
+    policy = ret.policy
+    if policy.instant_refund_max <= 0 or ret.risk_score >= policy.risk_threshold / 2:
+        return []
+    if ret.type not in (ReturnType.PARTIAL_RETURN,) or any(
+        i.resolution != Resolution.REFUND for i in physical
+    ):
+        return []
+    picked = [
+        i
+        for i in physical
+        if i.unit.state in (UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED)
+        and (i.unit_id, RefundKind.RETURN) not in covered
+    ]
+    if not picked:
+        return []
+    if sum((i.unit.net_paid for i in physical), Decimal("0")) > policy.instant_refund_max:
+        return []
+    return picked
+
+
+def _settle_refunded_early(
+    ret: Return, physical: list[ReturnItem], covered: set, actor: EventActor
+) -> None:
+    """Units refunded instantly settle when they pass QC; a unit that fails QC
+    after its instant refund is flagged for an agent (the money is gone)."""
+    early = [i for i in physical if (i.unit_id, RefundKind.RETURN) in covered]
+    if not early:
+        return
+    issued = set(
+        RefundItem.objects.filter(
+            unit_id__in=[i.unit_id for i in early],
+            kind=RefundKind.RETURN,
+            refund__state=RefundState.ISSUED,
+        ).values_list("unit_id", flat=True)
+    )
+    settle = [
+        i.unit for i in early if i.unit.state == UnitState.PENDING_REFUND and i.unit_id in issued
+    ]
+    units_transition(
+        settle,
+        "mark_refunded",
+        actor=actor,
+        message="refunded at pickup (instant refund)",
+        payload={"rma": ret.rma},
+    )
+    failed = [i for i in early if i.unit.state == UnitState.RETURN_REJECTED]
+    flagged = set(
+        TimelineEvent.objects.filter(
+            order_id=ret.order_id, type=RefundEventType.INSTANT_QC_FAILED
+        ).values_list("entity_id", flat=True)
+    )
+    for item in failed:
+        if str(item.unit_id) in flagged:
+            continue
+        timeline_record(
+            order=ret.order_id,
+            actor=actor,
+            event=Event(
+                "unit",
+                item.unit_id,
+                RefundEventType.INSTANT_QC_FAILED,
+                message=(
+                    f"Unit {item.unit_id} failed QC after an instant refund: an agent must decide whether to "
+                    "recover the money or send the unit back"
+                ),
+                payload={"rma": ret.rma},
+            ),
+        )
 
 
 def _tax_share(unit: Unit, amount: Decimal) -> Decimal:

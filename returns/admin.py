@@ -35,6 +35,7 @@ POLICY_FIELDS = [
     "tender_order",
     "keep_it_max_value",
     "instant_refund_max",
+    "qc_auto_pass_max",
     "exchange_dispatch_before_receipt",
     "risk_threshold",
     "high_value_order",

@@ -80,6 +80,11 @@ class ReturnPolicy(models.Model):
         default=Decimal("0"),
         help_text="Refund at pickup for low-risk returns up to this total.",
     )
+    qc_auto_pass_max = models.DecimalField(
+        **MONEY,
+        default=Decimal("1000"),
+        help_text="When QC is overdue, low-risk returns up to this value pass automatically.",
+    )
     exchange_dispatch_before_receipt = models.BooleanField(
         default=True, help_text="Exchange-first: ship the replacement before the return arrives."
     )

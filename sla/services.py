@@ -342,7 +342,7 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
     )
     value = sum((i.unit.net_paid for i in ret.items.select_related("unit")), Decimal("0"))
     low_risk = ret.risk_score < policy.risk_threshold / 2
-    low_value = value <= policy.instant_refund_max
+    low_value = value <= policy.qc_auto_pass_max
     if waiting and low_risk and low_value:
         return_handle_event(
             rma=ret.rma,
@@ -364,7 +364,7 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
         return (
             "auto_passed",
             f"{len(waiting)} unit(s) auto-passed: risk {ret.risk_score}, value {value} ≤ "
-            f"{policy.instant_refund_max}",
+            f"{policy.qc_auto_pass_max}",
             "",
         )
     why = (

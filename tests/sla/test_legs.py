@@ -187,7 +187,7 @@ def test_pickup_breach_converts_to_keep_it_under_the_value_limit(
 def test_qc_breach_auto_passes_low_risk_low_value(
     clock, policy, order, storefront_api, warehouse_api
 ):
-    policy(instant_refund_max=Decimal("2000.00"))
+    policy(qc_auto_pass_max=Decimal("2000.00"))
     ret, units = _create(storefront_api, order)
     _event(warehouse_api, ret.rma, {"type": "pickup_completed"})
     _event(warehouse_api, ret.rma, {"type": "received", "location": "wh-main"})
@@ -200,7 +200,7 @@ def test_qc_breach_auto_passes_low_risk_low_value(
 def test_qc_breach_escalates_when_value_is_high(
     clock, policy, order, storefront_api, warehouse_api, supervisor_api
 ):
-    policy(instant_refund_max=Decimal("100.00"))
+    policy(qc_auto_pass_max=Decimal("100.00"))
     ret, units = _create(storefront_api, order)
     _event(warehouse_api, ret.rma, {"type": "pickup_completed"})
     _event(warehouse_api, ret.rma, {"type": "received", "location": "wh-main"})
