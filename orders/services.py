@@ -174,26 +174,29 @@ class OrderData:
 
 
 def _customer_for(data: dict) -> Customer:
+    """The order's customer: matched by email (any case) when the order has
+    one, by phone only when it has none, else a new customer. An order never
+    rewrites a customer's stored email or phone: a phone is no proof of owning
+    an account, and taking over the email would hand the portal to whoever
+    placed the order. A different phone only marks ``contact_changed_at`` (a
+    risk signal)."""
     email = (data.get("email") or "").strip().lower()
     phone = (data.get("phone") or "").strip()
     name = (data.get("name") or "").strip()
     customer = None
     if email:
-        customer = Customer.objects.filter(email=email).order_by("pk").first()
-    if customer is None and phone:
+        customer = Customer.objects.filter(email__iexact=email).order_by("pk").first()
+    elif phone:
         customer = Customer.objects.filter(phone=phone).order_by("pk").first()
     if customer is None:
         return Customer.objects.create(email=email, phone=phone, name=name)
     changed = []
-    if (phone and customer.phone and customer.phone != phone) or (
-        email and customer.email and customer.email != email
-    ):
+    if phone and customer.phone and customer.phone != phone:
         customer.contact_changed_at = timezone.now()
         changed.append("contact_changed_at")
-    for attr, value in (("email", email), ("phone", phone), ("name", name)):
-        if value and getattr(customer, attr) != value:
-            setattr(customer, attr, value)
-            changed.append(attr)
+    if name and customer.name != name:
+        customer.name = name
+        changed.append("name")
     if changed:
         customer.save(update_fields=changed)
     return customer
@@ -283,8 +286,10 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
         channel=channel,
         external_id=data.external_id,
         customer=customer,
-        email=customer.email,
-        phone=customer.phone,
+        # The order's own contact (the courier calls this phone); the
+        # customer's stored contact stays as it was.
+        email=(data.customer.get("email") or "").strip().lower() or customer.email,
+        phone=(data.customer.get("phone") or "").strip() or customer.phone,
         currency=data.currency,
         placed_at=data.placed_at,
         prices_include_tax=data.prices_include_tax,

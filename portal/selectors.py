@@ -45,21 +45,35 @@ def unit_words(state: str) -> str:
     return CUSTOMER_WORDS.get(state) or UnitState(state).label
 
 
-def customer_orders(customer_id: int):
-    return Order.objects.filter(customer_id=customer_id).order_by("-placed_at", "-pk")
+def customer_orders(customer_id: int, *, contact: str, order_id: int | None):
+    """The orders a verified session may see: the order its code was for, and
+    the customer's orders whose own email is the address the code went to
+    (``contact``). Not every order of the customer: an order can carry
+    someone else's phone or an email that is not the one proven."""
+    allowed = Q(pk=order_id) if order_id else Q(pk__in=[])
+    if contact:
+        allowed |= Q(email__iexact=contact)
+    return Order.objects.filter(allowed, customer_id=customer_id).order_by("-placed_at", "-pk")
 
 
-def customer_order(customer_id: int, number: str) -> Order:
-    """The order with everything it shows; 404 when it is not this customer's."""
-    if not Order.objects.filter(number=number, customer_id=customer_id).exists():
+def customer_order(customer_id: int, number: str, *, contact: str, order_id: int | None) -> Order:
+    """The order with everything it shows; 404 when this session may not see it."""
+    if (
+        not customer_orders(customer_id, contact=contact, order_id=order_id)
+        .filter(number=number)
+        .exists()
+    ):
         raise Http404("No such order.")
     return order_get(number)
 
 
-def customer_return(customer_id: int, rma: str) -> Return:
+def customer_return(customer_id: int, rma: str, *, contact: str, order_id: int | None) -> Return:
     ret = (
         Return.objects.select_related("order", "policy")
-        .filter(rma=rma, order__customer_id=customer_id)
+        .filter(
+            rma=rma,
+            order__in=customer_orders(customer_id, contact=contact, order_id=order_id).values("pk"),
+        )
         .first()
     )
     if ret is None:

@@ -44,6 +44,12 @@ def _contact_matches(order: Order, contact: str) -> bool:
     return False
 
 
+def code_address(order: Order) -> str:
+    """Where an order's one-time code goes. Entering that code proves this
+    address, and only this address (a phone typed at the lookup is not)."""
+    return (order.email or order.customer.email).strip().lower()
+
+
 def _hash(verification_salt: str, code: str) -> str:
     return salted_hmac("portal.one-time-code", f"{verification_salt}:{code}").hexdigest()
 
@@ -72,7 +78,7 @@ def verification_start(*, order_number: str, contact: str) -> PortalVerification
     )
     if order is None or not _contact_matches(order, contact):
         return None
-    to = order.email or order.customer.email
+    to = code_address(order)
     if not to:
         return None
     code = f"{secrets.randbelow(10**6):06d}"
@@ -102,15 +108,23 @@ def verification_check(*, verification_id: int | None, code: str) -> PortalVerif
     ).first()
     if verification is None:
         return None
-    if verification.attempts >= CODE_TRIES or verification.expires_at < timezone.now():
+    if verification.expires_at < timezone.now():
         return None
-    PortalVerification.objects.filter(pk=verification.pk).update(attempts=F("attempts") + 1)
+    # Take a try in one statement: parallel guesses cannot all pass a check
+    # made before the increment.
+    took = PortalVerification.objects.filter(
+        pk=verification.pk, verified_at__isnull=True, attempts__lt=CODE_TRIES
+    ).update(attempts=F("attempts") + 1)
+    if not took:
+        return None
     salt, _, digest = verification.code_hash.partition("$")
     if not constant_time_compare(digest, _hash(salt, code.strip())):
         return None
     verification.verified_at = timezone.now()
-    verification.save(update_fields=["verified_at"])
-    return verification
+    used = PortalVerification.objects.filter(pk=verification.pk, verified_at__isnull=True).update(
+        verified_at=verification.verified_at
+    )
+    return verification if used else None
 
 
 def photos_store(*, ret, photos: dict[int, list]) -> list[ReturnPhoto]:

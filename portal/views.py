@@ -23,6 +23,8 @@ from . import selectors, services
 from .forms import CodeForm, LookupForm, ReturnForm
 
 SESSION_CUSTOMER = "portal_customer"
+SESSION_CONTACT = "portal_contact"  # the email address the code was sent to
+SESSION_ORDER = "portal_order"  # the order the code was for
 SESSION_PENDING = "portal_pending"
 SESSION_AGE = 60 * 60
 
@@ -38,13 +40,18 @@ def customer_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         customer_id = request.session.get(SESSION_CUSTOMER)
-        if not customer_id:
+        contact = request.session.get(SESSION_CONTACT)
+        if not customer_id or not contact:
             if request.method != "GET" or request.htmx:
                 return HttpResponseForbidden(
                     render(request, "portal/403.html").content, content_type="text/html"
                 )
             return redirect(f"{reverse('portal:lookup')}?next={request.path}")
         request.customer_id = customer_id
+        request.portal_access = {
+            "contact": contact,
+            "order_id": request.session.get(SESSION_ORDER),
+        }
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -83,6 +90,8 @@ def verify(request):
         if verification is not None:
             request.session.cycle_key()
             request.session[SESSION_CUSTOMER] = verification.customer_id
+            request.session[SESSION_CONTACT] = services.code_address(verification.order)
+            request.session[SESSION_ORDER] = verification.order_id
             request.session.pop(SESSION_PENDING, None)
             request.session.set_expiry(SESSION_AGE)
             return redirect("portal:order", number=verification.order.number)
@@ -92,8 +101,8 @@ def verify(request):
 
 @require_POST
 def sign_out(request):
-    request.session.pop(SESSION_CUSTOMER, None)
-    request.session.pop(SESSION_PENDING, None)
+    for key in (SESSION_CUSTOMER, SESSION_CONTACT, SESSION_ORDER, SESSION_PENDING):
+        request.session.pop(key, None)
     return redirect("portal:lookup")
 
 
@@ -102,13 +111,13 @@ def orders(request):
     return render(
         request,
         "portal/orders.html",
-        {"orders": selectors.customer_orders(request.customer_id)},
+        {"orders": selectors.customer_orders(request.customer_id, **request.portal_access)},
     )
 
 
 @customer_required
 def order(request, number: str):
-    order = selectors.customer_order(request.customer_id, number)
+    order = selectors.customer_order(request.customer_id, number, **request.portal_access)
     units = selectors.order_units(order)
     return render(
         request,
@@ -140,7 +149,7 @@ def _return_form(request, order, *, data=None, files=None, for_quote=False, init
 @customer_required
 @require_http_methods(["GET", "POST"])
 def return_new(request, number: str):
-    order = selectors.customer_order(request.customer_id, number)
+    order = selectors.customer_order(request.customer_id, number, **request.portal_access)
     everything = request.GET.get("all") == "1" or request.POST.get("all") == "1"
     initial = None
     if request.method == "GET" and everything:
@@ -179,7 +188,7 @@ def return_new(request, number: str):
 @customer_required
 @require_POST
 def quote(request, number: str):
-    order = selectors.customer_order(request.customer_id, number)
+    order = selectors.customer_order(request.customer_id, number, **request.portal_access)
     form, _ = _return_form(request, order, data=request.POST, for_quote=True)
     ctx = {"order": order}
     if not form.is_valid():
@@ -219,7 +228,7 @@ def quote(request, number: str):
 
 @customer_required
 def return_status(request, rma: str):
-    ret = selectors.customer_return(request.customer_id, rma)
+    ret = selectors.customer_return(request.customer_id, rma, **request.portal_access)
     items = list(ret.items.select_related("unit__sku", "reason", "exchange_sku"))
     for item in items:
         item.words = selectors.unit_words(item.unit.state)

@@ -155,3 +155,24 @@ class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["order", "policy"]
     inlines = [ReturnItemInline]
     date_hierarchy = "created_at"
+    # Bank account / UPI id are shown masked, never in full.
+    exclude = ["payout_details"]
+    readonly_fields = ["payout_masked"]
+
+    @admin.display(description="Payout details")
+    def payout_masked(self, obj):
+        return payout_mask(obj.payout_details)
+
+
+def payout_mask(details: dict | None) -> str:
+    """``na***@bank`` for a UPI id, the last four digits of an account."""
+    details = details or {}
+    parts = []
+    if details.get("upi_id"):
+        name, _, bank = str(details["upi_id"]).partition("@")
+        parts.append(f"UPI {name[:2]}***@{bank}")
+    if details.get("account_number"):
+        parts.append(f"account ****{str(details['account_number'])[-4:]}")
+    if details.get("ifsc"):
+        parts.append(f"IFSC {details['ifsc']}")
+    return ", ".join(parts) or "-"
