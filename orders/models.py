@@ -226,6 +226,10 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     def pass_qc_uncharged(self):
         """A cash-on-delivery unit refused at the door passed QC: never paid, nothing to refund."""
 
+    @transition(field=state, source=S.PENDING_EXCHANGE, target=S.PENDING_REFUND)
+    def convert_exchange_to_refund(self):
+        """The exchange could not be shipped: the accepted unit is refunded instead."""
+
     @transition(field=state, source=S.PENDING_REFUND, target=S.REFUNDED)
     def mark_refunded(self):
         pass

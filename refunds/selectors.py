@@ -39,8 +39,13 @@ def order_ledger(order: Order) -> dict:
     payments = Payment.objects.filter(order=order).aggregate(
         c=Sum("captured_amount"), r=Sum("refunded_amount")
     )
+    # Exchange differences are collected as tenders of their own; only a
+    # collection without a tender row sits outside the payments' counters.
+    outside = LedgerEntry.objects.filter(
+        order=order, kind=LedgerEntry.Kind.EXCHANGE_COLLECTION, payment__isnull=True
+    ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
     tender_retained = round_money(
-        (payments["c"] or Decimal("0")) - (payments["r"] or Decimal("0")) + collected,
+        (payments["c"] or Decimal("0")) - (payments["r"] or Decimal("0")) + outside,
         order.currency,
     )
     return {

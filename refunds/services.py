@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from oms.errors import Conflict, NotFound
+from oms.money import round_money
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
 from orders.models import LedgerEntry, Order, Payment, TimelineEvent, Unit
@@ -168,7 +169,7 @@ def _create(
                 i.unit.net_paid,
                 i.unit.tax_amount,
                 i.resolution,
-                i.reason.merchant_fault,
+                i.reason.merchant_fault or i.fees_waived,
                 i.price_difference,
             )
             for i in items
@@ -214,7 +215,7 @@ def _create(
                 # An instant refund pays for the returned unit: the same item
                 # kind as the refund after QC, so it can never be paid twice.
                 else (RefundKind.RETURN if kind == RefundKind.INSTANT else kind),
-                tax=_tax_share(i.unit, amounts[i.unit_id]),
+                tax=_tax_share(i.unit, amounts[i.unit_id], order.currency),
             )
             for i in items
         ]
@@ -323,10 +324,10 @@ def _settle_refunded_early(
         )
 
 
-def _tax_share(unit: Unit, amount: Decimal) -> Decimal:
+def _tax_share(unit: Unit, amount: Decimal, currency: str = "INR") -> Decimal:
     if not unit.net_paid:
         return Decimal("0.00")
-    return (unit.tax_amount * amount / unit.net_paid).quantize(Decimal("0.01"))
+    return round_money(unit.tax_amount * amount / unit.net_paid, currency)
 
 
 def _settle_without_money(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -351,7 +352,7 @@ class ReturnDetailApi(APIView):
 
 
 class ReturnEventApi(APIView):
-    required_permissions = ["returns.record_return_event"]
+    required_permissions = {"POST": []}  # per event type, checked in post()
 
     class ResultInput(serializers.Serializer):
         unit = serializers.IntegerField()
@@ -371,6 +372,12 @@ class ReturnEventApi(APIView):
         results = serializers.ListField(child=serializers.DictField(), required=False, default=list)
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+        method = serializers.ChoiceField(
+            choices=["card", "upi", "wallet"],
+            required=False,
+            default="",
+            help_text="difference_collected: how the customer paid the difference.",
+        )
         event_id = serializers.CharField(
             required=False,
             allow_blank=True,
@@ -393,7 +400,15 @@ class ReturnEventApi(APIView):
         s = self.Input(data=request.data)
         s.is_valid(raise_exception=True)
         v = s.validated_data
+        needed = MONEY_EVENT_PERMISSIONS.get(v["type"], ["returns.record_return_event"])
+        if not any(request.user.has_perm(p) for p in needed):
+            raise PermissionDenied(
+                f"'{v['type']}' needs the permission "
+                + " or ".join(needed)
+                + "."
+            )
         data = services.ReturnEventData(
+            method=v.get("method", ""),
             type=v["type"],
             location=v["location"],
             units=v["units"],
@@ -404,6 +419,16 @@ class ReturnEventApi(APIView):
         )
         services.return_handle_event(rma=rma, data=data, actor=EventActor.from_request(request))
         return Response(return_payload(rma))
+
+
+# Events that move money or change how a return is resolved: a warehouse or
+# courier key may not post them (the SLA sweeper calls the service directly).
+MONEY_EVENT_PERMISSIONS = {
+    "convert_to_keep": ["returns.review_return"],
+    "convert_to_refund": ["returns.review_return"],
+    "exchange_relocated": ["returns.review_return"],
+    "difference_collected": ["returns.review_return", "refunds.change_refund"],
+}
 
 
 class ReviewInput(serializers.Serializer):

@@ -236,6 +236,9 @@ class ReturnItem(models.Model):
         help_text="Replacement price − original price; > 0 to collect, < 0 to refund.",
     )
     difference_collected = models.BooleanField(default=False)
+    fees_waived = models.BooleanField(
+        default=False, help_text="No fees: the merchant could not deliver the exchange."
+    )
     replacement_unit = models.ForeignKey(
         "orders.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from oms.money import round_money
+
 ZERO = Decimal("0.00")
 
 
@@ -108,11 +110,16 @@ def price_return(
         if u.resolution in REFUNDED_RESOLUTIONS:
             amount = u.net_paid
             out.items += u.net_paid
+            if u.resolution == "refund" and u.price_difference > 0:
+                # An exchange converted to a refund after the customer paid
+                # the difference for a dearer variant: that comes back too.
+                amount += u.price_difference
+                out.items += u.price_difference
             if not u.merchant_fault and u.resolution == "refund":
                 fee_units += 1
         elif u.resolution == "partial_credit":
             # The customer keeps the unit and gets a share of its net paid; no fees.
-            amount = (u.net_paid * Decimal(partial_credit_percent) / 100).quantize(Decimal("0.01"))
+            amount = round_money(u.net_paid * Decimal(partial_credit_percent) / 100, currency)
             out.items += amount
         elif u.resolution == "exchange":
             if u.price_difference < 0:

@@ -20,6 +20,7 @@ from refunds.selectors import refund_open_for_return
 from refunds.services import refund_escalate
 from returns.models import Return, ReturnItem
 from returns.services import QcResult, ReturnEventData, return_handle_event
+from returns.services.common import return_get_for_update
 from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
 
 from .calendar import add_hours
@@ -207,7 +208,13 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
     from ETA tasks and sweeps at once: the leg row is locked and its state
     re-read, so the second runner finds it already handled."""
     now = now or timezone.now()
+    rma = Leg.objects.filter(pk=leg_id).values_list("return_request__rma", flat=True).first()
+    if rma is None:
+        return None
     with transaction.atomic():
+        # Same lock order as every return change (order, return, then legs),
+        # so a sweep racing a courier event queues instead of deadlocking.
+        return_get_for_update(rma)
         leg = (
             Leg.objects.select_for_update(of=("self",))
             .select_related("return_request__order", "return_request__policy")
@@ -280,6 +287,14 @@ def _event_data(type_: str, leg: Leg, **kw) -> ReturnEventData:
 
 def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
     policy = ret.policy
+    if ReturnItem.objects.filter(return_request=ret, replacement_unit__isnull=False).exists():
+        # The replacement already shipped (exchange-first): cancelling or
+        # keep-it would give it away, so a person must chase the original.
+        return (
+            "escalated_to_supervisor",
+            "pickup overdue and the replacement already shipped: the original must be collected",
+            "We still need to collect the item you're exchanging; our team will contact you today.",
+        )
     if leg.attempt < policy.max_pickup_attempts:
         return_handle_event(
             rma=ret.rma,

@@ -27,6 +27,7 @@ from ..models import Return, ReturnItem, ReturnPolicy, ReturnReason
 from ..pricing import PricedUnit, Tender, price_return
 from ..risk import return_risk
 from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnState, ReturnType
+from ..webhooks import return_webhook
 from .common import RETURN_ITEM_VALIDATORS, after_change, policy_current
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
@@ -306,6 +307,11 @@ def _check_refund_method(
         for p in planned
     )
     if not money_back:
+        # Nothing to refund now, but the return may turn into money later
+        # (an exchange converted to a refund): keep a method the tenders allow.
+        allowed = policy.allowed_refund_methods([p.method for p in payments])
+        if allowed and req.refund_method not in allowed:
+            req.refund_method = "store_credit" if "store_credit" in allowed else allowed[0]
         return
     allowed = policy.allowed_refund_methods([p.method for p in payments])
     if req.refund_method not in allowed:
@@ -672,4 +678,7 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
             "policy_version": policy.version,
         },
     )
+    # No customer message (the customer was at the door), but the storefront
+    # hears of the return like any other.
+    return_webhook(ret, "return.created")
     return ret

@@ -20,7 +20,7 @@ from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
-from orders.models import LedgerEntry, Line, Unit
+from orders.models import LedgerEntry, Line, Payment, Unit
 from orders.services import event_claim, shipment_create, units_transition
 from orders.states import PaymentMethod, ShipmentKind, UnitState
 
@@ -70,6 +70,7 @@ class ReturnEventData:
     amount: Decimal | None = None
     reason: str = ""
     event_id: str = ""
+    method: str = ""
 
 
 def return_handle_event(*, rma: str, data: ReturnEventData, actor: EventActor) -> Return:
@@ -295,6 +296,18 @@ def _qc_result(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
         done_early, "mark_replaced", actor=actor, message="replacement already dispatched"
     )
     failed_exchanges = [items[u.pk] for u in by_method.get("fail_qc", [])]
+    shipped_anyway = [i for i in failed_exchanges if i.dispatched]
+    if shipped_anyway:
+        return_event(
+            ret,
+            "return.exchange_failed_after_dispatch",
+            actor=actor,
+            message=(
+                f"{len(shipped_anyway)} unit(s) failed QC after their replacement shipped: an agent must "
+                "charge the customer or recover the replacement"
+            ),
+            payload={"units": [i.unit_id for i in shipped_anyway]},
+        )
     release_reservations(failed_exchanges, reference=ret.rma)
     passed = sum(len(v) for k, v in by_method.items() if k != "fail_qc")
     failed = len(by_method.get("fail_qc", []))
@@ -481,11 +494,30 @@ def _difference_collected(ret: Return, data: ReturnEventData, actor: EventActor)
             extra={"field": "amount", "owed": str(owed)},
         )
     ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(difference_collected=True)
+    # The collection is a tender of the order like any other, so a later
+    # refund (the replacement returned, or the exchange converted) can give
+    # it back through the same per-tender caps.
+    method = data.method or PaymentMethod.UPI
+    if method not in (PaymentMethod.CARD, PaymentMethod.UPI, PaymentMethod.WALLET):
+        raise ApplicationError(
+            "method: the difference is collected by card, upi or wallet.", extra={"field": "method"}
+        )
+    position = (Payment.objects.filter(order=ret.order).aggregate(m=Max("position"))["m"] or 0) + 1
+    payment = Payment.objects.create(
+        order=ret.order,
+        position=position,
+        method=method,
+        amount=owed,
+        captured_amount=owed,
+        gateway="exchange-difference",
+        reference=ret.rma,
+    )
     LedgerEntry.objects.create(
         order=ret.order,
         kind=LedgerEntry.Kind.EXCHANGE_COLLECTION,
         amount=owed,
         currency=ret.order.currency,
+        payment=payment,
         reference=ret.rma,
     )
     return_event(
@@ -505,6 +537,14 @@ def _cancelled(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
             extra={"state": ret.state},
         )
     items = return_items(ret, lock_units=True)
+    shipped = [i for i in items if i.dispatched]
+    if shipped:
+        raise Conflict(
+            f"The replacement for unit {shipped[0].unit_id} has already shipped; the return can no longer "
+            "be cancelled. Collect the original, or convert the case with a supervisor.",
+            code="replacement_shipped",
+            extra={"unit": shipped[0].unit_id},
+        )
     moved = [i for i in items if i.unit.state != UnitState.RETURN_REQUESTED]
     if moved:
         raise Conflict(

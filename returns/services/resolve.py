@@ -5,6 +5,8 @@ alternate SKU the customer allowed. Called through ``return_handle_event``."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Q
 
 from inventory.models import SKU, Location
@@ -22,15 +24,31 @@ from .common import release_reservations, require_open, return_items, transition
 
 
 def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
-    """Units not yet picked up become keep-it: refunded without collection."""
+    """Units not yet picked up become keep-it: refunded without collection.
+    Never a unit whose replacement already shipped, and never above the
+    policy's keep-it limit."""
     require_open(ret, "convert_to_keep")
     items = [
         i
         for i in return_items(ret, lock_units=True)
-        if i.resolution != Resolution.KEEP and i.unit.state == UnitState.RETURN_REQUESTED
+        if i.resolution != Resolution.KEEP
+        and i.unit.state == UnitState.RETURN_REQUESTED
+        and not i.dispatched
     ]
     if not items:
-        raise Conflict("No unit of this return is still waiting for pickup.", code="invalid_state")
+        raise Conflict(
+            "No unit of this return is waiting for pickup without a replacement already shipped.",
+            code="invalid_state",
+        )
+    value = sum((i.unit.net_paid for i in items), Decimal("0"))
+    if value > ret.policy.keep_it_max_value:
+        raise Conflict(
+            f"Keep-it is limited to {ret.policy.keep_it_max_value} under policy v{ret.policy.version}; "
+            f"these units are worth {value}.",
+            code="keep_not_allowed",
+            extra={"value": str(value), "limit": str(ret.policy.keep_it_max_value)},
+        )
+    ensure_refund_method(ret, actor)
     release_reservations(items, reference=ret.rma)
     ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(resolution=Resolution.KEEP)
     units_transition(
@@ -58,7 +76,9 @@ def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
 
 
 def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
-    """Exchanges not yet dispatched become refunds (reservation released)."""
+    """Exchanges not yet dispatched become refunds (reservation released).
+    The merchant could not ship, so no fees are charged, and a price
+    difference the customer already paid is refunded with the unit."""
     require_open(ret, "convert_to_refund")
     items = [
         i
@@ -71,35 +91,52 @@ def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
         raise Conflict(
             "No exchange on this return is waiting to be dispatched.", code="invalid_state"
         )
+    ensure_refund_method(ret, actor)
     release_reservations(items, reference=ret.rma)
-    ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(resolution=Resolution.REFUND)
+    for item in items:
+        ReturnItem.objects.filter(pk=item.pk).update(
+            resolution=Resolution.REFUND,
+            fees_waived=True,
+            price_difference=item.price_difference if item.difference_collected else Decimal("0"),
+        )
     waiting = [i.unit for i in items if i.unit.state == UnitState.PENDING_EXCHANGE]
     # A unit that already passed QC for an exchange is now due a refund.
-    if waiting:
-        from orders.models import Unit
-
-        Unit.objects.filter(
-            pk__in=[u.pk for u in waiting], state=UnitState.PENDING_EXCHANGE
-        ).update(state=UnitState.PENDING_REFUND)
-        from orders.events import Event, timeline_record
-
-        timeline_record(
-            order=ret.order_id,
-            actor=actor,
-            event=Event(
-                "return",
-                ret.rma,
-                "return.exchange_to_refund_units",
-                message="units now due a refund",
-                payload={"rma": ret.rma, "units": [u.pk for u in waiting]},
-            ),
-        )
+    units_transition(
+        waiting,
+        "convert_exchange_to_refund",
+        actor=actor,
+        message="exchange converted: refund due",
+        payload={"rma": ret.rma},
+    )
     return_event(
         ret,
         "return.converted_to_refund",
         actor=actor,
         message=data.reason or "Exchange converted to refund",
         payload={"units": [i.unit_id for i in items]},
+    )
+
+
+def ensure_refund_method(ret: Return, actor: EventActor) -> None:
+    """A return that starts moving money must use a refund method its order's
+    tenders allow (cash on delivery: store credit or bank payout, never
+    'original'). Exchanges carried no money, so this is checked again here."""
+    methods = list(ret.order.payments.values_list("method", flat=True))
+    allowed = ret.policy.allowed_refund_methods(methods)
+    if ret.refund_method in allowed or not allowed:
+        return
+    fallback = "store_credit" if "store_credit" in allowed else allowed[0]
+    if fallback == "bank_transfer" and not ret.payout_details:
+        fallback = "store_credit"
+    before = ret.refund_method
+    Return.objects.filter(pk=ret.pk).update(refund_method=fallback)
+    ret.refund_method = fallback
+    return_event(
+        ret,
+        "return.refund_method_changed",
+        actor=actor,
+        message=f"Refund method {before} is not allowed for {', '.join(sorted(set(methods)))}; using {fallback}",
+        payload={"from": before, "to": fallback},
     )
 
 

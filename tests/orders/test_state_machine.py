@@ -28,6 +28,7 @@ ALLOWED = {
     "fail_qc": ({S.RETURNED}, S.RETURN_REJECTED),
     "mark_refunded": ({S.PENDING_REFUND}, S.REFUNDED),
     "mark_replaced": ({S.PENDING_EXCHANGE}, S.REPLACED),
+    "convert_exchange_to_refund": ({S.PENDING_EXCHANGE}, S.PENDING_REFUND),
     "keep": ({S.RETURN_REQUESTED}, S.KEPT),
     "pass_qc_for_repair": ({S.RETURNED}, S.IN_REPAIR),
     "send_back_repaired": ({S.IN_REPAIR}, S.REPAIRED),

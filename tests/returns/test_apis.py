@@ -414,7 +414,7 @@ def test_refunds_list_by_order_shows_state_amount_method_and_credit_note(
 
 
 def test_event_not_fitting_the_state_is_409_and_changes_nothing(
-    order, storefront_api, warehouse_api
+    order, storefront_api, warehouse_api, supervisor_api
 ):
     tee = unit_ids(order)[0]
     rma = create(storefront_api, refund_item(order.number, tee)).json()["rma"]
@@ -425,7 +425,7 @@ def test_event_not_fitting_the_state_is_409_and_changes_nothing(
     ]
     for body in cases:
         before = snapshot(order)
-        r = event(warehouse_api, rma, body)
+        r = event(supervisor_api, rma, body)
         assert r.status_code == 409, (body, r.json())
         assert snapshot(order) == before
     event(warehouse_api, rma, {"type": "pickup_completed"})
