@@ -46,21 +46,37 @@ def idempotent(request, scope: str, produce: Callable[[], Response]) -> Response
         return replay(existing)
     try:
         with transaction.atomic():
+            # Claim the key before doing the work: a concurrent request with the
+            # same key waits on this row's unique index (PostgreSQL) or on the
+            # write lock (SQLite) until this one commits, then replays its
+            # response instead of racing it.
+            record = IdempotencyRecord.objects.create(
+                key=key,
+                scope=scope,
+                principal=principal,
+                request_hash=digest,
+                status_code=0,
+                response_body={},
+            )
             response = produce()
-            if response.status_code < 500:
-                IdempotencyRecord.objects.create(
-                    key=key,
-                    scope=scope,
-                    principal=principal,
-                    request_hash=digest,
-                    status_code=response.status_code,
-                    response_body=response.data,
-                )
+            if response.status_code >= 500:
+                raise _Unrecorded(response)
+            record.status_code = response.status_code
+            record.response_body = response.data
+            record.save(update_fields=["status_code", "response_body"])
             return response
+    except _Unrecorded as exc:
+        return exc.response
     except IntegrityError:
         existing = IdempotencyRecord.objects.filter(
             principal=principal, scope=scope, key=key
         ).first()
-        if existing is None:
+        if existing is None or existing.status_code == 0:
             raise
         return replay(existing)
+
+
+class _Unrecorded(Exception):
+    def __init__(self, response: Response):
+        super().__init__("not recorded")
+        self.response = response

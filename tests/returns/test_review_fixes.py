@@ -253,3 +253,44 @@ def test_a_breach_racing_a_courier_event_never_deadlocks(tees, make_order, deliv
     from oms.errors import ApplicationError
 
     assert all(isinstance(e, ApplicationError) for e in errors), errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_idempotency_key_sent_twice_at_once_creates_one_return(
+    tees, make_order, deliver_order, api_client_for
+):
+    from returns.models import Return
+
+    order = make_order([("TEE-M", 1)])
+    deliver_order(order)
+    unit = order.units.get()
+    body = {
+        "order": order.number,
+        "items": [{"unit": unit.pk, "reason": "changed_mind", "resolution": "refund"}],
+    }
+    client = api_client_for("storefront")
+    key = client.api_key
+    barrier = threading.Barrier(2)
+    results = []
+
+    def post():
+        from rest_framework.test import APIClient
+
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        try:
+            barrier.wait()
+            r = c.post("/api/v1/returns/", body, format="json", HTTP_IDEMPOTENCY_KEY="same-key-1")
+            results.append((r.status_code, r.json().get("rma")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results] == [201, 201]
+    assert results[0][1] == results[1][1]
+    assert Return.objects.filter(order=order).count() == 1
