@@ -3,7 +3,7 @@ and the health check."""
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.errors import ErrorSerializer, error_response
+from orders import webhooks
 from orders.models import Channel
 
 from . import selectors, services
@@ -31,6 +32,7 @@ ERRORS = {
 # Ops-only: the permission that lets a role configure channels also governs
 # what their webhooks left behind.
 OPS = ["orders.change_channel"]
+OUTBOUND_FIELDS = ("outbound_url", "outbound_secret", "outbound_events")
 
 
 class ChannelUpsertApi(APIView):
@@ -45,6 +47,29 @@ class ChannelUpsertApi(APIView):
         unknown_sku = serializers.ChoiceField(
             choices=Channel.UnknownSku.choices, default=Channel.UnknownSku.REJECT
         )
+        outbound_url = serializers.URLField(
+            max_length=200,
+            required=False,
+            allow_blank=True,
+            help_text="Where our webhooks are posted (http or https); empty sends none.",
+        )
+        outbound_secret = serializers.CharField(
+            max_length=255,
+            required=False,
+            write_only=True,
+            trim_whitespace=False,
+            help_text="Signs our webhooks (X-OMS-Signature); distinct from webhook_secret.",
+        )
+        outbound_events = serializers.ListField(
+            child=serializers.ChoiceField(choices=webhooks.EVENT_TYPES),
+            required=False,
+            help_text="Event types to send; empty sends every type.",
+        )
+
+        def validate_outbound_url(self, value: str) -> str:
+            if value and not webhooks.url_scheme_ok(value):
+                raise serializers.ValidationError("Only http and https URLs are allowed.")
+            return value
 
     class Output(serializers.Serializer):
         code = serializers.CharField()
@@ -60,13 +85,20 @@ class ChannelUpsertApi(APIView):
         operation_id="channels_upsert",
         request=Input,
         responses={200: Output, 201: Output, **ERRORS},
-        description="Create or change a sales channel. The secret is never echoed back.",
+        description="Create or change a sales channel. Secrets are never echoed back. "
+        "With an outbound_url (and outbound_secret) the channel receives our signed "
+        "webhooks; outbound_events narrows them (empty: every type). Outbound fields "
+        "left out keep their stored values; the response shape is unchanged.",
     )
     def put(self, request, code: str):
         serializers.SlugField(max_length=40).run_validation(code)
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        channel, created = services.channel_upsert(code=code, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        outbound = {k: data.pop(k) for k in OUTBOUND_FIELDS if k in data}
+        with transaction.atomic():
+            channel, created = services.channel_upsert(code=code, **data)
+            webhooks.channel_outbound_set(channel=channel, **outbound)
         return Response(
             self.Output(channel).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

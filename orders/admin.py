@@ -10,6 +10,7 @@ only have their name corrected.
 
 from django import forms
 from django.contrib import admin
+from django.core.validators import URLValidator
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -31,6 +32,7 @@ from .models import (
     Unit,
 )
 from .selectors import order_status, payment_status
+from .webhooks import EVENT_TYPES, WEBHOOK
 
 
 def _admin_link(obj, label=None):
@@ -50,18 +52,45 @@ def _timeline_link(order_id, label="Timeline"):
 
 
 class ChannelForm(forms.ModelForm):
-    """The webhook secret is write-only: it is never rendered back, and leaving
-    the field empty keeps the stored one."""
+    """Both secrets (inbound ``webhook_secret``, outbound ``outbound_secret``)
+    are write-only: never rendered back, and leaving a field empty keeps the
+    stored one. No outbound events ticked means every event."""
 
     webhook_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty to keep the current secret.",
     )
+    outbound_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where the storefront receives our webhooks (http or https); empty sends none.",
+    )
+    outbound_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Signs the webhooks we send (X-OMS-Signature). Leave empty to keep the current one.",
+    )
+    outbound_events = forms.MultipleChoiceField(
+        required=False,
+        choices=[(t, t) for t in EVENT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Event types to send; none ticked sends every type.",
+    )
 
     class Meta:
         model = Channel
-        fields = ["code", "name", "platform", "unknown_sku", "webhook_secret"]
+        fields = [
+            "code",
+            "name",
+            "platform",
+            "unknown_sku",
+            "webhook_secret",
+            "outbound_url",
+            "outbound_secret",
+            "outbound_events",
+        ]
 
     def clean_webhook_secret(self):
         value = self.cleaned_data.get("webhook_secret", "")
@@ -69,11 +98,36 @@ class ChannelForm(forms.ModelForm):
             return self.instance.webhook_secret
         return value
 
+    def clean_outbound_secret(self):
+        value = self.cleaned_data.get("outbound_secret", "")
+        if not value and self.instance.pk:
+            return self.instance.outbound_secret
+        return value
+
+    def clean_outbound_events(self):
+        chosen = self.cleaned_data.get("outbound_events") or []
+        return [t for t in EVENT_TYPES if t in chosen]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outbound_url") and not cleaned.get("outbound_secret"):
+            self.add_error(
+                "outbound_secret", "A channel with an outbound URL needs a secret to sign with."
+            )
+        return cleaned
+
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelForm
-    list_display = ["code", "name", "platform", "unknown_sku", "has_webhook_secret"]
+    list_display = [
+        "code",
+        "name",
+        "platform",
+        "unknown_sku",
+        "has_webhook_secret",
+        "outbound_url",
+    ]
     list_filter = ["platform", "unknown_sku"]
     search_fields = ["code", "name"]
 
@@ -402,10 +456,22 @@ class LedgerEntryAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The customer-message outbox. Failed messages can be queued again."""
+    """The outbox: customer messages and storefront webhooks. Failed ones can
+    be queued again."""
 
-    list_display = ["created_at", "order_link", "template", "to", "state", "attempts", "sent_at"]
-    list_filter = ["state", "template", "channel"]
+    list_display = [
+        "created_at",
+        "order_link",
+        "channel",
+        "template",
+        "to",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "sent_at",
+    ]
+    list_filter = ["state", "channel", "template"]
     search_fields = ["order__number", "to", "subject"]
     list_select_related = ["order"]
     actions = ["retry"]
@@ -415,12 +481,15 @@ class OutboundMessageAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.action(description="Send selected failed messages again", permissions=["change"])
     def retry(self, request, queryset):
-        from .tasks import message_deliver_task
+        from .tasks import message_deliver_task, webhook_deliver_task
 
-        ids = list(queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", flat=True))
-        OutboundMessage.objects.filter(pk__in=ids).update(
-            state=OutboundMessage.State.PENDING, attempts=0
+        rows = list(
+            queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", "channel")
         )
-        for message_id in ids:
-            message_deliver_task.delay(message_id)
-        self.message_user(request, f"{len(ids)} message(s) queued again.")
+        OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            state=OutboundMessage.State.PENDING, attempts=0, next_attempt_at=None
+        )
+        for message_id, channel in rows:
+            task = webhook_deliver_task if channel == WEBHOOK else message_deliver_task
+            task.delay(message_id)
+        self.message_user(request, f"{len(rows)} message(s) queued again.")

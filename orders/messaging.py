@@ -1,19 +1,26 @@
-"""Customer messages through the transactional outbox.
+"""Customer messages and storefront webhooks through the transactional outbox.
 
-``message_enqueue`` writes an OutboundMessage inside the caller's transaction
-and schedules delivery for after commit. If the worker is down, the beat sweep
+``message_enqueue`` (email) and ``webhook_enqueue`` (signed JSON POST, see
+``orders.webhooks``) write an OutboundMessage inside the caller's transaction
+and schedule delivery for after commit. If the worker is down, the beat sweep
 ``outbox_flush_task`` picks up whatever is still pending.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import datetime
+
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from .events import Event, EventActor, timeline_record
 from .models import Order, OutboundMessage
+from .webhooks import EVENT_TYPES, WEBHOOK, channel_wants
 
 
 def message_enqueue(
@@ -70,9 +77,53 @@ def message_deliver(*, message_id: int) -> bool:
     return True
 
 
+def webhook_wanted(order: Order, type: str) -> bool:
+    """Whether ``webhook_enqueue`` would write a row: lets callers skip
+    building the payload for channels that take no webhooks."""
+    return channel_wants(order.channel, type)
+
+
+def webhook_enqueue(
+    *, order: Order, type: str, data: dict, occurred_at: datetime | None = None
+) -> OutboundMessage | None:
+    """Write one storefront webhook for a change, in the caller's transaction,
+    and post it after commit. Nothing is written when the order's channel has
+    no outbound URL or is not subscribed to ``type``. No timeline row: the
+    timeline is what the customer sees, and this is system-to-system."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown webhook event type {type!r}.")
+    channel = order.channel
+    if not channel_wants(channel, type):
+        return None
+    delivery = str(uuid.uuid4())
+    envelope = {
+        "id": delivery,
+        "type": type,
+        "occurred_at": occurred_at or timezone.now(),
+        "order": order.number,
+        "channel": channel.code,
+        "data": data,
+    }
+    message = OutboundMessage.objects.create(
+        order=order,
+        channel=WEBHOOK,
+        to=channel.outbound_url,
+        template=type,
+        subject=type,
+        body=json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")),
+        headers={"X-OMS-Event": type, "X-OMS-Delivery": delivery},
+    )
+    from .tasks import webhook_deliver_task
+
+    transaction.on_commit(lambda: webhook_deliver_task.delay(message.pk))
+    return message
+
+
 def outbox_pending_ids(limit: int = 500) -> list[int]:
+    """Pending emails; webhooks have their own schedule (``webhook_due_ids``)."""
     return list(
         OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING)
+        .exclude(channel=WEBHOOK)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -47,6 +48,21 @@ class Channel(models.Model):
     webhook_secret = models.CharField(max_length=255, blank=True, default="")
     unknown_sku = models.CharField(
         max_length=10, choices=UnknownSku.choices, default=UnknownSku.REJECT
+    )
+    # Outbound webhooks to the storefront (orders.webhooks). The secret signs
+    # what we send; it is not the inbound ``webhook_secret`` the storefront
+    # signs with, so either side can rotate its own.
+    outbound_url = models.URLField(
+        blank=True,
+        default="",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where the storefront receives our webhooks; empty sends none.",
+    )
+    outbound_secret = models.CharField(
+        max_length=255, blank=True, default="", help_text="Signs outbound webhooks."
+    )
+    outbound_events = models.JSONField(
+        default=list, blank=True, help_text="Event types to send; empty sends every type."
     )
 
     def __str__(self) -> str:
@@ -488,6 +504,12 @@ class OutboundMessage(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    headers = models.JSONField(
+        default=dict, blank=True, help_text="Webhooks: fixed headers (event type, delivery id)."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Webhooks: not retried before this time."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

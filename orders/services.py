@@ -22,6 +22,7 @@ from oms.money import is_known_currency
 
 from .allocation import AllocationError, LineInput, allocate_order
 from .events import Event, EventActor, EventType, timeline_record, timeline_record_many
+from .messaging import webhook_enqueue, webhook_wanted
 from .models import (
     Channel,
     Customer,
@@ -34,6 +35,7 @@ from .models import (
     Unit,
 )
 from .states import PaymentMethod, PaymentState, ShipmentKind, ShipmentState, UnitState
+from .webhooks import delivery_data
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -648,6 +650,13 @@ def shipment_deliver(
     if cod is not None:
         _cod_settle(order, cod, collected or Decimal("0"), actor, at)
     result = DeliveryResult(shipment, accepted, refused, collected)
+    if webhook_wanted(order, "order.delivered"):
+        webhook_enqueue(
+            order=order,
+            type="order.delivered",
+            occurred_at=at,
+            data=delivery_data(shipment, accepted, refused, collected),
+        )
     for react in DELIVERY_REACTIONS:
         react(result, actor)
     return result

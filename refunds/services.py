@@ -30,6 +30,7 @@ from returns.states import NO_PICKUP, Resolution, ReturnType
 from .gateways import GatewayError, gateway_for
 from .models import CreditNote, Refund, RefundItem, RefundTender, StoreCredit
 from .states import RefundKind, RefundState
+from .webhooks import refund_issued_webhook
 
 WAITING = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
 WITH_CUSTOMER = {
@@ -514,6 +515,7 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
         body=f"We've issued a refund of {refund.amount} {refund.currency} {how} for order {order.number}. "
         f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
     )
+    refund_issued_webhook(refund, note)
     if ret is not None:
         after_change(
             Return.objects.select_for_update(of=("self",))

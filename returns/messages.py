@@ -8,6 +8,7 @@ from orders.messaging import message_enqueue
 from .models import Return
 from .services.common import expected_dates
 from .states import Resolution, ReturnType
+from .webhooks import BY_TEMPLATE, return_webhook
 
 
 def _fmt(dt) -> str:
@@ -17,6 +18,8 @@ def _fmt(dt) -> str:
 def notify(ret: Return, template: str, **ctx) -> None:
     subject, body = TEMPLATES[template](ret, **ctx)
     message_enqueue(order=ret.order, template=template, subject=subject, body=body)
+    if template in BY_TEMPLATE:
+        return_webhook(ret, BY_TEMPLATE[template])
 
 
 def _created(ret: Return, items=None, held=False, breakdown=None):

@@ -18,6 +18,7 @@ from orders.states import UnitState
 from ..events import ReturnEventType, return_event
 from ..models import Return, ReturnItem, ReturnPolicy
 from ..states import OPEN_STATES, Resolution, ReturnState
+from ..webhooks import return_webhook
 
 # refunds registers here (refunds depends on returns, never the reverse):
 # called inside the transaction of every return change.
@@ -170,6 +171,7 @@ def after_change(ret: Return, actor: EventActor) -> None:
     ReturnItem.objects.filter(return_request=ret).update(is_open=False)
     transition(ret, "complete", timezone.now(), actor=actor, message="Every unit settled")
     return_event(ret, ReturnEventType.COMPLETED, actor=actor, message=f"Return {ret.rma} completed")
+    return_webhook(ret, "return.completed")
 
 
 def expected_dates(policy: ReturnPolicy, *, start=None, pickup: bool = True) -> dict:

@@ -27,6 +27,7 @@ from ..models import Return, ReturnItem, ReturnPolicy, ReturnReason
 from ..pricing import PricedUnit, Tender, price_return
 from ..risk import return_risk
 from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnState, ReturnType
+from ..webhooks import return_webhook
 from .common import RETURN_ITEM_VALIDATORS, after_change, policy_current
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
@@ -679,4 +680,5 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     )
     # No customer message (the customer was at the door), but the storefront
     # hears of the return like any other.
+    return_webhook(ret, "return.created")
     return ret

@@ -1,0 +1,254 @@
+"""Outbound webhooks to the storefront (DOMAIN.md, Customer communication).
+
+A webhook is an ``OutboundMessage`` with ``channel="webhook"``: written by
+``orders.messaging.webhook_enqueue`` in the transaction of the change it
+describes, posted after commit by ``webhook_deliver_task``, retried with
+exponential backoff, and swept up by beat's outbox flush if its task was lost.
+
+What the receiver gets
+----------------------
+``POST <Channel.outbound_url>`` with a JSON envelope::
+
+    {"id": "<uuid>", "type": "return.approved", "occurred_at": "...Z",
+     "order": "<order number>", "channel": "<channel code>", "data": {...}}
+
+and the headers ``Content-Type: application/json``, ``X-OMS-Event`` (the
+type), ``X-OMS-Delivery`` (the envelope id: the same on every retry, so a
+receiver dedupes on it), ``X-OMS-Timestamp`` (Unix seconds of this attempt)
+and ``X-OMS-Signature: sha256=<hex>``, where ``<hex>`` is the HMAC-SHA256,
+keyed with the channel's ``outbound_secret``, of the bytes
+``<X-OMS-Timestamp>.<raw body>``. Signing the timestamp lets a receiver
+refuse replays of an old delivery (say, older than five minutes).
+
+Any 2xx is success. Anything else (3xx included: redirects are not followed,
+since a POST would turn into a GET) or a network error is retried after
+30 s × 2^(n-1) for attempt n, up to ``MAX_ATTEMPTS``; then the message is
+``failed`` and waits for ops (admin action "send again").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Channel, OutboundMessage, Shipment, Unit
+
+WEBHOOK = "webhook"  # OutboundMessage.channel of a storefront webhook
+EVENT_TYPES = (
+    "return.created",
+    "return.approved",
+    "return.rejected",
+    "return.received",
+    "return.qc_completed",
+    "return.completed",
+    "return.cancelled",
+    "refund.issued",
+    "exchange.dispatched",
+    "order.delivered",
+)
+SCHEMES = ("http", "https")
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 30
+TIMEOUT_SECONDS = 10
+# A pending webhook with no attempt yet is left to its after-commit task for
+# this long before the flush sends it (the task was probably lost).
+FLUSH_GRACE = timedelta(minutes=1)
+
+
+class Outcome:
+    SENT = "sent"  # 2xx this time
+    RETRY = "retry"  # failed; another attempt is due at next_attempt_at
+    FAILED = "failed"  # failed for the last time (or cannot be sent at all)
+    NOT_DUE = "not_due"  # pending, but its next attempt is later
+    SKIPPED = "skipped"  # already sent or failed, or not a webhook
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    attempts: int = 0
+    retry_in: int | None = None  # seconds, for Outcome.RETRY
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Wait after the ``attempts``-th failed attempt: 30, 60, 120, ... s."""
+    return BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def url_scheme_ok(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in SCHEMES
+
+
+def channel_wants(channel: Channel, type: str) -> bool:
+    """Configured (URL and secret) and subscribed to ``type``."""
+    if not (channel.outbound_url and channel.outbound_secret):
+        return False
+    return not channel.outbound_events or type in channel.outbound_events
+
+
+# --- delivery ------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # surfaces as HTTPError: a redirect is a failed delivery
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
+    """POST once. Returns "" on a 2xx, else what went wrong."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked by the caller
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.reason}"
+    except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections
+        return f"{type(exc).__name__}: {exc}"
+    return "" if 200 <= status < 300 else f"HTTP {status}"
+
+
+def webhook_deliver(*, message_id: int) -> Result:
+    """Make one attempt at a pending webhook that is due.
+
+    Idempotent: the row is locked for the attempt and a sent (or failed)
+    message is left alone, so a task that runs twice, or a retry racing the
+    flush, never posts a sent webhook again. The lock is held during the POST
+    (at most ``TIMEOUT_SECONDS``) for exactly that reason."""
+    with transaction.atomic():
+        message = (
+            OutboundMessage.objects.select_for_update(of=("self",))
+            .select_related("order__channel")
+            .filter(pk=message_id, channel=WEBHOOK)
+            .first()
+        )
+        if message is None or message.state != OutboundMessage.State.PENDING:
+            return Result(Outcome.SKIPPED)
+        now = timezone.now()
+        if message.next_attempt_at and message.next_attempt_at > now:
+            return Result(Outcome.NOT_DUE, message.attempts)
+        message.attempts += 1
+        body = message.body.encode()
+        if url_scheme_ok(message.to):
+            timestamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "oms-webhooks/1",
+                **message.headers,
+                "X-OMS-Timestamp": timestamp,
+                "X-OMS-Signature": signature(
+                    message.order.channel.outbound_secret, timestamp, body
+                ),
+            }
+            error = _post(message.to, body, headers)
+            final = message.attempts >= MAX_ATTEMPTS
+        else:
+            error, final = f"Refused: {message.to!r} is not an http(s) URL.", True
+        fields = ["attempts", "state", "last_error", "next_attempt_at", "sent_at"]
+        if not error:
+            message.state = OutboundMessage.State.SENT
+            message.sent_at = timezone.now()
+            message.next_attempt_at = None
+            message.save(update_fields=fields)
+            return Result(Outcome.SENT, message.attempts)
+        message.last_error = error[:500]
+        if final:
+            message.state = OutboundMessage.State.FAILED
+            message.next_attempt_at = None
+            message.save(update_fields=fields)
+            return Result(Outcome.FAILED, message.attempts)
+        wait = backoff_seconds(message.attempts)
+        message.next_attempt_at = now + timedelta(seconds=wait)
+        message.save(update_fields=fields)
+        return Result(Outcome.RETRY, message.attempts, wait)
+
+
+def webhook_due_ids(limit: int = 500) -> list[int]:
+    """Pending webhooks the flush should hand to a worker: due for a retry,
+    or never attempted and older than the grace period (task lost)."""
+    from django.db.models import Q
+
+    now = timezone.now()
+    return list(
+        OutboundMessage.objects.filter(channel=WEBHOOK, state=OutboundMessage.State.PENDING)
+        .filter(
+            Q(next_attempt_at__lte=now)
+            | Q(next_attempt_at__isnull=True, created_at__lte=now - FLUSH_GRACE)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- payloads owned by orders ----------------------------------------------------
+
+
+def delivery_data(shipment: Shipment, accepted: list[Unit], refused: list[Unit], collected):
+    """``order.delivered``: one shipment's delivery, refused units included."""
+    return {
+        "shipment": shipment.pk,
+        "kind": shipment.kind,
+        "state": shipment.state,
+        "delivered_at": shipment.delivered_at,
+        "cod_collected": collected,
+        "units": [
+            {"id": u.pk, "state": u.state}
+            for u in sorted([*accepted, *refused], key=lambda u: u.pk)
+        ],
+        "refused_units": sorted(u.pk for u in refused),
+    }
+
+
+# --- configuration -----------------------------------------------------------------
+
+
+def channel_outbound_set(
+    *,
+    channel: Channel,
+    outbound_url: str | None = None,
+    outbound_secret: str | None = None,
+    outbound_events: list[str] | None = None,
+) -> Channel:
+    """Change a channel's outbound webhook settings; ``None`` keeps a value.
+    A URL needs a secret: the storefront must be able to verify what we send."""
+    from oms.errors import ApplicationError
+
+    if outbound_url is not None:
+        if outbound_url and not url_scheme_ok(outbound_url):
+            raise ApplicationError(
+                "outbound_url: only http and https URLs are allowed.",
+                extra={"field": "outbound_url"},
+            )
+        channel.outbound_url = outbound_url
+    if outbound_secret is not None:
+        channel.outbound_secret = outbound_secret
+    if outbound_events is not None:
+        unknown = sorted(set(outbound_events) - set(EVENT_TYPES))
+        if unknown:
+            raise ApplicationError(
+                f"outbound_events: unknown event types {unknown}.",
+                extra={"field": "outbound_events"},
+            )
+        channel.outbound_events = [t for t in EVENT_TYPES if t in outbound_events]
+    if channel.outbound_url and not channel.outbound_secret:
+        raise ApplicationError(
+            "outbound_secret: a channel with an outbound_url needs the secret its webhooks are signed with.",
+            extra={"field": "outbound_secret"},
+        )
+    channel.save(update_fields=["outbound_url", "outbound_secret", "outbound_events"])
+    return channel
