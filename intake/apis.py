@@ -77,9 +77,15 @@ class ChannelUpsertApi(APIView):
         platform = serializers.CharField()
         unknown_sku = serializers.CharField()
         webhook_secret_set = serializers.SerializerMethodField()
+        outbound_url = serializers.CharField()
+        outbound_events = serializers.ListField(child=serializers.CharField())
+        outbound_secret_set = serializers.SerializerMethodField()
 
         def get_webhook_secret_set(self, channel) -> bool:
             return bool(channel.webhook_secret)
+
+        def get_outbound_secret_set(self, channel) -> bool:
+            return bool(channel.outbound_secret)
 
     @extend_schema(
         operation_id="channels_upsert",

@@ -276,6 +276,9 @@ def test_channel_put_creates_then_updates_and_never_echoes_the_secret(ops_api):
         "platform": "shopify",
         "unknown_sku": "reject",
         "webhook_secret_set": True,
+        "outbound_url": "",
+        "outbound_events": [],
+        "outbound_secret_set": False,
     }
 
 
