@@ -13,6 +13,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "storefront": [
         *_READ_ORDERS,
         "orders.add_order",
+        "orders.change_order",
         "orders.add_shipment",
         "orders.change_shipment",
         "returns.add_return",
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     "supervisor": [
         *_READ_ORDERS,
+        "orders.change_order",
         "orders.add_contactlog",
         "returns.add_return",
         "returns.view_return",
@@ -64,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "ops": [
         *_READ_ORDERS,
         "orders.add_order",
+        "orders.change_order",
         "orders.add_shipment",
         "orders.change_shipment",
         "orders.change_channel",

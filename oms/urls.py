@@ -26,6 +26,11 @@ api_v1 = [
         name="order-shipments",
     ),
     path(
+        "orders/<str:number>/cancel/",
+        order_apis.OrderCancelApi.as_view(),
+        name="order-cancel",
+    ),
+    path(
         "shipments/<int:shipment_id>/delivered/",
         order_apis.ShipmentDeliveredApi.as_view(),
         name="shipment-delivered",

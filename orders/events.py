@@ -25,6 +25,8 @@ class EventType:
     SHIPMENT_DELIVERED = "shipment.delivered"
     STOCK_RESERVED = "stock.reserved"
     STOCK_SHORT = "stock.short"
+    UNITS_CANCELLED = "order.units_cancelled"
+    PAYMENT_AMOUNT_REDUCED = "payment.amount_reduced"
 
 
 @dataclass(frozen=True)

@@ -15,3 +15,11 @@ class RefundsConfig(AppConfig):
             RETURN_REACTIONS.append(refund_create_due)
         if refund_has_open_money not in OPEN_MONEY_CHECKS:
             OPEN_MONEY_CHECKS.append(refund_has_open_money)
+
+        # and with orders: a cancellation refunds what prepaid tenders paid.
+        from orders.services import CANCEL_REACTIONS
+
+        from .cancellation import refund_for_cancellation
+
+        if refund_for_cancellation not in CANCEL_REACTIONS:
+            CANCEL_REACTIONS.append(refund_for_cancellation)

@@ -13,3 +13,4 @@ class RefundKind(models.TextChoices):
     PARTIAL_CREDIT = "partial_credit", "Partial credit"
     EXCHANGE_DIFFERENCE = "exchange_difference", "Cheaper exchange"
     INSTANT = "instant", "Instant refund"
+    CANCELLATION = "cancellation", "Cancelled before shipping"
