@@ -403,9 +403,7 @@ class ReturnEventApi(APIView):
         needed = MONEY_EVENT_PERMISSIONS.get(v["type"], ["returns.record_return_event"])
         if not any(request.user.has_perm(p) for p in needed):
             raise PermissionDenied(
-                f"'{v['type']}' needs the permission "
-                + " or ".join(needed)
-                + "."
+                f"'{v['type']}' needs the permission " + " or ".join(needed) + "."
             )
         data = services.ReturnEventData(
             method=v.get("method", ""),
