@@ -26,7 +26,7 @@ from oms.errors import ApplicationError, Conflict, NotFound
 from oms.money import allocate, from_minor, to_minor
 from orders.events import Event, EventActor, EventType, timeline_record
 from orders.models import Channel, Customer, LedgerEntry, Line, Order, Payment, Unit
-from orders.services import order_create, units_lock, units_transition
+from orders.services import order_create, payment_refund_record, units_lock, units_transition
 from orders.states import PaymentMethod, PaymentState, UnitState
 
 from .adapters import OrderIntake, PayloadError, RefundIntake, parse_body, shopify, woocommerce
@@ -570,30 +570,17 @@ def _refund_payments(order: Order, record: PlatformRefund, actor: EventActor) ->
         share = min(left, payment.refundable)
         if share <= 0:
             continue
-        before = payment.state
-        payment.record_refund(share)
-        payment.save()
-        LedgerEntry.objects.create(
+        payment_refund_record(
             order=order,
-            kind=LedgerEntry.Kind.REFUND,
-            amount=share,
-            currency=order.currency,
             payment=payment,
-            reference=f"{record.platform}:refund:{record.external_id}"[:100],
-        )
-        timeline_record(
-            order=order,
+            amount=share,
+            ledger_kind=LedgerEntry.Kind.REFUND,
+            reference=f"{record.platform}:refund:{record.external_id}",
             actor=actor,
+            message=f"Refunded {share} {order.currency} on {record.platform}",
+            payload={"amount": str(share), "refund": record.external_id},
+            event_type=EventType.PAYMENT_TRANSITION,
             occurred_at=record.processed_at,
-            event=Event(
-                "payment",
-                payment.pk,
-                EventType.PAYMENT_TRANSITION,
-                before,
-                payment.state,
-                f"Refunded {share} {order.currency} on {record.platform}",
-                {"amount": str(share), "refund": record.external_id},
-            ),
             source=record.platform,
             external_id=record.external_id,
         )

@@ -20,7 +20,7 @@ from oms.money import round_money
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
 from orders.models import LedgerEntry, Order, Payment, TimelineEvent, Unit
-from orders.services import new_reference, units_transition
+from orders.services import new_reference, payment_refund_record, units_transition
 from orders.states import UnitState
 from returns.models import Return, ReturnItem
 from returns.pricing import PricedUnit, price_return
@@ -437,29 +437,15 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
         RefundTender.objects.filter(pk=tender.pk).update(
             gateway=gateway.name, gateway_reference=result.reference
         )
-        before = payment.state
-        payment.record_refund(tender.amount)
-        payment.save()
-        LedgerEntry.objects.create(
+        payment_refund_record(
             order=order,
-            kind=INSTRUMENT_LEDGER.get(tender.instrument, LedgerEntry.Kind.REFUND),
-            amount=tender.amount,
-            currency=order.currency,
             payment=payment,
+            amount=tender.amount,
+            ledger_kind=INSTRUMENT_LEDGER.get(tender.instrument, LedgerEntry.Kind.REFUND),
             reference=result.reference,
-        )
-        timeline_record(
-            order=order,
             actor=actor,
-            event=Event(
-                "payment",
-                payment.pk,
-                "payment.refunded",
-                before,
-                payment.state,
-                f"{tender.amount} {order.currency} back via {tender.instrument}",
-                {"refund": refund.pk, "reference": result.reference},
-            ),
+            message=f"{tender.amount} {order.currency} back via {tender.instrument}",
+            payload={"refund": refund.pk, "reference": result.reference},
         )
     credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
     if credit_total:

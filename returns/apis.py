@@ -433,38 +433,39 @@ class ReviewInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class ReturnApproveApi(APIView):
-    required_permissions = ["returns.review_return"]
+class _ReviewApi(APIView):
+    """Approve or reject a return held for review (supervisor permission)."""
 
-    @extend_schema(
-        operation_id="returns_approve",
-        request=ReviewInput,
-        responses={200: ReturnOutput, **ERRORS},
-    )
+    required_permissions = ["returns.review_return"]
+    decide = None  # the service: returns.services.return_approve / return_reject
+
     def post(self, request, rma: str):
         s = ReviewInput(data=request.data)
         s.is_valid(raise_exception=True)
-        services.return_approve(
+        type(self).decide(
             rma=rma, actor=EventActor.from_request(request), note=s.validated_data["note"]
         )
         return Response(return_payload(rma))
 
 
-class ReturnRejectApi(APIView):
-    required_permissions = ["returns.review_return"]
+class ReturnApproveApi(_ReviewApi):
+    decide = services.return_approve
 
     @extend_schema(
-        operation_id="returns_reject",
-        request=ReviewInput,
-        responses={200: ReturnOutput, **ERRORS},
+        operation_id="returns_approve", request=ReviewInput, responses={200: ReturnOutput, **ERRORS}
     )
     def post(self, request, rma: str):
-        s = ReviewInput(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.return_reject(
-            rma=rma, actor=EventActor.from_request(request), note=s.validated_data["note"]
-        )
-        return Response(return_payload(rma))
+        return super().post(request, rma)
+
+
+class ReturnRejectApi(_ReviewApi):
+    decide = services.return_reject
+
+    @extend_schema(
+        operation_id="returns_reject", request=ReviewInput, responses={200: ReturnOutput, **ERRORS}
+    )
+    def post(self, request, rma: str):
+        return super().post(request, rma)
 
 
 def order_returns_extension(order, data: dict) -> None:
