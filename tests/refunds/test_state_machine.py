@@ -1,0 +1,79 @@
+"""(refund state, transition) -> new state or refusal, as one table.
+
+Written out by hand, like the Unit table in ``tests/orders/test_state_machine``.
+Where the model and DOMAIN.md differ, the table follows the model; see below.
+
+Differences from DOMAIN.md (which says a refund is "retried, then escalated"
+but names no states):
+- ``failed`` is a state of its own, and ``fail`` from ``failed`` stays
+  ``failed`` (each failed retry records the new reason).
+- Escalation to finance is not a state: it is ``escalated_at`` on a pending or
+  failed refund.
+- ``issued`` is final: the model has no reversal (chargeback, bounced payout).
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from django_fsm import TransitionNotAllowed
+
+from refunds.models import Refund
+from refunds.states import RefundState as State
+
+AT = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+
+# transition -> (allowed source states, target state)
+ALLOWED = {
+    "issue": ({State.PENDING, State.FAILED}, State.ISSUED),
+    "fail": ({State.PENDING, State.FAILED}, State.FAILED),
+}
+ARGS = {"issue": (AT,), "fail": ("gateway down",)}
+
+TABLE = [
+    pytest.param(state, method, target if state in sources else None, id=f"{state}-{method}")
+    for method, (sources, target) in ALLOWED.items()
+    for state in State
+]
+
+
+@pytest.mark.parametrize(("state", "method", "expected"), TABLE)
+def test_refund_transition_table(state, method, expected):
+    # given a refund in ``state``
+    refund = Refund(state=state)
+    # when ``method`` is applied
+    if expected is None:
+        # then it is refused and the state stays
+        with pytest.raises(TransitionNotAllowed):
+            getattr(refund, method)(*ARGS[method])
+        assert refund.state == state
+    else:
+        # then the refund moves to the expected state
+        getattr(refund, method)(*ARGS[method])
+        assert refund.state == expected
+
+
+def test_the_table_covers_every_transition_and_state_of_the_model():
+    declared = {t.name for t in Refund._meta.get_field("state").get_all_transitions(Refund)}
+    assert declared == set(ALLOWED)
+    sources = {s for srcs, _ in ALLOWED.values() for s in srcs}
+    assert set(State) == sources | {State.ISSUED}
+
+
+def test_issued_is_final():
+    assert list(Refund(state=State.ISSUED).get_available_state_transitions()) == []
+
+
+def test_issue_clears_the_failure_and_fail_keeps_the_reason_short():
+    refund = Refund(state=State.PENDING)
+    refund.fail("x" * 600)
+    assert refund.failure_reason == "x" * 500
+    refund.fail("card network unavailable")
+    assert refund.failure_reason == "card network unavailable"
+    refund.issue(AT)
+    assert (refund.state, refund.issued_at, refund.failure_reason) == (State.ISSUED, AT, "")
+
+
+def test_state_cannot_be_set_directly():
+    refund = Refund(state=State.PENDING)
+    with pytest.raises(AttributeError):
+        refund.state = State.ISSUED
