@@ -30,7 +30,7 @@ from orders.events import EventActor
 from orders.models import Order, Unit
 from orders.states import PaymentMethod, UnitState
 from returns.models import Return
-from returns.states import NO_PICKUP, RefundMethod, Resolution, ReturnState
+from returns.states import NO_PICKUP, RefundMethod, Resolution, ReturnState, ReturnType
 
 from .inventory import LocationFactory
 from .orders import ChannelFactory
@@ -166,6 +166,12 @@ PATHS = {
     ReturnState.CANCELLED: ("cancelled",),
 }
 HELD = {ReturnState.PENDING_REVIEW, ReturnState.REJECTED}
+# A doorstep refusal is opened by the delivery itself, already in transit.
+DOORSTEP_PATHS = {
+    ReturnState.IN_TRANSIT: (),
+    ReturnState.RECEIVED: ("received",),
+    ReturnState.COMPLETED: ("received", "qc_passed", "settle"),
+}
 
 
 class ReturnFactory(factory.django.DjangoModelFactory):
@@ -177,8 +183,9 @@ class ReturnFactory(factory.django.DjangoModelFactory):
     serial that was not shipped), ``approved`` (the default), ``in_transit``,
     ``received``, ``completed`` (QC passed and the refund issued, or the
     exchange dispatched), ``rejected`` (in review), ``cancelled`` (before
-    pickup); and ``exchange`` (for the same-priced size L, reserved at
-    creation)."""
+    pickup); ``exchange`` (for the same-priced size L, reserved at
+    creation); ``doorstep_refusal`` (``units`` refused at delivery of a new
+    prepaid order; only with ``in_transit``, ``received`` or ``completed``)."""
 
     class Meta:
         model = Return
@@ -189,6 +196,7 @@ class ReturnFactory(factory.django.DjangoModelFactory):
     reason = "changed_mind"
     resolution = Resolution.REFUND
     refund_method = RefundMethod.ORIGINAL
+    refused = False
 
     class Params:
         pending_review = factory.Trait(state=ReturnState.PENDING_REVIEW)
@@ -199,15 +207,20 @@ class ReturnFactory(factory.django.DjangoModelFactory):
         rejected = factory.Trait(state=ReturnState.REJECTED)
         cancelled = factory.Trait(state=ReturnState.CANCELLED)
         exchange = factory.Trait(resolution=Resolution.EXCHANGE)
+        doorstep_refusal = factory.Trait(refused=True)
 
     @classmethod
     def _build(cls, model_class, *args, **kwargs):
         raise NotImplementedError("returns only exist through return_create: use create()")
 
     @classmethod
-    def _create(cls, model_class, *, order, state, units, reason, resolution, refund_method):
+    def _create(
+        cls, model_class, *, order, state, units, reason, resolution, refund_method, refused
+    ):
         from returns.services import ItemRequest, ReturnRequest, return_create
 
+        if refused:
+            return _doorstep_refusal(state, units, order)
         if state not in PATHS:
             raise ValueError(f"no path to a {state!r} return")
         if resolution in NO_PICKUP and state not in (ReturnState.APPROVED, *HELD):
@@ -252,6 +265,21 @@ class ReturnFactory(factory.django.DjangoModelFactory):
         if ret.state != state:
             raise ValueError(f"{ret.rma} ended {ret.state}, not {state}")
         return ret
+
+
+def _doorstep_refusal(state: str, units: int, order) -> Return:
+    if state not in DOORSTEP_PATHS:
+        raise ValueError(f"a doorstep refusal starts in transit; no path to {state!r}")
+    if order is not None:
+        raise ValueError("a doorstep refusal comes with its own order (refused at delivery)")
+    order = DeliveredOrderFactory(quantity=units + 1, refused=units)
+    ret = Return.objects.get(order=order, type=ReturnType.DOORSTEP_REFUSAL)
+    for step in DOORSTEP_PATHS[state]:
+        walk(ret, step)
+    ret = Return.objects.select_related("order", "policy").get(pk=ret.pk)
+    if ret.state != state:
+        raise ValueError(f"{ret.rma} ended {ret.state}, not {state}")
+    return ret
 
 
 def walk(ret: Return, step: str) -> None:

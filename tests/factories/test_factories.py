@@ -212,6 +212,30 @@ def test_approved_exchange_reserves_the_replacement_and_starts_its_clock():
     assert_consistent(ret.order)
 
 
+@pytest.mark.parametrize(
+    ("trait", "unit_state", "legs", "refunds"),
+    [
+        ("in_transit", UnitState.RETURN_IN_TRANSIT, {}, []),
+        ("received", UnitState.RETURNED, {"qc": ["running"]}, []),
+        (
+            "completed",
+            UnitState.REFUNDED,
+            {"qc": ["completed"], "refund": ["completed"]},
+            [RefundState.ISSUED],
+        ),
+    ],
+)
+def test_doorstep_refusal_trait_rides_back_without_a_pickup(trait, unit_state, legs, refunds):
+    ret = ReturnFactory(doorstep_refusal=True, **{trait: True})
+    assert (ret.type, ret.state, ret.channel) == ("doorstep_refusal", trait, "courier")
+    (item,) = ret.items.select_related("unit")
+    assert item.unit.state == unit_state
+    assert ret.order.units.exclude(pk=item.unit_id).get().state == UnitState.DELIVERED
+    assert _leg_states(ret) == legs
+    assert list(ret.refunds.values_list("state", flat=True)) == refunds
+    assert_consistent(ret.order)
+
+
 def test_returns_can_share_an_order_unit_by_unit():
     order = DeliveredOrderFactory(quantity=3)
     first = ReturnFactory(order=order, completed=True)
@@ -229,6 +253,8 @@ def test_return_factory_refuses_what_it_cannot_build():
         ReturnFactory(order=order, units=2)
     with pytest.raises(ValueError, match="no path"):
         ReturnFactory(state="lost")
+    with pytest.raises(ValueError, match="no path"):
+        ReturnFactory(doorstep_refusal=True, approved=True)
     with pytest.raises(NotImplementedError):
         ReturnFactory.build()
 
