@@ -124,6 +124,7 @@ def test_returnable_window_is_right_and_named_in_ist_after_midnight(
     assert r.status_code == 400, r.json()
     assert r.json()["code"] == "window_closed"
     assert "closed on 01 Dec 2026" in r.json()["message"]
+    assert r.json()["extra"]["window_ends_at"] == "2026-12-01T00:30:00+05:30"
 
 
 def test_warranty_months_are_counted_on_the_brands_calendar(

@@ -15,7 +15,7 @@ from inventory.models import SKU
 from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.services import location_default as inventory_location_default
 from inventory.states import Bucket
-from oms.dates import add_months, fmt
+from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict, NotFound
 from orders.events import EventActor
 from orders.models import Order, Payment, Unit
@@ -246,7 +246,7 @@ def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) 
             f"{f}.unit",
             f"the return window for unit {unit.pk} closed on {fmt(ends)}.",
             code="window_closed",
-            window_ends_at=ends.isoformat(),
+            window_ends_at=local(ends).isoformat(),
         )
     exchange_sku = None
     difference = Decimal("0.00")
