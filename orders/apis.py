@@ -262,7 +262,7 @@ class OrderCreateApi(APIView):
         description="Find orders, e.g. ?channel=web&external_id=W-1001",
     )
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
+        from oms.pagination import LimitOffsetPagination
 
         qs = selectors.order_list(
             channel=request.query_params.get("channel"),

@@ -288,7 +288,7 @@ class ReturnCreateApi(APIView):
 
     @extend_schema(operation_id="returns_list", responses={200: ListOutput(many=True)})
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
+        from oms.pagination import LimitOffsetPagination
 
         qs = selectors.return_list(
             state=request.query_params.get("state"), order=request.query_params.get("order")
