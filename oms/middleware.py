@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -76,7 +77,17 @@ class RequestGuardMiddleware:
         return response
 
     def _refuse(self, request):
-        where = _nul_in(request)
+        try:
+            where = _nul_in(request)
+        except TooManyFieldsSent:
+            # Django's own (debug) error page would read request.GET again.
+            return self._error(
+                request,
+                400,
+                "invalid",
+                f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query parameters.",
+                {"max": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
+            )
         if where:
             return self._error(
                 request, 400, "invalid", f"The {where} holds a NUL character.", {"where": where}

@@ -411,3 +411,10 @@ def test_a_huge_limit_or_offset_is_capped_not_a_500(
         if r.status_code == 200:
             assert "results" in r.json()
     assert 200 in statuses.values(), statuses
+
+
+def test_too_many_query_parameters_is_a_json_400(ops_api, settings):
+    settings.DEBUG = True  # Django's debug 400 page itself failed on this (a 500)
+    query = "&".join(f"a{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    r = ops_api.get(f"/api/v1/orders/?{query}")
+    assert_error(r, 400, "invalid")
