@@ -107,3 +107,8 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler400 = "oms.views.bad_request"
+handler403 = "oms.views.permission_denied"
+handler404 = "oms.views.page_not_found"
+handler500 = "oms.views.server_error"

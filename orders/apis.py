@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from oms.errors import ErrorSerializer
 from oms.money import is_known_currency
+from oms.validation import IdField
 
 from . import selectors, services
 from .events import EventActor
@@ -261,7 +262,7 @@ class OrderCreateApi(APIView):
         description="Find orders, e.g. ?channel=web&external_id=W-1001",
     )
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
+        from oms.pagination import LimitOffsetPagination
 
         qs = selectors.order_list(
             channel=request.query_params.get("channel"),
@@ -309,7 +310,7 @@ class ShipmentCreateApi(APIView):
     required_permissions = ["orders.add_shipment"]
 
     class Input(serializers.Serializer):
-        units = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+        units = serializers.ListField(child=IdField(), min_length=1, max_length=1000)
         tracking_number = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=100
         )
@@ -352,7 +353,7 @@ class ShipmentDeliveredApi(APIView):
     class Input(serializers.Serializer):
         delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         refused_units = serializers.ListField(
-            child=serializers.IntegerField(), required=False, default=list
+            child=IdField(), required=False, default=list, max_length=1000
         )
         cod_collected = serializers.DecimalField(
             **MONEY, required=False, allow_null=True, default=None, min_value=0
@@ -405,11 +406,11 @@ class OrderCancelApi(APIView):
 
     class Input(serializers.Serializer):
         class LineInput(serializers.Serializer):
-            line = serializers.IntegerField()
+            line = IdField()
             quantity = serializers.IntegerField(min_value=1, max_value=1000)
 
         units = serializers.ListField(
-            child=serializers.IntegerField(),
+            child=IdField(),
             required=False,
             min_length=1,
             max_length=1000,

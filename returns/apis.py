@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.idempotency import idempotent
+from oms.validation import IdField
 from orders.apis import ERRORS, OrderTimelineApi
 from orders.events import EventActor
 from orders.models import TimelineEvent
@@ -44,8 +45,8 @@ class ReturnableApi(APIView):
 
 
 class ItemInput(serializers.Serializer):
-    unit = serializers.IntegerField(required=False)
-    line = serializers.IntegerField(required=False)
+    unit = IdField(required=False)
+    line = IdField(required=False)
     quantity = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
     reason = serializers.CharField(max_length=40)
     resolution = serializers.ChoiceField(choices=Resolution.choices)
@@ -287,7 +288,7 @@ class ReturnCreateApi(APIView):
 
     @extend_schema(operation_id="returns_list", responses={200: ListOutput(many=True)})
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
+        from oms.pagination import LimitOffsetPagination
 
         qs = selectors.return_list(
             state=request.query_params.get("state"), order=request.query_params.get("order")
@@ -355,7 +356,7 @@ class ReturnEventApi(APIView):
     required_permissions = {"POST": []}  # per event type, checked in post()
 
     class ResultInput(serializers.Serializer):
-        unit = serializers.IntegerField()
+        unit = IdField()
         passed = serializers.BooleanField()
         grade = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
         disposition = serializers.CharField(
@@ -367,7 +368,7 @@ class ReturnEventApi(APIView):
         type = serializers.ChoiceField(choices=EventKind.choices)
         location = serializers.SlugField(required=False, allow_null=True, default=None)
         units = serializers.ListField(
-            child=serializers.IntegerField(), required=False, allow_null=True, default=None
+            child=IdField(), required=False, allow_null=True, default=None, max_length=1000
         )
         results = serializers.ListField(child=serializers.DictField(), required=False, default=list)
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
