@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -86,6 +87,7 @@ class ReturnInput(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
+        max_length=40,
         help_text="Where the customer drops it off (a store, for return-in-store).",
     )
 
@@ -229,6 +231,8 @@ RETURN_OUTPUT_EXTENSIONS: list = []
 
 class ReturnCreateApi(APIView):
     required_permissions = {"POST": ["returns.add_return"], "GET": ["returns.view_return"]}
+    # GET pages with ?limit=&offset= and answers {count, next, previous, results}.
+    pagination_class = LimitOffsetPagination
 
     class Output(serializers.Serializer):
         rma = serializers.CharField()
@@ -285,14 +289,19 @@ class ReturnCreateApi(APIView):
         state = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(operation_id="returns_list", responses={200: ListOutput(many=True)})
+    @extend_schema(
+        operation_id="returns_list",
+        responses={200: ListOutput(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("state", str, description="Return state."),
+            OpenApiParameter("order", str, description="Order number."),
+        ],
+    )
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
-
         qs = selectors.return_list(
             state=request.query_params.get("state"), order=request.query_params.get("order")
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.ListOutput(page, many=True).data)
 
@@ -365,11 +374,13 @@ class ReturnEventApi(APIView):
 
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=EventKind.choices)
-        location = serializers.SlugField(required=False, allow_null=True, default=None)
+        location = serializers.SlugField(
+            required=False, allow_null=True, default=None, max_length=40
+        )
         units = serializers.ListField(
             child=serializers.IntegerField(), required=False, allow_null=True, default=None
         )
-        results = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+        results = serializers.ListField(required=False, default=list)  # set in __init__
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
         method = serializers.ChoiceField(
@@ -386,10 +397,11 @@ class ReturnEventApi(APIView):
             help_text="The sender's event id; a redelivered event changes nothing.",
         )
 
-        def validate_results(self, value):
-            s = ReturnEventApi.ResultInput(data=value, many=True)
-            s.is_valid(raise_exception=True)
-            return s.validated_data
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["results"] = ReturnEventApi.ResultInput(
+                many=True, required=False, default=list, help_text="qc_result: one per unit."
+            )
 
     @extend_schema(
         operation_id="returns_event",
