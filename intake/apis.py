@@ -8,12 +8,12 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.errors import ErrorSerializer, error_response
+from oms.pagination import LimitOffsetPagination
 from orders import webhooks
 from orders.models import Channel
 

@@ -12,12 +12,12 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.errors import ErrorSerializer
 from oms.money import is_known_currency
+from oms.pagination import LimitOffsetPagination
 
 from . import selectors, services
 from .events import EventActor

@@ -6,11 +6,11 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.idempotency import idempotent
+from oms.pagination import LimitOffsetPagination
 from orders.apis import ERRORS, OrderTimelineApi
 from orders.events import EventActor
 from orders.models import TimelineEvent

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import APIView
 
+from oms.pagination import LimitOffsetPagination
 from orders.apis import ERRORS
 
 from .models import Leg

@@ -236,3 +236,28 @@ def test_spectacular_validates_without_warnings(tmp_path):
         "spectacular", "--validate", "--fail-on-warn", file=str(tmp_path / "s.yaml"), stderr=out
     )
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("path", PAGINATED_LISTS)
+@pytest.mark.parametrize(
+    "query", ["offset=null", "limit=abc", "limit=0", "offset=-1", "offset=99999999999999999999"]
+)
+def test_a_limit_or_offset_that_is_not_a_whole_number_in_range_is_refused(
+    openapi, ops_api, supervisor_api, path, query
+):
+    # the schema documents them as whole numbers in a range; the server holds to it
+    api = ops_api if "dead-letters" in path else supervisor_api
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 400
+    name = query.split("=")[0]
+    assert response.json()["extra"]["fields"][name]
+    assert_conforms(openapi, path, "get", response)
+
+
+def test_limit_and_offset_still_page(make_order, supervisor_api):
+    for _ in range(3):
+        make_order()
+    page = supervisor_api.get("/api/v1/orders/?limit=2&offset=1").json()
+    assert page["count"] == 3
+    assert len(page["results"]) == 2
+    assert page["previous"] is not None
