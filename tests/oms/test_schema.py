@@ -261,3 +261,37 @@ def test_limit_and_offset_still_page(make_order, supervisor_api):
     assert page["count"] == 3
     assert len(page["results"]) == 2
     assert page["previous"] is not None
+
+
+def test_first_schema_requests_in_parallel_all_succeed(client):
+    # given drf-spectacular's extensions not loaded yet (as in a fresh worker)
+    import threading
+
+    from drf_spectacular.plumbing import OpenApiGeneratorExtension
+
+    def registries():
+        pending = [OpenApiGeneratorExtension]
+        while pending:
+            base = pending.pop()
+            pending.extend(base.__subclasses__())
+            if "_registry" in base.__dict__:
+                yield base.__dict__["_registry"]
+
+    for registry in registries():
+        for extension in registry:
+            if extension.target_class is None:
+                extension.target_class = "not_installed_app_for_schema_test.View"
+    # when eight threads ask for the schema at once
+    statuses, start = [], threading.Barrier(8)
+
+    def fetch():
+        start.wait()
+        statuses.append(client.get("/api/schema/").status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then every one gets it
+    assert statuses == [200] * 8
