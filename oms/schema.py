@@ -66,6 +66,13 @@ class AutoSchema(BaseAutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (
+            isinstance(field, serializers.ListSerializer | serializers.ListField)
+            and not field.allow_empty
+            and schema.get("type") == "array"
+        ):
+            # allow_empty=False refuses [], as min_length=1 does.
+            schema.setdefault("minItems", 1)
+        if (
             isinstance(field, serializers.DecimalField)
             and schema.get("type") == "string"
             and field.max_whole_digits is not None

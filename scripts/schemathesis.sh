@@ -3,9 +3,10 @@
 # number of examples each, its default checks (response conformance included).
 #
 # Starts gunicorn on a free port with a fresh SQLite database in a temporary var
-# dir, seeds the demo data, creates an API key allowed everything, points the
-# path parameters at real records half of the time, runs schemathesis, stops the
-# server and exits non-zero on any failure.
+# dir, seeds the demo data, creates an API key allowed everything (a superuser's),
+# points the path parameters at real seeded records, runs schemathesis, stops the
+# server and exits non-zero on any failure. SCHEMATHESIS_KEEP=1 keeps the temp
+# dir (server.log, seed.log) for a look afterwards.
 #
 #   scripts/schemathesis.sh                      # 20 examples per operation
 #   SCHEMATHESIS_MAX_EXAMPLES=50 scripts/schemathesis.sh
@@ -43,6 +44,7 @@ unset DATABASE_URL CELERY_BROKER_URL OMS_REQUIRE_POSTGRES
 export OMS_VAR_DIR=$WORK/var DJANGO_SETTINGS_MODULE=oms.settings
 mkdir -p "$OMS_VAR_DIR"
 
+STARTED=$SECONDS
 echo "schemathesis: database and demo data in $OMS_VAR_DIR"
 "$BIN/python" manage.py migrate --noinput -v 0
 "$BIN/python" manage.py seed_demo >"$WORK/seed.log"
@@ -77,7 +79,7 @@ for name, value in values.items():
     print(f'export {name}={shlex.quote(value)}')
 ")"
 
-echo "schemathesis: server on 127.0.0.1:$PORT"
+echo "schemathesis: seeded in $((SECONDS - STARTED))s; server on 127.0.0.1:$PORT"
 setsid "$BIN/gunicorn" oms.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 2 --timeout 60 \
   >"$WORK/server.log" 2>&1 </dev/null &
 SERVER_PID=$!

@@ -211,6 +211,9 @@ def test_request_constraints_match_what_the_server_enforces(openapi):
     assert payment["amount"]["pattern"].startswith("^(?!")  # not zero, not negative
     order = _request_props(openapi, "OrderCreateApiInputRequest")
     assert order["ship_from"]["maxLength"] == 40
+    assert order["lines"]["minItems"] == 1
+    assert _request_props(openapi, "ReturnInputRequest")["items"]["minItems"] == 1
+    assert _request_props(openapi, "OrderCancelApiInputRequest")["lines"]["minItems"] == 1
     result = _request_props(openapi, "ReturnEventApiResultInputRequest")
     assert result["grade"]["maxLength"] == 20
     sku = _request_props(openapi, "SkuUpsertApiInputRequest")
