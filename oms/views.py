@@ -1,6 +1,9 @@
+import threading
+
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView
 
 from .middleware import api_error, is_api
 
@@ -37,3 +40,19 @@ def server_error(request):
     if is_api(request):
         return api_error(500)
     return defaults.server_error(request)
+
+
+class SchemaView(SpectacularAPIView):
+    """/api/schema/, built by one thread at a time.
+
+    drf-spectacular imports its extensions' target classes lazily and not
+    thread-safely: two first requests in one threaded worker raced, and one
+    answered 500 (AttributeError in ``_load_class``).
+    """
+
+    permission_classes = []
+    _lock = threading.Lock()
+
+    def _get_schema_response(self, request):
+        with self._lock:
+            return super()._get_schema_response(request)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.idempotency import idempotent
+from oms.pagination import LimitOffsetPagination
 from oms.validation import IdField
 from orders.apis import ERRORS, OrderTimelineApi
 from orders.events import EventActor
@@ -87,6 +88,7 @@ class ReturnInput(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
+        max_length=40,
         help_text="Where the customer drops it off (a store, for return-in-store).",
     )
 
@@ -230,6 +232,8 @@ RETURN_OUTPUT_EXTENSIONS: list = []
 
 class ReturnCreateApi(APIView):
     required_permissions = {"POST": ["returns.add_return"], "GET": ["returns.view_return"]}
+    # GET pages with ?limit=&offset= and answers {count, next, previous, results}.
+    pagination_class = LimitOffsetPagination
 
     class Output(serializers.Serializer):
         rma = serializers.CharField()
@@ -286,14 +290,19 @@ class ReturnCreateApi(APIView):
         state = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(operation_id="returns_list", responses={200: ListOutput(many=True)})
+    @extend_schema(
+        operation_id="returns_list",
+        responses={200: ListOutput(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("state", str, description="Return state."),
+            OpenApiParameter("order", str, description="Order number."),
+        ],
+    )
     def get(self, request):
-        from oms.pagination import LimitOffsetPagination
-
         qs = selectors.return_list(
             state=request.query_params.get("state"), order=request.query_params.get("order")
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.ListOutput(page, many=True).data)
 
@@ -366,11 +375,13 @@ class ReturnEventApi(APIView):
 
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=EventKind.choices)
-        location = serializers.SlugField(required=False, allow_null=True, default=None)
+        location = serializers.SlugField(
+            required=False, allow_null=True, default=None, max_length=40
+        )
         units = serializers.ListField(
             child=IdField(), required=False, allow_null=True, default=None, max_length=1000
         )
-        results = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+        results = serializers.ListField(required=False, default=list)  # set in __init__
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
         method = serializers.ChoiceField(
@@ -387,10 +398,11 @@ class ReturnEventApi(APIView):
             help_text="The sender's event id; a redelivered event changes nothing.",
         )
 
-        def validate_results(self, value):
-            s = ReturnEventApi.ResultInput(data=value, many=True)
-            s.is_valid(raise_exception=True)
-            return s.validated_data
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["results"] = ReturnEventApi.ResultInput(
+                many=True, required=False, default=list, help_text="qc_result: one per unit."
+            )
 
     @extend_schema(
         operation_id="returns_event",

@@ -19,8 +19,8 @@ class LegOutput(serializers.Serializer):
     started_at = serializers.DateTimeField()
     at_risk_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
-    breached_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    breached_at = serializers.DateTimeField(allow_null=True)
     action = serializers.CharField()
     action_reason = serializers.CharField()
 
@@ -48,6 +48,7 @@ def return_sla_extension(ret, data: dict) -> None:
 
 class LegListApi(APIView):
     required_permissions = ["returns.view_return"]
+    pagination_class = LimitOffsetPagination
 
     @extend_schema(
         operation_id="sla_legs_list",
@@ -68,6 +69,6 @@ class LegListApi(APIView):
                         {"state": [f"must be one of {', '.join(LegState.values)}."]}
                     )
                 qs = qs.filter(**{key: value})
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(LegOutput(page, many=True).data)
