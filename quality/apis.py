@@ -9,7 +9,7 @@ import json
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -291,6 +291,8 @@ class QualityReportCsvApi(APIView):
 
     @extend_schema(
         operation_id="quality_report_csv",
+        # Always CSV (errors in the JSON error shape): there is no ?format= to choose.
+        parameters=[OpenApiParameter("format", exclude=True)],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERRORS},
         description="Return and defect rates per SKU (outliers flagged against their category), "
         "per batch, and the top defect types.",
