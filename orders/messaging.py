@@ -18,6 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from oms.jobs import job_enqueue
+
 from .events import Event, EventActor, timeline_record
 from .models import Order, OutboundMessage
 from .webhooks import EVENT_TYPES, WEBHOOK, channel_wants
@@ -47,7 +49,7 @@ def message_enqueue(
     )
     from .tasks import message_deliver_task
 
-    transaction.on_commit(lambda: message_deliver_task.delay(message.pk))
+    job_enqueue(message_deliver_task, message.pk)
     return message
 
 
@@ -115,7 +117,7 @@ def webhook_enqueue(
     )
     from .tasks import webhook_deliver_task
 
-    transaction.on_commit(lambda: webhook_deliver_task.delay(message.pk))
+    job_enqueue(webhook_deliver_task, message.pk)
     return message
 
 
