@@ -84,7 +84,12 @@ def job_publish(job) -> bool:
     eta = job.due_at if job.due_at > timezone.now() else None
     task_id = f"oms-job-{job.pk}-{uuid.uuid4().hex[:12]}"
     if _eager():
-        task.apply_async(job.args, task_id=task_id, eta=eta)
+        try:
+            task.apply_async(job.args, task_id=task_id, eta=eta)
+        except Exception as exc:
+            # Propagating eagerly, Celery sends no failure signal: record it here.
+            on_task_failure(task_id=task_id, exception=exc)
+            raise
         return True
     if time.monotonic() < _broker_down_until:
         logger.warning("job %s (%s) not published: broker down; the sweep will", job.pk, job.task)

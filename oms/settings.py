@@ -166,6 +166,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# One queue name per deployment (tests give each real worker its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-flush": {"task": "orders.tasks.outbox_flush_task", "schedule": 60.0},
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": 60.0},
