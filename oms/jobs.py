@@ -16,6 +16,9 @@ pending job whose lease ran out: one never published, one whose message Redis
 lost, one whose worker was killed mid-task. Tasks are idempotent, so a job
 published twice does its work once.
 
+A job due later than one lease from now (an SLA check at a leg's deadline)
+is not published at commit: the sweep publishes it when it falls due.
+
 Leases: a job is expected to have run ``OMS_JOB_LEASE_SECONDS`` after it was
 due or started; each publish by the sweep doubles the wait before the next
 (up to an hour), so a long queue is not flooded with copies.
@@ -59,13 +62,18 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
 
     now = timezone.now()
     due_at = due_at or now
+    # Work due within a lease is published now (with an ETA); work due later
+    # waits in the table for the sweep, so no broker holds ETA messages for
+    # days (Redis would hand them out again after its visibility timeout).
+    soon = due_at <= now + job_lease() or _eager()
     job = Job.objects.create(
         task=_task_name(task),
         args=list(args),
         due_at=due_at,
-        next_publish_at=max(now, due_at) + job_lease(),
+        next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
     )
-    transaction.on_commit(lambda: job_publish(job))
+    if soon:
+        transaction.on_commit(lambda: job_publish(job))
     return job
 
 
@@ -214,10 +222,15 @@ def on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None
 
 def on_worker_ready(sender=None, **kwargs) -> None:
     """A worker that starts publishes what is due and not done."""
+    from django.db import connections
+
     try:
         job_sweep()
     except Exception:
         logger.exception("job sweep at worker start failed")
+    finally:
+        # Pool processes fork from here: they must not share this connection.
+        connections.close_all()
 
 
 def connect_signals() -> None:

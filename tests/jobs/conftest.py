@@ -31,9 +31,8 @@ def closed_port() -> int:
 
 
 def _reset_pools(app) -> None:
-    if app._pool is not None:
-        with contextlib.suppress(Exception):
-            app._pool.force_close_all()
+    # Drop the app's references only: kombu's global pools are shared, keyed
+    # by broker URL, and a closed one would be handed out again.
     app._pool = None
     with contextlib.suppress(AttributeError, KeyError):
         app.__dict__["amqp"]._producer_pool = None
@@ -142,7 +141,7 @@ def start_worker(tmp_path, redis_url, worker_queue):
                 "CELERY_TASK_DEFAULT_QUEUE": worker_queue,
                 "CELERY_TASK_ALWAYS_EAGER": "0",
                 "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-                "OMS_VAR_DIR": str(tmp_path / "var"),
+                "OMS_VAR_DIR": str(tmp_path / f"var{len(started) + 1}"),
                 "LOG_LEVEL": "WARNING",
                 **{k: str(v) for k, v in extra_env.items()},
             }
