@@ -117,3 +117,26 @@ def test_replay_queues_again_a_delivery_stuck_in_received(ops_api):
     assert list(
         Job.objects.filter(task="intake.tasks.delivery_process_task").values_list("args", flat=True)
     ) == [[delivery.pk]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_due_later_than_a_lease_waits_for_the_sweep_not_the_broker(broker_at, monkeypatch):
+    import oms.jobs
+
+    published = []
+    monkeypatch.setattr(oms.jobs, "job_publish", lambda job: published.append(job.pk) or True)
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    now = timezone.now()
+    # given an SLA check due in a day and one due now, both committed
+    later = job_enqueue("sla.tasks.sla_leg_check_task", 1, due_at=now + timedelta(days=1))
+    soon = job_enqueue("sla.tasks.sla_leg_check_task", 2)
+    # then only the one due now went to the broker at commit
+    assert published == [soon.pk]
+    assert later.next_publish_at == later.due_at
+    # and the sweep leaves the later one until it falls due, then publishes it
+    published.clear()
+    assert job_sweep(now=now + timedelta(hours=23)) == 1
+    assert published == [soon.pk]
+    published.clear()
+    job_sweep(now=now + timedelta(days=1, seconds=1))
+    assert later.pk in published
