@@ -39,8 +39,10 @@ def _reset_pools(app) -> None:
 
 
 @pytest.fixture
-def broker_at():
-    """``broker_at(url, queue=None)``: publish for real to ``url``."""
+def broker_at(monkeypatch):
+    """``broker_at(url, queue=None)``: publish for real to ``url``. (Celery
+    reads ``CELERY_BROKER_URL`` from the environment before its settings, so
+    the variable is changed too.)"""
     from oms.celery import app
 
     saved = {
@@ -54,7 +56,10 @@ def broker_at():
 
         _reset_pools(app)
         oms.jobs._broker_down_until = 0.0
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
         app.conf.broker_url = url
+        assert app.connection_for_write().as_uri().endswith(url.rsplit("@", 1)[-1].split("//")[-1])
         app.conf.task_always_eager = False
         if queue:
             app.conf.task_default_queue = queue

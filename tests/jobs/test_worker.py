@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 from django.utils import timezone
 
 from intake.models import WebhookDelivery
@@ -80,6 +81,11 @@ def test_work_committed_while_the_broker_was_down_is_done_once_when_it_is_back(
     }
     assert set(Refund.objects.values_list("state", flat=True)) == {"pending"}
     assert WebhookDelivery.objects.get().state == "received"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.llen(worker_queue) == 0, "nothing reached the real broker"
+    finally:
+        client.close()
     time.sleep(1.2)  # their leases run out
     # when the broker is back and a worker starts (its start sweeps the jobs)
     broker_at(redis_url, queue=worker_queue)
