@@ -88,12 +88,11 @@ def job_publish(job) -> bool:
     could not be reached; the sweep publishes it later. Run eagerly (tests),
     the task runs here and its errors propagate as they always did."""
     global _broker_down_until
-    task = import_string(job.task)
     eta = job.due_at if job.due_at > timezone.now() else None
     task_id = f"oms-job-{job.pk}-{uuid.uuid4().hex[:12]}"
     if _eager():
         try:
-            task.apply_async(job.args, task_id=task_id, eta=eta)
+            import_string(job.task).apply_async(job.args, task_id=task_id, eta=eta)
         except Exception as exc:
             # Propagating eagerly, Celery sends no failure signal: record it here.
             on_task_failure(task_id=task_id, exception=exc)
@@ -101,6 +100,12 @@ def job_publish(job) -> bool:
         return True
     if time.monotonic() < _broker_down_until:
         logger.warning("job %s (%s) not published: broker down; the sweep will", job.pk, job.task)
+        return False
+    try:
+        task = import_string(job.task)
+    except ImportError as exc:  # a task renamed or removed: nothing can run it
+        logger.error("job %s names no task %r", job.pk, job.task)
+        on_task_failure(task_id=task_id, exception=exc)
         return False
     try:
         task.apply_async(job.args, task_id=task_id, eta=eta)
@@ -131,7 +136,9 @@ def job_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     published = 0
     for job in jobs:
         if not job_publish(job):
-            break
+            if time.monotonic() < _broker_down_until:
+                break  # the broker is down: the next sweep tries again
+            continue
         backoff = min(job_lease() * 2 ** min(job.publishes + 1, 12), MAX_BACKOFF)
         Job.objects.filter(pk=job.pk, state=Job.State.PENDING).update(
             publishes=job.publishes + 1, published_at=now, next_publish_at=now + backoff

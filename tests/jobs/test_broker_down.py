@@ -140,3 +140,27 @@ def test_work_due_later_than_a_lease_waits_for_the_sweep_not_the_broker(broker_a
     published.clear()
     job_sweep(now=now + timedelta(days=1, seconds=1))
     assert later.pk in published
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_naming_no_task_is_failed_and_does_not_block_the_sweep(broker_at, monkeypatch):
+    import oms.jobs
+
+    # given (publishing for real) a job whose task was removed, due before another
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    gone = job_enqueue("orders.tasks.no_such_task", 1)
+    fine = job_enqueue("sla.tasks.sla_leg_check_task", 2)
+    Job.objects.update(next_publish_at=timezone.now() - timedelta(seconds=1))
+    sent = []
+    monkeypatch.setattr(
+        "sla.tasks.sla_leg_check_task.apply_async", lambda *a, **k: sent.append(a) or None
+    )
+    oms.jobs._broker_down_until = 0.0
+    # when the sweep runs
+    assert job_sweep() == 1
+    # then the broken one is failed with its reason and the other was published
+    gone.refresh_from_db()
+    assert gone.state == "failed"
+    assert "no_such_task" in gone.last_error
+    assert sent == [([2],)]
+    assert Job.objects.get(pk=fine.pk).publishes == 1
