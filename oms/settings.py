@@ -181,8 +181,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 # message or worker was lost runs within lease + sweep interval (< 2 minutes).
 OMS_JOB_LEASE_SECONDS = float(os.environ.get("OMS_JOB_LEASE_SECONDS", "90"))
 # Test hook: seconds the built-in offline refund gateway waits before it
-# records a refund, to stand in for a slow payment gateway. 0 in production.
-OMS_OFFLINE_GATEWAY_DELAY = float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
+# records a refund, to stand in for a slow payment gateway. Ignored in production.
+OMS_OFFLINE_GATEWAY_DELAY = (
+    0.0 if PRODUCTION else float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):

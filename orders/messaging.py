@@ -1,9 +1,10 @@
 """Customer messages and storefront webhooks through the transactional outbox.
 
 ``message_enqueue`` (email) and ``webhook_enqueue`` (signed JSON POST, see
-``orders.webhooks``) write an OutboundMessage inside the caller's transaction
-and schedule delivery for after commit. If the worker is down, the beat sweep
-``outbox_flush_task`` picks up whatever is still pending.
+``orders.webhooks``) write an OutboundMessage inside the caller's transaction,
+with a job (``oms.jobs.job_enqueue``) that delivers it after commit; the job
+sweep publishes it again if the broker or the worker lost it, and the beat
+sweep ``outbox_flush_task`` still picks up whatever message is pending.
 """
 
 from __future__ import annotations
