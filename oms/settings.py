@@ -181,10 +181,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# One queue name per deployment (tests give each real worker its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-flush": {"task": "orders.tasks.outbox_flush_task", "schedule": 60.0},
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": 60.0},
+    "job-sweep": {
+        "task": "oms.tasks.job_sweep_task",
+        "schedule": float(os.environ.get("OMS_JOB_SWEEP_SECONDS", "20")),
+    },
 }
+# Queued work is a database row (oms.jobs): a job still pending this long
+# after it was due or started is published again by the sweep, so work whose
+# message or worker was lost runs within lease + sweep interval (< 2 minutes).
+OMS_JOB_LEASE_SECONDS = float(os.environ.get("OMS_JOB_LEASE_SECONDS", "90"))
+# Test hook: seconds the built-in offline refund gateway waits before it
+# records a refund, to stand in for a slow payment gateway. Ignored in production.
+OMS_OFFLINE_GATEWAY_DELAY = (
+    0.0 if PRODUCTION else float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):
