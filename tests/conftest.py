@@ -313,6 +313,8 @@ def make_order(db, channel, make_sku, actor):
 
 @pytest.fixture
 def deliver_order(db, actor):
+    from django.utils import timezone
+
     from orders.models import Unit
     from orders.services import shipment_create, shipment_deliver
     from orders.states import UnitState
@@ -323,7 +325,11 @@ def deliver_order(db, actor):
                 order=order, state__in=[UnitState.ORDERED, UnitState.ALLOCATED]
             ).values_list("pk", flat=True)
         )
-        shipment = shipment_create(order=order, unit_ids=unit_ids, actor=actor)
+        # A delivery in the past shipped no later than it arrived.
+        past = delivered_at is not None and delivered_at < timezone.now()
+        shipment = shipment_create(
+            order=order, unit_ids=unit_ids, actor=actor, shipped_at=delivered_at if past else None
+        )
         return shipment_deliver(
             shipment_id=shipment.pk,
             actor=actor,
