@@ -77,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_ledgerentry",
         "inventory.view_stockbalance",
         "inventory.add_stockmovement",
+        "inventory.dispose_stock",
         "inventory.change_sku",
         "inventory.change_location",
         "quality.add_defectpattern",
