@@ -86,7 +86,8 @@ def test_a_disposition_takes_stock_out_of_quarantine_with_reason_and_actor(quara
     assert balances(quarantined) == {"sellable": 2}
     row = StockMovement.objects.filter(sku=quarantined).latest("pk")
     assert (row.bucket, row.delta, row.reason) == ("quarantine", -1, "disposition_return_to_vendor")
-    assert "RTV batch 7" in row.note and "(ops)" in row.note
+    assert "RTV batch 7" in row.note
+    assert "(ops)" in row.note
 
 
 def test_liquidation_then_sold_off(quarantined, warehouse_location):
