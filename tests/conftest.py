@@ -94,6 +94,20 @@ def _postgres_marker(request):
     pytest.skip(reason)
 
 
+_cache_namespaces = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Each test counts in its own key space of the shared cache (the database
+    cache, or Redis when CELERY_BROKER_URL is one), so rate limits never leak
+    between tests or pytest processes, and nothing needs ``cache.clear()``,
+    which on Redis would flush the broker's database too."""
+    conf = {alias: dict(options) for alias, options in settings.CACHES.items()}
+    conf["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{next(_cache_namespaces)}"
+    settings.CACHES = conf
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
     """Give this process its own test database (see the module docstring)."""
