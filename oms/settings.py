@@ -206,6 +206,14 @@ CACHES = {
     else {"BACKEND": "oms.cache.DatabaseCache", "LOCATION": "oms_cache", "KEY_PREFIX": "oms"}
 }
 
+# --- Outbound webhooks -------------------------------------------------------------
+# Private, loopback and link-local webhook targets (169.254.169.254, localhost,
+# 10.x) are refused in production; allowed by default elsewhere, so a storefront
+# on the same machine works in development.
+OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool(
+    "OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS", default=not PRODUCTION
+)
+
 # --- Clients and limits -----------------------------------------------------------
 # The header a trusted reverse proxy sets to the client's address, e.g.
 # X-Forwarded-For or X-Real-IP. Unset: REMOTE_ADDR, and any such header a
