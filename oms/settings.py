@@ -214,6 +214,14 @@ OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool(
     "OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS", default=not PRODUCTION
 )
 
+# Inbound platform webhooks whose signed timestamp (the body's updated_at /
+# date_modified_gmt; Shopify's X-Shopify-Triggered-At too) is older than this
+# many seconds are refused as replays; 0 turns the check off. 48 h covers
+# Shopify's retries (8 over 4 hours; 19 over 48 hours before 2024) and its
+# "rarely up to a day late" deliveries; inside it, redeliveries are deduped by
+# webhook id and stale updates are ignored by updated_at.
+OMS_WEBHOOK_REPLAY_WINDOW = int(os.environ.get("OMS_WEBHOOK_REPLAY_WINDOW", str(48 * 3600)))
+
 # --- Clients and limits -----------------------------------------------------------
 # The header a trusted reverse proxy sets to the client's address, e.g.
 # X-Forwarded-For or X-Real-IP. Unset: REMOTE_ADDR, and any such header a
