@@ -33,7 +33,7 @@ from .models import (
     Unit,
 )
 from .selectors import order_status, payment_status
-from .webhooks import EVENT_TYPES, WEBHOOK
+from .webhooks import EVENT_TYPES, WEBHOOK, target_refusal
 
 
 def _admin_link(obj, label=None):
@@ -103,6 +103,13 @@ class ChannelForm(forms.ModelForm):
         value = self.cleaned_data.get("outbound_secret", "")
         if not value and self.instance.pk:
             return self.instance.outbound_secret
+        return value
+
+    def clean_outbound_url(self):
+        value = self.cleaned_data.get("outbound_url", "")
+        refusal = target_refusal(value) if value else ""
+        if refusal:
+            raise forms.ValidationError(f"{refusal}; webhooks go only to public addresses.")
         return value
 
     def clean_outbound_events(self):

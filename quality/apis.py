@@ -133,7 +133,7 @@ class EvidenceApi(APIView):
 
 
 class InspectionApi(APIView):
-    required_permissions = ["returns.record_return_event"]
+    required_permissions = ["returns.inspect_return"]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class Input(serializers.Serializer):
@@ -200,7 +200,7 @@ class InspectionApi(APIView):
 
 
 class RepairEventApi(APIView):
-    required_permissions = ["returns.record_return_event"]
+    required_permissions = ["returns.inspect_return"]
 
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=["started", "completed"])

@@ -14,6 +14,7 @@ from inventory.models import SKU
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict, NotFound
+from oms.roles import WAREHOUSE
 from orders.events import EventActor
 from orders.models import Line, Unit
 from orders.services import shipment_create, units_transition
@@ -74,6 +75,7 @@ def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> I
     (the same path as the events API, so the disposition rules, stock moves
     and unit transitions are the engine's), then the checklist and photos are
     kept with it. All or nothing, photos included."""
+    actor = actor.on_duty(WAREHOUSE)
     checklist = _check_checklist(data.checklist)
     checked = photos_check(data.photos)
     if (
@@ -153,6 +155,7 @@ def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventAc
     original, as a replacement does; its stock enters reserved at the repair
     location and leaves with the shipment), and the original unit is settled
     as repaired."""
+    actor = actor.on_duty(WAREHOUSE)
     with transaction.atomic():
         row = (
             RepairOrder.objects.select_related("return_item__return_request")

@@ -19,6 +19,7 @@ from inventory.models import Location
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
+from oms.roles import WAREHOUSE
 from orders.events import EventActor
 from orders.models import LedgerEntry, Line, Payment, Unit
 from orders.services import event_claim, shipment_create, units_transition
@@ -73,7 +74,14 @@ class ReturnEventData:
     method: str = ""
 
 
+# Events that are the warehouse's duty; anyone else recording them is marked
+# on the timeline as acting for the warehouse.
+WAREHOUSE_EVENTS = {EventKind.RECEIVED, EventKind.QC_RESULT}
+
+
 def return_handle_event(*, rma: str, data: ReturnEventData, actor: EventActor) -> Return:
+    if data.type in WAREHOUSE_EVENTS:
+        actor = actor.on_duty(WAREHOUSE)
     with transaction.atomic():
         ret = return_get_for_update(rma)
         if not event_claim(source=f"return:{rma}", external_id=data.event_id):
