@@ -353,6 +353,8 @@ class Worker:
         units = list(
             Unit.objects.filter(order=order, state="allocated").values_list("pk", flat=True)
         )
+        if not units:  # another client took them meanwhile
+            return False
         chosen = self.rng.sample(units, self.rng.randint(1, len(units)))
         self.call(
             "ship",
@@ -398,6 +400,8 @@ class Worker:
                 "pk", flat=True
             )
         )
+        if not units:  # another client took them meanwhile
+            return False
         if self.rng.random() < 0.2:
             body = {"all": True, "reason": "soak: customer changed their mind"}
         else:
@@ -417,6 +421,8 @@ class Worker:
         units = list(
             Unit.objects.filter(order=order, state="delivered").select_related("sku", "line")
         )
+        if not units:  # another client took them meanwhile
+            return False
         chosen = self.rng.sample(units, self.rng.randint(1, len(units)))
         items = [self.return_item(u) for u in chosen]
         cod = order.payments.filter(method="cod").exists()
@@ -1276,6 +1282,28 @@ def _check_units(expect) -> None:
             expect(open_items[unit_id] == 1, f"unit {unit_id} is {state} but in no open return")
         elif state in ("ordered", "allocated", "shipped", "delivered", "cancelled", "refused"):
             expect(open_items[unit_id] == 0, f"unit {unit_id} is {state} yet in an open return")
+    # Every transition wrote its timeline row: each unit's rows form one chain
+    # from "ordered" to the state it is in now.
+    from orders.models import TimelineEvent
+
+    last = {}
+    for entity_id, before, after in (
+        TimelineEvent.objects.filter(entity="unit", type="unit.transition")
+        .order_by("pk")
+        .values_list("entity_id", "from_state", "to_state")
+        .iterator()
+    ):
+        unit_id = int(entity_id)
+        expect(
+            before == last.get(unit_id, "ordered"),
+            f"unit {unit_id}: timeline goes {last.get(unit_id, 'ordered')} then {before}",
+        )
+        last[unit_id] = after
+    for unit_id, state in Unit.objects.values_list("pk", "state").iterator():
+        expect(
+            last.get(unit_id, "ordered") == state,
+            f"unit {unit_id} is {state}; its timeline ends at {last.get(unit_id, 'ordered')}",
+        )
     # A refunded unit was paid back once: one return-kind refund item at most.
     from django.db.models import Count
 
