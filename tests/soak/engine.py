@@ -166,6 +166,8 @@ def setup_world() -> dict:
         instant_refund_max=Decimal("800.00"),
         restocking_fee=Decimal("25.00"),
         return_shipping_fee=Decimal("49.00"),
+        # A repeat partial returner (35) waits for a supervisor's decision.
+        risk_threshold=35,
     )
     return {
         "keys": make_api_keys(),
@@ -976,6 +978,13 @@ def next_step(ret, rng) -> tuple[str, str, str, dict] | None:
                 "reason": "soak: customer prefers money",
             },
         )
+    if ret.state == "approved" and waiting and rng.random() < 0.04:
+        return (
+            "event:convert_to_keep",
+            "supervisor",
+            path,
+            {"type": "convert_to_keep", "reason": "soak: not worth collecting"},
+        )
     if not options:
         return None
     kind, body = rng.choice(options)
@@ -1016,12 +1025,11 @@ def run(
     run_id = f"{seed}-{time.time_ns() % 10**9}"
     started = time.perf_counter()
     per_thread = [ops // threads + (1 if i < ops % threads else 0) for i in range(threads)]
-    stop = threading.Event()
 
     def work(n: int) -> None:
         worker = Worker(n, world, figures, seed, run_id)
         try:
-            while not stop.is_set() and worker.calls < per_thread[n]:
+            while worker.calls < per_thread[n]:
                 try:
                     worker.step()
                 except Exception as exc:
