@@ -1170,6 +1170,14 @@ def pending_work() -> dict:
         "shipments in transit": Shipment.objects.filter(state="shipped").count(),
         "open returns": Return.objects.filter(state__in=OPEN_RETURN).count(),
     }
+    from django.utils import timezone
+
+    from oms.models import Job
+
+    # queued work (oms/jobs.py) that is due and not done: nothing may be left
+    out["jobs due, not done"] = Job.objects.filter(
+        state=Job.State.PENDING, due_at__lte=timezone.now()
+    ).count()
     try:
         from intake.models import WebhookDelivery
 
