@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from oms.errors import ApplicationError, Conflict
 from orders.events import Event, EventActor, timeline_record
 from orders.models import ContactLog, Order
 from returns.models import Return
-from returns.services import (
-    ItemRequest,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, ReturnEventData, ReturnRequest
 from returns.states import EventKind, ReturnState
 
 ROOT_CAUSES = [

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from flows.return_events import return_handle_event
+from flows.return_review import return_approve, return_reject
 from inventory.models import Location
 from oms.errors import ApplicationError, NotFound
 from orders.selectors import order_get, order_status, order_timeline, payment_status
@@ -16,13 +18,7 @@ from orders.states import UnitState
 from portal.selectors import return_events, return_legs, sla_legs
 from refunds.selectors import order_ledger, refund_list
 from returns.selectors import return_get
-from returns.services import (
-    QcResult,
-    ReturnEventData,
-    return_approve,
-    return_handle_event,
-    return_reject,
-)
+from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
 
 from . import selectors, services

@@ -17,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import quality as quality_flows
 from orders.apis import ERRORS
 from orders.events import EventActor
 from returns.apis import ReturnOutput, return_payload
@@ -25,19 +26,6 @@ from returns.states import Disposition
 from . import selectors, services
 from .models import DefectPattern
 from .states import Outcome
-
-
-def return_assessment_extension(ret, data: dict) -> None:
-    """Registered in RETURN_OUTPUT_EXTENSIONS: per unit, its defect type,
-    evidence count, assessment and repair order."""
-    quality = selectors.return_quality(ret)
-    for unit in data["units"]:
-        unit.update(
-            quality.get(
-                unit["id"],
-                {"defect_type": None, "evidence_photos": 0, "assessment": None, "repair": None},
-            )
-        )
 
 
 class AnyOfPermissions(BasePermission):
@@ -86,7 +74,7 @@ class EvidenceApi(APIView):
             data={"unit": request.data.get("unit"), "serial": request.data.get("serial", "")}
         )
         s.is_valid(raise_exception=True)
-        evidence = services.evidence_add(
+        evidence = quality_flows.evidence_add(
             rma=rma,
             unit_id=s.validated_data["unit"],
             serial=s.validated_data["serial"],
@@ -169,7 +157,7 @@ class InspectionApi(APIView):
         s = self.Input(data=raw)
         s.is_valid(raise_exception=True)
         v = s.validated_data
-        services.inspection_record(
+        quality_flows.inspection_record(
             rma=rma,
             data=services.InspectionData(
                 unit=v["unit"],
@@ -203,7 +191,7 @@ class RepairEventApi(APIView):
     def post(self, request, repair_id: int):
         s = self.Input(data=request.data)
         s.is_valid(raise_exception=True)
-        repair = services.repair_handle_event(
+        repair = quality_flows.repair_handle_event(
             repair_id=repair_id,
             type=s.validated_data["type"],
             notes=s.validated_data["notes"],

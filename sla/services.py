@@ -1,10 +1,11 @@
 """SLA legs: started and completed by reconciling with the return after every
-change (a reaction registered with the returns services), marked at risk at
+change (``flows.reactions.return_changed`` calls ``sla_sync``), marked at risk at
 80% and breached at 100% by ETA tasks and a beat sweep, and on breach the
 system decides by itself through the same services a person would use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +20,7 @@ from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
 from refunds.services import refund_escalate
 from returns.models import Return, ReturnItem
-from returns.services import QcResult, ReturnEventData, return_handle_event
+from returns.services import QcResult, ReturnEventData
 from returns.services.common import return_get_for_update
 from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
 
@@ -28,6 +29,9 @@ from .models import Leg, SlaRule
 from .states import OPEN_LEG_STATES, OWNER_TEAMS, LegKind, LegState
 
 SYSTEM = EventActor.system("sla")
+# How a breach action changes the return: ``flows.return_events.return_handle_event``
+# (keyword arguments rma, data, actor), passed in by ``flows.sla``.
+ApplyEvent = Callable[..., Return]
 RECEIVED_OR_LATER = {
     UnitState.RETURNED,
     UnitState.PENDING_REFUND,
@@ -203,7 +207,9 @@ class Outcome:
         return base + (f" -> {self.action}: {self.reason}" if self.action else "")
 
 
-def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None:
+def sla_check_leg(
+    *, leg_id: int, apply_event: ApplyEvent, now: datetime | None = None
+) -> Outcome | None:
     """Mark a leg at risk or breach it, once. Safe to run any number of times,
     from ETA tasks and sweeps at once: the leg row is locked and its state
     re-read, so the second runner finds it already handled."""
@@ -224,7 +230,7 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
         if leg is None or leg.state not in OPEN_LEG_STATES:
             return None
         if now >= leg.due_at:
-            return _breach(leg, now)
+            return _breach(leg, now, apply_event)
         if now >= leg.at_risk_at and leg.state == LegState.RUNNING:
             before = leg.state
             leg.mark_at_risk()
@@ -240,7 +246,7 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
         return Outcome(leg, "nothing")
 
 
-def _breach(leg: Leg, now: datetime) -> Outcome:
+def _breach(leg: Leg, now: datetime, apply_event: ApplyEvent) -> Outcome:
     ret = leg.return_request
     decide = {
         LegKind.PICKUP: _on_pickup_breach,
@@ -254,7 +260,7 @@ def _breach(leg: Leg, now: datetime) -> Outcome:
     leg.save()
     try:
         with transaction.atomic():
-            action, reason, customer = decide(leg, ret, now)
+            action, reason, customer = decide(leg, ret, now, apply_event)
     except ApplicationError as exc:
         action, reason, customer = (
             "escalated_to_supervisor",
@@ -285,7 +291,7 @@ def _event_data(type_: str, leg: Leg, **kw) -> ReturnEventData:
     return ReturnEventData(type=type_, event_id=f"sla-leg-{leg.pk}-{type_}", **kw)
 
 
-def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
+def _on_pickup_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     policy = ret.policy
     if ReturnItem.objects.filter(return_request=ret, replacement_unit__isnull=False).exists():
         # The replacement already shipped (exchange-first): cancelling or
@@ -296,7 +302,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
             "We still need to collect the item you're exchanging; our team will contact you today.",
         )
     if leg.attempt < policy.max_pickup_attempts:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -318,7 +324,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
     )
     value = sum((i.unit.net_paid for i in waiting), Decimal("0"))
     if value <= policy.keep_it_max_value:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -334,7 +340,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
             "We couldn't collect your return, so please keep the item(s): "
             "we're refunding you without a pickup.",
         )
-    return_handle_event(
+    apply_event(
         rma=ret.rma,
         actor=SYSTEM,
         data=_event_data(
@@ -348,7 +354,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
     )
 
 
-def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
+def _on_qc_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     policy = ret.policy
     waiting = list(
         ReturnItem.objects.filter(
@@ -359,7 +365,7 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
     low_risk = ret.risk_score < policy.risk_threshold / 2
     low_value = value <= policy.qc_auto_pass_max
     if waiting and low_risk and low_value:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -394,11 +400,11 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
     )
 
 
-def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
+def _on_exchange_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     """First breach: move the replacement to another location or an allowed
     variant and restart the clock. After that (or with no alternative): refund."""
     if leg.attempt > 1:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -412,7 +418,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
     try:
         with transaction.atomic():
-            return_handle_event(
+            apply_event(
                 rma=ret.rma,
                 actor=SYSTEM,
                 data=_event_data(
@@ -427,7 +433,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
         return ("relocated", "replacement moved to another location or an allowed variant", "")
     except ApplicationError:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -443,7 +449,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
 
 
-def _on_refund_breach(leg: Leg, ret: Return, now: datetime):
+def _on_refund_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     new_date = add_hours(now, Decimal("48"), leg.calendar)
     count = refund_escalate(
         ret=ret, reason=f"refund SLA breached (leg {leg.pk})", new_date=new_date, actor=SYSTEM
@@ -469,19 +475,6 @@ def sla_due_leg_ids(*, now: datetime | None = None, limit: int = 5000) -> list[i
         .values_list("pk", flat=True)[:limit]
     )
     return [*due, *risky]
-
-
-def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome]:
-    """One pass in this process: legs past 80% become at risk, legs past due
-    are breached and acted on. (The beat task fans the same ids out to the
-    workers instead.)"""
-    now = now or timezone.now()
-    outcomes: list[Outcome] = []
-    for leg_id in sla_due_leg_ids(now=now, limit=limit):
-        outcome = sla_check_leg(leg_id=leg_id, now=now)
-        if outcome is not None and outcome.what != "nothing":
-            outcomes.append(outcome)
-    return outcomes
 
 
 def legs_for_returns(return_ids: list[int]) -> dict[int, list[Leg]]:
