@@ -36,7 +36,10 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python scripts/run.py --port $(PORT)
 
+# The browser tests drive the system Chromium: scripts/ensure_chromium.sh
+# installs it with apt-get as root, or stops with one line saying what to install.
 test: install
+	@sh scripts/ensure_chromium.sh
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install

@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.errors import ErrorSerializer, error_response
+from oms.pagination import LimitOffsetPagination
 from orders import webhooks
 from orders.models import Channel
 
@@ -89,6 +89,14 @@ class ChannelUpsertApi(APIView):
 
     @extend_schema(
         operation_id="channels_upsert",
+        parameters=[
+            OpenApiParameter(
+                "code",
+                {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 40},
+                OpenApiParameter.PATH,
+                description="Channel code (a slug).",
+            )
+        ],
         request=Input,
         responses={200: Output, 201: Output, **ERRORS},
         description="Create or change a sales channel. Secrets are never echoed back. "
@@ -235,16 +243,18 @@ class DeadLetterOutput(serializers.Serializer):
 
 class DeadLetterListApi(APIView):
     required_permissions = OPS
+    pagination_class = LimitOffsetPagination
 
     @extend_schema(
         operation_id="dead_letters_list",
         responses={200: DeadLetterOutput(many=True), **ERRORS},
+        parameters=[OpenApiParameter("channel", str, description="Channel code.")],
         description="Webhooks that could not be applied, with the error and the stored body. "
         "?channel= filters.",
     )
     def get(self, request):
         qs = selectors.dead_letter_list(channel=request.query_params.get("channel"))
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(DeadLetterOutput(page, many=True).data)
 

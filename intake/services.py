@@ -97,6 +97,9 @@ def channel_upsert(
 # --- accept ------------------------------------------------------------------
 
 
+DELIVERY_ID_MAX = WebhookDelivery._meta.get_field("delivery_id").max_length
+
+
 def delivery_accept(
     *,
     channel: Channel,
@@ -111,6 +114,10 @@ def delivery_accept(
     if not delivery_id:
         # Without the platform's id, the body itself is the identity.
         delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
+    elif len(delivery_id) > DELIVERY_ID_MAX or "\x00" in delivery_id:
+        # Too long for the column (or unstorable): its hash is the identity,
+        # the same on every redelivery, so a redelivery is still recognised.
+        delivery_id = "id-sha256:" + hashlib.sha256(delivery_id.encode()).hexdigest()
     existing = WebhookDelivery.objects.filter(channel=channel, delivery_id=delivery_id).first()
     if existing:
         return existing, False
@@ -120,7 +127,7 @@ def delivery_accept(
                 channel=channel,
                 platform=platform,
                 topic=topic[:100],
-                delivery_id=delivery_id[:150],
+                delivery_id=delivery_id,
                 body=body,
                 headers=headers,
             )

@@ -8,12 +8,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.errors import NotFound
+from oms.validation import path_code
 
 from . import selectors, services
 from .models import SKU, Location
 from .states import Bucket, LocationKind
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# One adjustment moves at most this many units either way (the balance column
+# is a 32-bit integer).
+MAX_ADJUSTMENT = 1_000_000
 
 
 class SkuOutput(serializers.Serializer):
@@ -51,6 +55,7 @@ class SkuUpsertApi(APIView):
         operation_id="skus_upsert", request=Input, responses={200: SkuOutput, 201: SkuOutput}
     )
     def put(self, request, code: str):
+        path_code(code, max_length=SKU._meta.get_field("code").max_length, name="sku")
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         sku, created = services.sku_upsert(code=code, **serializer.validated_data)
@@ -85,6 +90,7 @@ class LocationUpsertApi(APIView):
         operation_id="locations_upsert", request=Input, responses={200: Output, 201: Output}
     )
     def put(self, request, code: str):
+        path_code(code, max_length=Location._meta.get_field("code").max_length, name="code")
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         location, created = services.location_upsert(code=code, **serializer.validated_data)
@@ -109,7 +115,9 @@ class StockAdjustmentApi(APIView):
         location = serializers.SlugField(max_length=40)
         bucket = serializers.ChoiceField(choices=Bucket.choices)
         quantity = serializers.IntegerField(
-            help_text="Signed: positive adds stock, negative removes it."
+            min_value=-MAX_ADJUSTMENT,
+            max_value=MAX_ADJUSTMENT,
+            help_text="Signed: positive adds stock, negative removes it.",
         )
         reason = serializers.CharField(max_length=255)
 

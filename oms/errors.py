@@ -7,6 +7,7 @@ the DRF exception handler renders it and DRF's own exceptions in the same shape.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -82,6 +83,11 @@ def api_exception_handler(exc, context):
         return error_response(exc.code, exc.message, exc.extra, exc.status_code)
     if isinstance(exc, TransitionNotAllowed | ConcurrentTransition):
         return error_response("conflict", str(exc) or "State changed concurrently", {}, 409)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("too_large", "The request body is too large.", {}, 413)
+    if isinstance(exc, SuspiciousOperation):
+        # TooManyFieldsSent, TooManyFilesSent and the like, met while parsing.
+        return error_response("invalid", str(exc) or "Bad request.", {}, 400)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
-from .errors import Unprocessable
+from .errors import ApplicationError, Unprocessable
 from .models import IdempotencyRecord
+
+MAX_KEY_LENGTH = IdempotencyRecord._meta.get_field("key").max_length
 
 
 def _hash(body) -> str:
@@ -27,6 +29,13 @@ def idempotent(request, scope: str, produce: Callable[[], Response]) -> Response
     key = request.headers.get("Idempotency-Key")
     if not key:
         return produce()
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ApplicationError(
+            f"Idempotency-Key: at most {MAX_KEY_LENGTH} printable characters "
+            "(a UUID is a good key).",
+            code="invalid",
+            extra={"header": "Idempotency-Key", "max_length": MAX_KEY_LENGTH},
+        )
     principal = str(request.user.pk)
     digest = _hash(request.data)
 

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses a NUL in the path or query and an oversized body before
+    # anything reads it, and keeps /api/ errors in the JSON shape.
+    "oms.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +154,18 @@ STORAGES = {
     },
 }
 
+# --- Bad input ----------------------------------------------------------------
+# A multipart body (photo uploads) larger than this is refused with 413 from its
+# Content-Length, before it is read; any other body is held to Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) the same way.
+OMS_MAX_UPLOAD_BYTES = int(os.environ.get("OMS_MAX_UPLOAD_BYTES", str(32 * 1024 * 1024)))
+# Photos larger than this many pixels are refused (decompression bombs).
+OMS_MAX_IMAGE_PIXELS = int(os.environ.get("OMS_MAX_IMAGE_PIXELS", str(50_000_000)))
+# An order (API or channel intake) with more units than this is refused.
+OMS_MAX_UNITS_PER_ORDER = int(os.environ.get("OMS_MAX_UNITS_PER_ORDER", "5000"))
+# JSON bodies nested deeper than this are refused with 400.
+OMS_MAX_JSON_DEPTH = int(os.environ.get("OMS_MAX_JSON_DEPTH", "32"))
+
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 
@@ -194,7 +209,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["oms.permissions.RequiredPermissions"],
     "DEFAULT_SCHEMA_CLASS": "oms.schema.AutoSchema",
     "EXCEPTION_HANDLER": "oms.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "oms.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "oms.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -212,6 +232,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request bodies are documented as JSON: the nested bodies cannot be sent
+    # as forms. Views that take files name multipart/form-data themselves.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
 }
 
 LOGGING = {

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from intake import apis as intake_apis
 from inventory import apis as inventory_apis
@@ -100,10 +100,15 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("healthz", intake_apis.healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path(
         "api/docs/",
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
         name="api-docs",
     ),
 ]
+
+handler400 = "oms.views.bad_request"
+handler403 = "oms.views.permission_denied"
+handler404 = "oms.views.page_not_found"
+handler500 = "oms.views.server_error"

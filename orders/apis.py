@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +19,8 @@ from flows import cancellation, delivery
 from flows.read import order_detail_extend
 from oms.errors import ErrorSerializer
 from oms.money import is_known_currency
+from oms.pagination import LimitOffsetPagination
+from oms.validation import IdField
 
 from . import selectors, services
 from .events import EventActor
@@ -73,7 +82,7 @@ class ShipmentOutput(serializers.Serializer):
     units = serializers.SerializerMethodField()
     tracking_number = serializers.CharField()
     shipped_at = serializers.DateTimeField()
-    delivered_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
     cod_collected = serializers.DecimalField(**MONEY, allow_null=True)
 
     def get_units(self, shipment) -> list[int]:
@@ -129,6 +138,8 @@ def order_payload(order: Order) -> dict:
 
 class OrderCreateApi(APIView):
     required_permissions = {"POST": ["orders.add_order"], "GET": ["orders.view_order"]}
+    # GET pages with ?limit=&offset= and answers {count, next, previous, results}.
+    pagination_class = LimitOffsetPagination
 
     class CustomerInput(serializers.Serializer):
         email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -142,7 +153,14 @@ class OrderCreateApi(APIView):
 
     class LineInput(serializers.Serializer):
         sku = serializers.CharField(max_length=100)
-        quantity = serializers.IntegerField()
+        quantity = serializers.IntegerField(
+            min_value=1,
+            max_value=1000,
+            error_messages={
+                "min_value": "must be a positive whole number.",
+                "max_value": "at most 1000 units per line.",
+            },
+        )
         unit_price = serializers.DecimalField(**MONEY, min_value=0)
         tax_rate = serializers.DecimalField(
             max_digits=5, decimal_places=2, min_value=0, max_value=100, default=0
@@ -174,7 +192,9 @@ class OrderCreateApi(APIView):
 
     class PaymentInput(serializers.Serializer):
         method = serializers.ChoiceField(choices=PaymentMethod.choices)
-        amount = serializers.DecimalField(**MONEY)
+        amount = serializers.DecimalField(
+            **MONEY, min_value=Decimal("0.01"), error_messages={"min_value": "must be positive."}
+        )
         gateway = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
         reference = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=100
@@ -196,7 +216,9 @@ class OrderCreateApi(APIView):
         order_discount = serializers.DecimalField(**MONEY, min_value=0, default=0)
         shipping = serializers.DecimalField(**MONEY, min_value=0, default=0)
         payments = serializers.ListField(min_length=0, max_length=10)
-        ship_from = serializers.SlugField(required=False, allow_null=True, default=None)
+        ship_from = serializers.SlugField(
+            required=False, allow_null=True, default=None, max_length=40
+        )
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -254,18 +276,22 @@ class OrderCreateApi(APIView):
     @extend_schema(
         operation_id="orders_list",
         responses={200: ListOutput(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("channel", str, description="Channel code."),
+            OpenApiParameter("external_id", str, description="The storefront's order id."),
+            OpenApiParameter("email", str, description="The customer's email."),
+            OpenApiParameter("phone", str, description="The customer's phone."),
+        ],
         description="Find orders, e.g. ?channel=web&external_id=W-1001",
     )
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
-
         qs = selectors.order_list(
             channel=request.query_params.get("channel"),
             external_id=request.query_params.get("external_id"),
             email=request.query_params.get("email"),
             phone=request.query_params.get("phone"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.ListOutput(page, many=True).data)
 
@@ -305,7 +331,7 @@ class ShipmentCreateApi(APIView):
     required_permissions = ["orders.add_shipment"]
 
     class Input(serializers.Serializer):
-        units = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+        units = serializers.ListField(child=IdField(), min_length=1, max_length=1000)
         tracking_number = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=100
         )
@@ -348,7 +374,7 @@ class ShipmentDeliveredApi(APIView):
     class Input(serializers.Serializer):
         delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         refused_units = serializers.ListField(
-            child=serializers.IntegerField(), required=False, default=list
+            child=IdField(), required=False, default=list, max_length=1000
         )
         cod_collected = serializers.DecimalField(
             **MONEY, required=False, allow_null=True, default=None, min_value=0
@@ -401,11 +427,11 @@ class OrderCancelApi(APIView):
 
     class Input(serializers.Serializer):
         class LineInput(serializers.Serializer):
-            line = serializers.IntegerField()
+            line = IdField()
             quantity = serializers.IntegerField(min_value=1, max_value=1000)
 
         units = serializers.ListField(
-            child=serializers.IntegerField(),
+            child=IdField(),
             required=False,
             min_length=1,
             max_length=1000,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -236,6 +237,18 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
         )
     if not data.lines:
         raise ApplicationError("lines: an order needs at least one line.", extra={"field": "lines"})
+    units_total = sum(max(ln.quantity, 0) for ln in data.lines)
+    if units_total > settings.OMS_MAX_UNITS_PER_ORDER:
+        raise ApplicationError(
+            f"lines: {units_total} units; an order holds at most "
+            f"{settings.OMS_MAX_UNITS_PER_ORDER} (OMS_MAX_UNITS_PER_ORDER).",
+            code="too_many_units",
+            extra={
+                "field": "lines",
+                "units": units_total,
+                "max": settings.OMS_MAX_UNITS_PER_ORDER,
+            },
+        )
     skus = SKU.objects.in_bulk([ln.sku for ln in data.lines], field_name="code")
     for i, ln in enumerate(data.lines):
         if ln.sku not in skus:

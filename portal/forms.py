@@ -4,8 +4,8 @@ returnable unit, then the refund method the policy allows."""
 from __future__ import annotations
 
 from django import forms
-from PIL import Image, UnidentifiedImageError
 
+from oms.images import NotAnImage, TooManyPixels, image_format
 from returns.services import ItemRequest, ReturnRequest
 from returns.states import RefundMethod, Resolution
 
@@ -50,11 +50,11 @@ def check_photos(files: list) -> tuple[list, list[str]]:
             errors.append(f"{upload.name} is larger than 5 MB.")
             continue
         try:
-            upload.seek(0)
-            with Image.open(upload) as image:
-                fmt = image.format
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            fmt = image_format(upload)
+        except TooManyPixels as exc:
+            errors.append(f"{upload.name} is too large an image ({exc}).")
+            continue
+        except NotAnImage:
             errors.append(f"{upload.name} is not a JPEG, PNG or WebP image.")
             continue
         if fmt not in PHOTO_TYPES:

@@ -6,18 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flows import quality as quality_flows
+from oms.parsers import JSONParser, json_problem
+from oms.validation import IdField
 from orders.apis import ERRORS
 from orders.events import EventActor
 from returns.apis import ReturnOutput, return_payload
@@ -42,13 +46,22 @@ def _files(request, name: str) -> list:
     return request.FILES.getlist(name)
 
 
+def _body(request) -> Mapping:
+    """The request body as a mapping; a JSON null, list or scalar is a 400."""
+    if not isinstance(request.data, Mapping):
+        raise serializers.ValidationError(
+            {"non_field_errors": [f"Expected a JSON object, got {type(request.data).__name__}."]}
+        )
+    return request.data
+
+
 class EvidenceApi(APIView):
     permission_classes = [AnyOfPermissions]
     any_of_permissions = ["returns.add_return", "returns.record_return_event"]
     parser_classes = [MultiPartParser, FormParser]
 
     class Input(serializers.Serializer):
-        unit = serializers.IntegerField()
+        unit = IdField()
         serial = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
         photos = serializers.ListField(
             child=serializers.FileField(),
@@ -70,9 +83,8 @@ class EvidenceApi(APIView):
         description="Attach a serial and photos to a unit of the return; the automatic checks run again.",
     )
     def post(self, request, rma: str):
-        s = self.Input(
-            data={"unit": request.data.get("unit"), "serial": request.data.get("serial", "")}
-        )
+        body = _body(request)
+        s = self.Input(data={"unit": body.get("unit"), "serial": body.get("serial", "")})
         s.is_valid(raise_exception=True)
         evidence = quality_flows.evidence_add(
             rma=rma,
@@ -113,7 +125,7 @@ class InspectionApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class Input(serializers.Serializer):
-        unit = serializers.IntegerField()
+        unit = IdField()
         passed = serializers.BooleanField()
         grade = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
         disposition = serializers.ChoiceField(
@@ -137,8 +149,11 @@ class InspectionApi(APIView):
             if isinstance(value, str):
                 try:
                     value = json.loads(value or "{}")
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise serializers.ValidationError("is not valid JSON.") from exc
+            problem = json_problem(value, settings.OMS_MAX_JSON_DEPTH)
+            if problem:
+                raise serializers.ValidationError(problem)
             return value
 
     @extend_schema(
@@ -149,11 +164,8 @@ class InspectionApi(APIView):
         "Goes through the same engine as a qc_result event.",
     )
     def post(self, request, rma: str):
-        raw = {
-            k: request.data.get(k)
-            for k in self.Input().fields
-            if k != "photos" and k in request.data
-        }
+        body = _body(request)
+        raw = {k: body.get(k) for k in self.Input().fields if k != "photos" and k in body}
         s = self.Input(data=raw)
         s.is_valid(raise_exception=True)
         v = s.validated_data

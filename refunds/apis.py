@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,7 +29,7 @@ class RefundOutput(serializers.Serializer):
     tenders = serializers.SerializerMethodField()
     failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
-    issued_at = serializers.DateTimeField()
+    issued_at = serializers.DateTimeField(allow_null=True, help_text="null until issued.")
 
     def get_rma(self, refund) -> str | None:
         return refund.return_request.rma if refund.return_request_id else None
@@ -56,7 +56,11 @@ class RefundListApi(APIView):
     @extend_schema(
         operation_id="refunds_list",
         responses={200: RefundOutput(many=True), **ERRORS},
-        description="Refunds, e.g. ?order=OD-XXXX or ?state=pending",
+        parameters=[
+            OpenApiParameter("order", str, description="Order number."),
+            OpenApiParameter("state", str, description="Refund state."),
+        ],
+        description="Refunds, e.g. ?order=OD-XXXX or ?state=pending (at most 500, newest first).",
     )
     def get(self, request):
         qs = selectors.refund_list(

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from oms.dates import local_day
 from oms.errors import Conflict, NotFound
 from oms.money import round_money
 from orders.events import Event, EventActor, timeline_record
@@ -535,7 +536,7 @@ def _credit_note(refund: Refund) -> CreditNote:
             }
         )
         taxable_total += refund.shipping_amount
-    number = f"CN-{timezone.now():%Y}-{refund.pk:07d}"
+    number = f"CN-{local_day(timezone.now()).year}-{refund.pk:07d}"
     return CreditNote.objects.create(
         refund=refund,
         number=number,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from flows import return_events, return_intake, return_review
 from flows.read import return_detail_extend
 from oms.idempotency import idempotent
+from oms.pagination import LimitOffsetPagination
+from oms.validation import IdField
 from orders.apis import ERRORS, OrderTimelineApi
 from orders.events import EventActor
 from orders.models import TimelineEvent
@@ -46,8 +48,8 @@ class ReturnableApi(APIView):
 
 
 class ItemInput(serializers.Serializer):
-    unit = serializers.IntegerField(required=False)
-    line = serializers.IntegerField(required=False)
+    unit = IdField(required=False)
+    line = IdField(required=False)
     quantity = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1000)
     reason = serializers.CharField(max_length=40)
     resolution = serializers.ChoiceField(choices=Resolution.choices)
@@ -88,6 +90,7 @@ class ReturnInput(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
+        max_length=40,
         help_text="Where the customer drops it off (a store, for return-in-store).",
     )
 
@@ -226,6 +229,8 @@ def return_payload(rma: str) -> dict:
 
 class ReturnCreateApi(APIView):
     required_permissions = {"POST": ["returns.add_return"], "GET": ["returns.view_return"]}
+    # GET pages with ?limit=&offset= and answers {count, next, previous, results}.
+    pagination_class = LimitOffsetPagination
 
     class Output(serializers.Serializer):
         rma = serializers.CharField()
@@ -282,14 +287,19 @@ class ReturnCreateApi(APIView):
         state = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(operation_id="returns_list", responses={200: ListOutput(many=True)})
+    @extend_schema(
+        operation_id="returns_list",
+        responses={200: ListOutput(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("state", str, description="Return state."),
+            OpenApiParameter("order", str, description="Order number."),
+        ],
+    )
     def get(self, request):
-        from rest_framework.pagination import LimitOffsetPagination
-
         qs = selectors.return_list(
             state=request.query_params.get("state"), order=request.query_params.get("order")
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(self.ListOutput(page, many=True).data)
 
@@ -352,7 +362,7 @@ class ReturnEventApi(APIView):
     required_permissions = {"POST": []}  # per event type, checked in post()
 
     class ResultInput(serializers.Serializer):
-        unit = serializers.IntegerField()
+        unit = IdField()
         passed = serializers.BooleanField()
         grade = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
         disposition = serializers.CharField(
@@ -362,11 +372,13 @@ class ReturnEventApi(APIView):
 
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=EventKind.choices)
-        location = serializers.SlugField(required=False, allow_null=True, default=None)
-        units = serializers.ListField(
-            child=serializers.IntegerField(), required=False, allow_null=True, default=None
+        location = serializers.SlugField(
+            required=False, allow_null=True, default=None, max_length=40
         )
-        results = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+        units = serializers.ListField(
+            child=IdField(), required=False, allow_null=True, default=None, max_length=1000
+        )
+        results = serializers.ListField(required=False, default=list)  # set in __init__
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
         method = serializers.ChoiceField(
@@ -383,10 +395,11 @@ class ReturnEventApi(APIView):
             help_text="The sender's event id; a redelivered event changes nothing.",
         )
 
-        def validate_results(self, value):
-            s = ReturnEventApi.ResultInput(data=value, many=True)
-            s.is_valid(raise_exception=True)
-            return s.validated_data
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["results"] = ReturnEventApi.ResultInput(
+                many=True, required=False, default=list, help_text="qc_result: one per unit."
+            )
 
     @extend_schema(
         operation_id="returns_event",

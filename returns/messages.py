@@ -3,6 +3,7 @@ Every message goes through the outbox in the transaction of its change."""
 
 from __future__ import annotations
 
+from oms.dates import fmt
 from orders.messaging import message_enqueue
 
 from .models import Return
@@ -12,7 +13,7 @@ from .webhooks import BY_TEMPLATE, return_webhook
 
 
 def _fmt(dt) -> str:
-    return dt.strftime("%a %d %b %Y") if dt else ""
+    return fmt(dt, "%a %d %b %Y")
 
 
 def notify(ret: Return, template: str, **ctx) -> None:

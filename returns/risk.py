@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from oms.dates import fmt
 from orders.models import Order
 
 from .models import Return, ReturnPolicy
@@ -54,7 +55,7 @@ def return_risk(
     changed = order.customer.contact_changed_at
     if changed and changed >= timezone.now() - timedelta(days=CONTACT_CHANGE_DAYS):
         score += 25
-        reasons.append(f"Contact details changed recently ({changed:%d %b %Y}).")
+        reasons.append(f"Contact details changed recently ({fmt(changed)}).")
     return min(score, 100), reasons
 
 

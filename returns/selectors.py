@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from oms.dates import fmt
 from oms.errors import NotFound
 from orders.models import Order, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
@@ -49,7 +50,7 @@ def order_returnable(order: Order) -> list[dict]:
         elif not sku_is_returnable(unit.sku, policy):
             why = f"unit {unit.pk}: {unit.sku.code} is not returnable (defects are still accepted under warranty)"
         elif ends is not None and ends < now:
-            why = f"unit {unit.pk}: the return window closed on {ends:%d %b %Y}"
+            why = f"unit {unit.pk}: the return window closed on {fmt(ends)}"
         if why:
             entry["reasons"].append(why)
         else:

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import APIView
 
+from oms.pagination import LimitOffsetPagination
 from orders.apis import ERRORS
 
 from .models import Leg
@@ -19,14 +19,15 @@ class LegOutput(serializers.Serializer):
     started_at = serializers.DateTimeField()
     at_risk_at = serializers.DateTimeField()
     due_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField()
-    breached_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    breached_at = serializers.DateTimeField(allow_null=True)
     action = serializers.CharField()
     action_reason = serializers.CharField()
 
 
 class LegListApi(APIView):
     required_permissions = ["returns.view_return"]
+    pagination_class = LimitOffsetPagination
 
     @extend_schema(
         operation_id="sla_legs_list",
@@ -47,6 +48,6 @@ class LegListApi(APIView):
                         {"state": [f"must be one of {', '.join(LegState.values)}."]}
                     )
                 qs = qs.filter(**{key: value})
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(LegOutput(page, many=True).data)

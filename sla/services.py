@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from oms.dates import fmt
 from oms.errors import ApplicationError
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
@@ -108,7 +109,7 @@ def leg_start(
         "sla.leg_started",
         f"{leg.get_leg_display()} clock started ({hours}h"
         + (f", {calendar.name} business hours" if calendar else "")
-        + f"), due {leg.due_at:%d %b %H:%M}",
+        + f"), due {fmt(leg.due_at, '%d %b %H:%M')}",
         at=at,
         actor=actor,
         payload={"attempt": attempt, "owner": owner},
@@ -203,7 +204,7 @@ class Outcome:
 
     def line(self) -> str:
         g = self.leg
-        base = f"leg {g.pk} {g.leg} of {g.return_request.rma} (due {g.due_at:%Y-%m-%d %H:%M %Z}): {self.what}"
+        base = f"leg {g.pk} {g.leg} of {g.return_request.rma} (due {fmt(g.due_at, '%Y-%m-%d %H:%M %Z')}): {self.what}"
         return base + (f" -> {self.action}: {self.reason}" if self.action else "")
 
 
@@ -238,7 +239,7 @@ def sla_check_leg(
             _event(
                 leg,
                 "sla.leg_at_risk",
-                f"{leg.get_leg_display()} at risk: due {leg.due_at:%d %b %H:%M}",
+                f"{leg.get_leg_display()} at risk: due {fmt(leg.due_at, '%d %b %H:%M')}",
                 at=now,
                 before=before,
             )
@@ -456,8 +457,8 @@ def _on_refund_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEv
     )
     return (
         "escalated_to_finance",
-        f"{count} refund(s) escalated to finance; new date {new_date:%d %b %Y}",
-        f"Your refund is taking longer than we promised. Our finance team is on it; expect it by {new_date:%a %d %b %Y}.",
+        f"{count} refund(s) escalated to finance; new date {fmt(new_date)}",
+        f"Your refund is taking longer than we promised. Our finance team is on it; expect it by {fmt(new_date, '%a %d %b %Y')}.",
     )
 
 

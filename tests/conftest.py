@@ -15,6 +15,11 @@ Hooks and markers
   ``--reuse-db`` is given, because several people run the suite in the same
   tree at once and would otherwise destroy each other's test database.
 - Hypothesis profile ``oms``: no deadline (database examples vary in speed).
+- ``OMS_FAKE_NOW=2026-12-01T18:35:00Z`` (any ISO 8601 instant) starts the
+  session's clock there and lets it tick (time-machine), in this process and
+  its live-server threads. ``.ci/run`` runs the suite once more at 18:35 UTC of
+  the day, just after midnight in Asia/Kolkata, so a date computed in UTC where
+  the brand's time zone is meant fails CI at any hour.
 
 Fixtures
 --------
@@ -50,7 +55,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -62,7 +67,18 @@ hypothesis_settings.register_profile("oms", deadline=None)
 hypothesis_settings.load_profile("oms")
 
 
+_clock = None
+
+
 def pytest_configure(config):
+    global _clock
+    fake_now = os.environ.get("OMS_FAKE_NOW")
+    if fake_now:
+        import time_machine
+
+        _clock = time_machine.travel(datetime.fromisoformat(fake_now), tick=True)
+        _clock.start()
+
     from django.conf import settings
 
     from oms.celery import app
@@ -73,6 +89,17 @@ def pytest_configure(config):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+
+
+def pytest_unconfigure(config):
+    if _clock is not None:
+        _clock.stop()
+
+
+def pytest_report_header(config):
+    if _clock is not None:
+        return f"clock moved to {os.environ['OMS_FAKE_NOW']} (OMS_FAKE_NOW), ticking"
+    return None
 
 
 def _require_postgres() -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+
 from oms.errors import ApplicationError
 from oms.money import to_minor
 from orders.allocation import AllocationError, LineInput, allocate_order
@@ -53,6 +55,8 @@ def parse_body(body: bytes) -> object:
         return json.loads(body, parse_float=Decimal, parse_int=str, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError("body", f"not valid JSON ({exc})", code="malformed_json") from exc
+    except RecursionError as exc:
+        raise PayloadError("body", "JSON nested too deep", code="malformed_json") from exc
 
 
 def unwrap(payload: object, key: str) -> dict:
@@ -186,6 +190,16 @@ def check_adds_up(intake: OrderIntake, prefix: str) -> None:
     figures, rather than booked with numbers nobody charged.
     """
     data = intake.data
+    units = sum(max(ln.quantity, 0) for ln in data.lines)
+    if units > settings.OMS_MAX_UNITS_PER_ORDER:
+        # Before allocating: splitting money over 10**12 units would never end.
+        raise PayloadError(
+            "line_items",
+            f"{units} units; an order holds at most {settings.OMS_MAX_UNITS_PER_ORDER}",
+            code="too_many_units",
+            units=units,
+            max=settings.OMS_MAX_UNITS_PER_ORDER,
+        )
     try:
         alloc = allocate_order(
             currency=data.currency,

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
 from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.services import location_default as inventory_location_default
 from inventory.states import Bucket
+from oms.dates import add_months, fmt
 from oms.errors import ApplicationError
 from orders.events import EventActor
 from orders.services import units_transition
@@ -96,7 +96,7 @@ def warranty_status(unit, at: datetime) -> tuple[str, datetime | None]:
     months = unit.sku.warranty_months
     if not months or unit.delivered_at is None:
         return Warranty.NONE, None
-    ends = unit.delivered_at + relativedelta(months=months)
+    ends = add_months(unit.delivered_at, months)
     return (Warranty.IN_TERM if at <= ends else Warranty.EXPIRED), ends
 
 
@@ -118,9 +118,9 @@ def assess(item: ReturnItem, ret: Return, *, claimed: str, patterns) -> dict:
     reasons: list[str] = []
     warranty, ends = warranty_status(unit, at)
     if warranty == Warranty.IN_TERM:
-        reasons.append(f"In warranty until {ends:%d %b %Y}.")
+        reasons.append(f"In warranty until {fmt(ends)}.")
     elif warranty == Warranty.EXPIRED:
-        reasons.append(f"Warranty ended on {ends:%d %b %Y}.")
+        reasons.append(f"Warranty ended on {fmt(ends)}.")
     else:
         reasons.append(f"{unit.sku.code} has no warranty.")
     window_open = (

@@ -8,11 +8,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from PIL import Image, UnidentifiedImageError
 
 from oms.errors import ApplicationError, Conflict
+from oms.images import NotAnImage, TooManyPixels, image_format
 from orders.events import EventActor
 from returns.models import Return, ReturnItem
 from returns.services.common import return_get_for_update, return_items
@@ -56,11 +57,14 @@ def photos_check(files: list, *, already: int = 0, field: str = "photos") -> lis
                 extra={"field": field, "file": name, "size": upload.size, "max": MAX_PHOTO_BYTES},
             )
         try:
-            upload.seek(0)
-            with Image.open(upload) as image:
-                fmt = image.format
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            fmt = image_format(upload)
+        except TooManyPixels as exc:
+            raise PhotoError(
+                f"{field}: {name} is {exc}.",
+                code="photo_too_large",
+                extra={"field": field, "file": name, "max_pixels": settings.OMS_MAX_IMAGE_PIXELS},
+            ) from exc
+        except NotAnImage as exc:
             raise PhotoError(
                 f"{field}: {name} is not a JPEG, PNG or WebP image.",
                 code="photo_type",

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from inventory.models import SKU
 from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.services import location_default as inventory_location_default
 from inventory.states import Bucket
+from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict, NotFound
 from orders.events import EventActor
 from orders.models import Order, Payment, Unit
@@ -108,7 +108,7 @@ def window_ends_at(
         return None
     ends = unit.delivered_at + timedelta(days=policy.window_days)
     if reason is not None and reason.defect and unit.sku.warranty_months:
-        ends = max(ends, unit.delivered_at + relativedelta(months=unit.sku.warranty_months))
+        ends = max(ends, add_months(unit.delivered_at, unit.sku.warranty_months))
     return ends
 
 
@@ -264,9 +264,9 @@ def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) 
     if not override and ends is not None and ends < now:
         raise _err(
             f"{f}.unit",
-            f"the return window for unit {unit.pk} closed on {ends:%d %b %Y}.",
+            f"the return window for unit {unit.pk} closed on {fmt(ends)}.",
             code="window_closed",
-            window_ends_at=ends.isoformat(),
+            window_ends_at=local(ends).isoformat(),
         )
     exchange_sku = None
     difference = Decimal("0.00")

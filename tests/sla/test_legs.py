@@ -1,7 +1,7 @@
 """Each leg's start, completion, at-risk, breach and breach decision, with a
 controlled clock."""
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -299,3 +299,28 @@ def test_cancelled_return_cancels_its_open_legs(
     _event(warehouse_api, ret.rma, {"type": "cancelled", "reason": "customer changed their mind"})
     assert _legs(ret)[("pickup", 1)].state == "cancelled"
     assert sla_sweep(now=clock.now + timedelta(days=10)) == []
+
+
+def test_refund_breach_email_names_the_new_date_in_ist_after_midnight(
+    clock, policy, order, storefront_api, warehouse_api, django_capture_on_commit_callbacks
+):
+    # given a refund leg that started at 11:00 IST, with the clock in UTC as in
+    # production
+    clock.set(datetime(2026, 11, 23, 5, 30, tzinfo=UTC))
+    policy()
+    ret, units = _create(storefront_api, order)
+    _event(warehouse_api, ret.rma, {"type": "pickup_completed"})
+    _event(warehouse_api, ret.rma, {"type": "received", "location": "wh-main"})
+    with django_capture_on_commit_callbacks(execute=False):  # the gateway never answers
+        _event(
+            warehouse_api,
+            ret.rma,
+            {"type": "qc_result", "results": [{"unit": units[0], "passed": True}]},
+        )
+    # when the sweep finds it breached at 00:30 IST on 24 Nov (23 Nov in UTC)
+    out = sla_sweep(now=datetime(2026, 11, 23, 19, 0, tzinfo=UTC))
+    assert [(o.leg.leg, o.action) for o in out] == [("refund", "escalated_to_finance")]
+    # then the customer is promised 48 h later in their own calendar: Thu 26 Nov
+    # 00:30 IST (UTC would say Wed 25 Nov)
+    msg = OutboundMessage.objects.get(order=order, template="sla_refund_breach")
+    assert "expect it by Thu 26 Nov 2026." in msg.body, msg.body
