@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from flows import return_intake
 from flows.return_events import return_handle_event
 from flows.return_review import return_approve, return_reject
 from inventory.models import Location
@@ -201,7 +202,9 @@ def return_reject_view(request, rma: str):
 def return_modify(request, rma: str):
     keep = [int(u) for u in request.POST.getlist("keep") if u.isdigit()]
     try:
-        new = services.return_modify_lines(rma=rma, keep_units=keep, actor=staff_actor(request))
+        new = return_intake.return_modify_lines(
+            rma=rma, keep_units=keep, actor=staff_actor(request)
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("console:return", rma)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from quality.services import return_items_validate
 from returns.models import Return
 from returns.services import (
+    ItemRequest,
     Plan,
+    ReturnEventData,
     ReturnRequest,
     keep_units_on_approval,
     quote_from_plan,
@@ -18,9 +21,10 @@ from returns.services import (
     return_plan_units,
     return_unit_conflict,
 )
-from returns.states import ReturnState
+from returns.states import EventKind, ReturnState
 
 from .reactions import return_changed
+from .return_events import return_handle_event
 
 
 def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
@@ -55,3 +59,49 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
         if conflict is not None:
             raise conflict from exc
         raise
+
+
+def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -> Return:
+    """Cancel a return held for review and create it again with fewer lines,
+    under the same reasons, resolutions and refund method (console). All or
+    nothing: the two use cases run nested in one transaction."""
+    ret = Return.objects.filter(rma=rma).first()
+    if ret is None:
+        raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
+    if ret.state != ReturnState.PENDING_REVIEW:
+        raise Conflict(f"Return {rma} is {ret.state}; only a held return can be modified.")
+    items = list(ret.items.select_related("reason", "exchange_sku").order_by("pk"))
+    kept = [i for i in items if i.unit_id in set(keep_units)]
+    if not kept:
+        raise ApplicationError("Keep at least one line; to drop them all, reject the return.")
+    if len(kept) == len(items):
+        raise ApplicationError("Remove at least one line.")
+    with transaction.atomic():
+        return_handle_event(
+            rma=rma,
+            data=ReturnEventData(
+                type=EventKind.CANCELLED,
+                reason=f"lines modified by {actor.label}; replaced by a new return",
+            ),
+            actor=actor,
+        )
+        return return_create(
+            ReturnRequest(
+                order=ret.order.number,
+                refund_method=ret.refund_method,
+                payout=ret.payout_details,
+                channel="console",
+                items=[
+                    ItemRequest(
+                        unit=i.unit_id,
+                        reason=i.reason.code,
+                        resolution=i.resolution,
+                        exchange_sku=i.exchange_sku.code if i.exchange_sku else None,
+                        serial=i.customer_serial,
+                        note=i.customer_note,
+                    )
+                    for i in kept
+                ],
+            ),
+            actor=actor,
+        )
