@@ -21,12 +21,15 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"  # noqa: S105 - a throwaway channel in a throwaway database
+
+NOW = datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def setup() -> None:
@@ -78,8 +81,9 @@ def shopify_order(i: int) -> bytes:
         {
             "id": order_id,
             "email": f"bench{i}@example.com",
-            "created_at": "2026-01-10T10:00:00-05:00",
-            "updated_at": "2026-01-10T10:00:00-05:00",
+            # Signed timestamps inside the replay window (OMS_WEBHOOK_REPLAY_WINDOW).
+            "created_at": NOW,
+            "updated_at": NOW,
             "currency": "USD",
             "taxes_included": False,
             "financial_status": "paid",

@@ -128,6 +128,7 @@ def return_detail(request, rma: str):
     items = list(ret.items.all())
     events = return_events(ret)
     can_event = user.has_perm("returns.record_return_event")
+    can_inspect = user.has_perm("returns.inspect_return")
     from refunds.services import refunds_by_return
 
     ctx = {
@@ -152,12 +153,12 @@ def return_detail(request, rma: str):
             initial={"location": ret.location.code if ret.location else None},
             locations=Location.objects.order_by("code"),
         )
-        if can_event and any(i.unit.state in (UnitState.RETURN_IN_TRANSIT,) for i in items)
+        if can_inspect and any(i.unit.state in (UnitState.RETURN_IN_TRANSIT,) for i in items)
         else None,
         "qc_items": [
             (i, QcForm(prefix=f"u{i.unit_id}")) for i in items if i.unit.state == UnitState.RETURNED
         ]
-        if can_event
+        if can_inspect
         else [],
     }
     return render(request, "console/return.html", ctx)
@@ -234,6 +235,10 @@ def return_root_cause(request, rma: str):
 def return_event(request, rma: str):
     ret = _return_or_404(rma)
     kind = request.POST.get("type")
+    if kind in (EventKind.RECEIVED, EventKind.QC_RESULT) and not request.user.has_perm(
+        "returns.inspect_return"
+    ):
+        return forbidden(request, "Receipt and QC are recorded by the warehouse.")
     if kind == EventKind.PICKUP_COMPLETED:
         data = ReturnEventData(type=kind)
     elif kind == EventKind.RECEIVED:

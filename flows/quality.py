@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from oms.roles import WAREHOUSE
 from orders.events import EventActor
 from quality.models import Evidence, Inspection, RepairOrder
 from quality.services import (
@@ -25,6 +26,7 @@ def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> I
     """Inspect one unit: the QC result goes through the returns event engine
     and its reactions (the same path as the events API), then the checklist
     and photos are kept with it. All or nothing, photos included."""
+    actor = actor.on_duty(WAREHOUSE)
     checklist, checked = inspection_check(data)
     with StoredFiles() as files, transaction.atomic():
         event = inspection_qc_event(rma=rma, data=data)
@@ -50,6 +52,7 @@ def evidence_add(
 def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventActor) -> RepairOrder:
     """``started`` or ``completed``; a completed repair settles the unit, so
     the return's reactions follow."""
+    actor = actor.on_duty(WAREHOUSE)
     with transaction.atomic():
         repair, ret = quality_repair_handle_event(
             repair_id=repair_id, type=type, notes=notes, actor=actor

@@ -8,6 +8,7 @@ from orders.events import EventActor
 from returns.models import Return
 from returns.services import (
     ReturnEventData,
+    return_event_actor,
     return_event_claim,
     return_event_handle,
     return_get_for_update,
@@ -19,6 +20,7 @@ from .reactions import return_changed
 def return_handle_event(*, rma: str, data: ReturnEventData, actor: EventActor) -> Return:
     """Lock the order and the return, apply the event (a redelivered
     ``event_id`` is ignored), then the reactions. All or nothing."""
+    actor = return_event_actor(data, actor)
     with transaction.atomic():
         ret = return_get_for_update(rma)
         return_event_apply(ret, data, actor)

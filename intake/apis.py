@@ -19,6 +19,7 @@ from orders.models import Channel
 
 from . import selectors, services
 from .adapters import shopify, woocommerce
+from .replay import replay_refusal
 
 ERRORS = {
     400: OpenApiResponse(
@@ -155,6 +156,16 @@ class _WebhookApi(APIView):
                 f"{self.signature_header}: missing or does not match the body.",
                 {},
                 status.HTTP_401_UNAUTHORIZED,
+            )
+        refused = replay_refusal(self.platform, body, request.headers)
+        if refused is not None:
+            return error_response(
+                "outside_replay_window",
+                f"{refused['field']}: {refused['timestamp']} is outside the "
+                f"{refused['window_seconds']} s replay window; a replayed or stale delivery "
+                "is not applied.",
+                refused,
+                status.HTTP_400_BAD_REQUEST,
             )
         topic = request.headers.get(self.topic_header, "").strip()
         if not topic:

@@ -23,6 +23,7 @@ from inventory.models import SKU
 from inventory.services import Move, sku_upsert, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict, NotFound
+from oms.jobs import job_enqueue
 from oms.money import allocate, from_minor, to_minor
 from orders.events import Event, EventActor, EventType, timeline_record
 from orders.models import Channel, Customer, LedgerEntry, Line, Order, Payment, Unit
@@ -143,7 +144,7 @@ def delivery_accept(
 def _enqueue(delivery_id: int) -> None:
     from .tasks import delivery_process_task
 
-    transaction.on_commit(lambda: delivery_process_task.delay(delivery_id))
+    job_enqueue(delivery_process_task, delivery_id)
 
 
 # --- process -----------------------------------------------------------------
@@ -600,18 +601,22 @@ def _refund_payments(order: Order, record: PlatformRefund, actor: EventActor) ->
 
 
 def dead_letter_replay(*, delivery_id: int) -> WebhookDelivery:
-    """Run a dead letter again from its stored body, after a fix."""
+    """Run a dead letter again from its stored body, after a fix. A delivery
+    not settled yet (received, or failed and retrying) is queued again as it
+    is: processing is idempotent, so this only helps one whose work was lost."""
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
         if delivery is None:
             raise NotFound(f"Dead letter {delivery_id} does not exist.")
-        if delivery.state != DeliveryState.DEAD:
+        if delivery.state in SETTLED_STATES and delivery.state != DeliveryState.DEAD:
             raise Conflict(
-                f"Delivery {delivery_id} is {delivery.state}; only dead letters are replayed.",
+                f"Delivery {delivery_id} is {delivery.state}; only dead letters and deliveries "
+                "not processed yet are replayed.",
                 code="invalid_state",
                 extra={"state": delivery.state},
             )
-        delivery.requeue()
-        delivery.save()
+        if delivery.state == DeliveryState.DEAD:
+            delivery.requeue()
+            delivery.save()
         _enqueue(delivery.pk)
     return delivery

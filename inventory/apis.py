@@ -9,10 +9,12 @@ from rest_framework.views import APIView
 
 from oms.errors import NotFound
 from oms.validation import path_code
+from orders.apis import ERRORS
+from orders.events import EventActor
 
 from . import selectors, services
 from .models import SKU, Location
-from .states import Bucket, LocationKind
+from .states import DISPOSITIONS, Bucket, LocationKind, StockDisposition
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 # One adjustment moves at most this many units either way (the balance column
@@ -147,6 +149,56 @@ class StockAdjustmentApi(APIView):
             bucket=v["bucket"],
             quantity=v["quantity"],
             reason=v["reason"],
+        )
+        rows = selectors.stock_list(sku=sku.code, location=location.code)
+        return Response(StockRowOutput(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+def _sku_and_location(v: dict) -> tuple[SKU, Location]:
+    sku = SKU.objects.filter(code=v["sku"]).first()
+    if sku is None:
+        raise serializers.ValidationError({"sku": [f"unknown SKU {v['sku']!r}."]})
+    location = Location.objects.filter(code=v["location"]).first()
+    if location is None:
+        raise serializers.ValidationError({"location": [f"unknown location {v['location']!r}."]})
+    return sku, location
+
+
+class StockDispositionApi(APIView):
+    """Take stock out of quarantine or liquidation: the only way out of them."""
+
+    required_permissions = ["inventory.dispose_stock"]
+
+    class Input(serializers.Serializer):
+        sku = serializers.CharField(max_length=100)
+        location = serializers.SlugField(max_length=40)
+        bucket = serializers.ChoiceField(choices=sorted(DISPOSITIONS))
+        disposition = serializers.ChoiceField(
+            choices=StockDisposition.choices,
+            help_text="quarantine: dispose, return_to_vendor or liquidate; "
+            "liquidation: sold_off, dispose or return_to_vendor.",
+        )
+        quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+        reason = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        operation_id="stock_disposition",
+        request=Input,
+        responses={201: StockRowOutput(many=True), **ERRORS},
+    )
+    def post(self, request):
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        v = serializer.validated_data
+        sku, location = _sku_and_location(v)
+        services.stock_disposition(
+            sku=sku,
+            location=location,
+            bucket=v["bucket"],
+            disposition=v["disposition"],
+            quantity=v["quantity"],
+            reason=v["reason"],
+            actor_label=EventActor.from_request(request).label,
         )
         rows = selectors.stock_list(sku=sku.code, location=location.code)
         return Response(StockRowOutput(rows, many=True).data, status=status.HTTP_201_CREATED)

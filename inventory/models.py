@@ -116,6 +116,9 @@ class StockMovement(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(delta=0), name="stock_movement_not_zero")
         ]
+        permissions = [
+            ("dispose_stock", "Can dispose of quarantined or liquidation stock"),
+        ]
         indexes = [models.Index(fields=["sku", "location", "bucket"])]
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from oms.errors import ApplicationError, Conflict
 
 from .models import SKU, Location, Product, StockBalance, StockMovement
-from .states import NEVER_SELLABLE_AGAIN, Bucket
+from .states import ADJUSTABLE_IN, ADJUSTABLE_OUT, DISPOSITIONS, NEVER_SELLABLE_AGAIN, Bucket
 
 
 class InsufficientStock(Conflict):
@@ -199,13 +199,37 @@ def stock_move(
 def stock_adjust(
     *, sku: SKU, location: Location, bucket: str, quantity: int, reason: str
 ) -> uuid.UUID:
-    """A signed adjustment from a WMS count or receipt: stock enters or leaves."""
+    """A signed adjustment from a WMS count or receipt: stock enters or leaves.
+
+    Only the buckets in ``ADJUSTABLE_IN`` / ``ADJUSTABLE_OUT``: an adjustment
+    never takes stock out of quarantine or liquidation (that is a
+    disposition), so no pair of adjustments can move a rejected unit to sale,
+    and it never touches the buckets that mirror unit states."""
     if bucket not in Bucket.values:
         raise ApplicationError(f"Unknown bucket {bucket!r}.", code="invalid_bucket")
     if quantity == 0:
         raise ApplicationError("quantity: must not be zero.", code="invalid_quantity")
     if not reason.strip():
         raise ApplicationError("reason: an adjustment needs a reason.", code="invalid_reason")
+    if quantity < 0 and bucket in DISPOSITIONS:
+        raise ApplicationError(
+            f"bucket: stock leaves {bucket} only through a disposition "
+            "(POST /api/v1/stock/dispositions/), not an adjustment.",
+            code="disposition_required",
+            extra={
+                "field": "bucket",
+                "bucket": bucket,
+                "dispositions": sorted(DISPOSITIONS[bucket]),
+            },
+        )
+    allowed = ADJUSTABLE_IN if quantity > 0 else ADJUSTABLE_OUT
+    if bucket not in allowed:
+        raise ApplicationError(
+            f"bucket: {bucket} changes only with the units' events; an adjustment may "
+            f"{'add to' if quantity > 0 else 'take from'} {', '.join(sorted(allowed))}.",
+            code="bucket_not_adjustable",
+            extra={"field": "bucket", "bucket": bucket, "allowed": sorted(allowed)},
+        )
     if quantity > 0:
         return stock_move(
             sku=sku,
@@ -222,6 +246,51 @@ def stock_adjust(
         from_bucket=bucket,
         reason="adjustment",
         note=reason,
+    )
+
+
+@transaction.atomic
+def stock_disposition(
+    *,
+    sku: SKU,
+    location: Location,
+    bucket: str,
+    disposition: str,
+    quantity: int,
+    reason: str,
+    actor_label: str,
+) -> uuid.UUID:
+    """The only way stock leaves quarantine or liquidation: dispose of it,
+    return it to the vendor, liquidate it (quarantine -> liquidation) or sell
+    off a liquidation lot. Never into a sellable bucket. The movement rows
+    carry the disposition (``reason``), why and who (``note``). The API
+    allows it only to a role with ``inventory.dispose_stock``."""
+    if bucket not in DISPOSITIONS:
+        raise ApplicationError(
+            f"bucket: only {' and '.join(sorted(DISPOSITIONS))} stock is disposed of.",
+            code="invalid_bucket",
+            extra={"field": "bucket", "allowed": sorted(DISPOSITIONS)},
+        )
+    targets = DISPOSITIONS[bucket]
+    if disposition not in targets:
+        raise ApplicationError(
+            f"disposition: {disposition!r} does not apply to {bucket}; one of "
+            f"{', '.join(sorted(targets))}.",
+            code="invalid_disposition",
+            extra={"field": "disposition", "allowed": sorted(targets)},
+        )
+    if quantity <= 0:
+        raise ApplicationError("quantity: must be positive.", code="invalid_quantity")
+    if not reason.strip():
+        raise ApplicationError("reason: a disposition needs a reason.", code="invalid_reason")
+    return stock_move(
+        sku=sku,
+        location=location,
+        quantity=quantity,
+        from_bucket=bucket,
+        to_bucket=targets[disposition],
+        reason=f"disposition_{disposition}",
+        note=f"{reason.strip()} (by {actor_label})"[:255],
     )
 
 

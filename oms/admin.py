@@ -9,7 +9,7 @@ timeline row.
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import ApiKey, IdempotencyRecord
+from .models import ApiKey, IdempotencyRecord, Job
 
 
 class ReadOnlyAdminMixin:
@@ -73,3 +73,23 @@ class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Old records may be cleared; a retry after that is treated as new.
         return request.user.has_perm("oms.delete_idempotencyrecord")
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Queued work (``oms.jobs``): what is pending, done or failed, and why."""
+
+    list_display = [
+        "pk",
+        "task",
+        "args",
+        "state",
+        "due_at",
+        "next_publish_at",
+        "publishes",
+        "runs",
+        "finished_at",
+    ]
+    list_filter = ["state", "task"]
+    search_fields = ["task", "last_error"]
+    date_hierarchy = "created_at"

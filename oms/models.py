@@ -57,3 +57,42 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class Job(models.Model):
+    """One piece of queued work (a Celery task and its arguments), written in
+    the same transaction as the change that needs it. ``oms.jobs`` publishes it
+    after commit, and its sweep publishes it again while it is due and not
+    done, so work survives a broker that was down and a worker that died."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"  # written; published, or waiting for the sweep
+        DONE = "done", "Done"  # the task finished (success)
+        FAILED = "failed", "Failed"  # the task gave up (its retries ran out, or a hard error)
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    due_at = models.DateTimeField()
+    # The lease: if the job is still pending at this time, the sweep publishes
+    # it again (it was never published, its message was lost, or its worker died).
+    next_publish_at = models.DateTimeField()
+    publishes = models.PositiveIntegerField(default=0)
+    runs = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_publish_at"],
+                condition=models.Q(state="pending"),
+                name="oms_job_sweep_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} [{self.state}]"

@@ -1,7 +1,14 @@
 """Roles are Django groups; staff users and API keys both act through them.
 
 ``ROLE_PERMISSIONS`` is the single table of who may do what. ``roles_sync``
-makes the groups match it and runs after every migrate.
+makes the groups match it and runs after every migrate. The README's "Roles
+and limits" section shows it per endpoint, and
+``tests/oms/test_role_matrix.py`` checks every endpoint against that table.
+
+Receipt, QC, inspections and repairs (``returns.inspect_return``) belong to
+the warehouse, so no single CX key can create a return, receive it, pass it
+and so release a refund; a supervisor may act on the warehouse's record, and
+the timeline says so (``EventActor.on_duty``).
 """
 
 ROLES = ("storefront", "warehouse", "agent", "supervisor", "finance", "ops")
@@ -27,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_shipment",
         "returns.view_return",
         "returns.record_return_event",
+        "returns.inspect_return",
         "inventory.view_stockbalance",
         "inventory.add_stockmovement",
         "inventory.change_sku",
@@ -48,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.add_return",
         "returns.view_return",
         "returns.record_return_event",
+        "returns.inspect_return",
         "returns.review_return",
         "returns.override_eligibility",
         "refunds.view_refund",
@@ -77,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_ledgerentry",
         "inventory.view_stockbalance",
         "inventory.add_stockmovement",
+        "inventory.dispose_stock",
         "inventory.change_sku",
         "inventory.change_location",
         "quality.add_defectpattern",
@@ -87,6 +97,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "quality.view_skuquality",
     ],
 }
+
+
+# Duties that belong to one role. Anyone else allowed to do them (a
+# supervisor, a superuser) acts on that role's record, and the timeline says so.
+WAREHOUSE = "warehouse"
+
+
+def user_roles(user) -> set[str]:
+    """The roles (groups) a staff user or an API key's user holds."""
+    if user is None or not getattr(user, "pk", None):
+        return set()
+    cached = getattr(user, "_oms_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._oms_roles = cached
+    return cached
 
 
 def roles_sync(**_kwargs) -> None:

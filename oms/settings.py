@@ -181,10 +181,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# One queue name per deployment (tests give each real worker its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-flush": {"task": "orders.tasks.outbox_flush_task", "schedule": 60.0},
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": 60.0},
+    "job-sweep": {
+        "task": "oms.tasks.job_sweep_task",
+        "schedule": float(os.environ.get("OMS_JOB_SWEEP_SECONDS", "20")),
+    },
 }
+# Queued work is a database row (oms.jobs): a job still pending this long
+# after it was due or started is published again by the sweep, so work whose
+# message or worker was lost runs within lease + sweep interval (< 2 minutes).
+OMS_JOB_LEASE_SECONDS = float(os.environ.get("OMS_JOB_LEASE_SECONDS", "90"))
+# Test hook: seconds the built-in offline refund gateway waits before it
+# records a refund, to stand in for a slow payment gateway. Ignored in production.
+OMS_OFFLINE_GATEWAY_DELAY = (
+    0.0 if PRODUCTION else float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):
@@ -199,6 +214,56 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Cache ---------------------------------------------------------------------
+# Shared by every process (the portal's lookup and code limits count here, so
+# three gunicorn workers or a restart do not multiply them): Redis when
+# CACHE_URL (or, failing that, CELERY_BROKER_URL) is a redis:// URL, else the
+# database (table ``oms_cache``, created by portal's migration 0002).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+_cache_redis = next(
+    (u for u in (CACHE_URL, CELERY_BROKER_URL) if u.startswith(("redis://", "rediss://"))), ""
+)
+if CACHE_URL and not _cache_redis:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL.")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _cache_redis,
+        "KEY_PREFIX": "oms",
+    }
+    if _cache_redis
+    else {"BACKEND": "oms.cache.DatabaseCache", "LOCATION": "oms_cache", "KEY_PREFIX": "oms"}
+}
+
+# --- Outbound webhooks -------------------------------------------------------------
+# Private, loopback and link-local webhook targets (169.254.169.254, localhost,
+# 10.x) are refused in production; allowed by default elsewhere, so a storefront
+# on the same machine works in development.
+OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool(
+    "OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS", default=not PRODUCTION
+)
+
+# Inbound platform webhooks whose signed timestamp (the body's updated_at /
+# date_modified_gmt; Shopify's X-Shopify-Triggered-At too) is older than this
+# many seconds are refused as replays; 0 turns the check off. 48 h covers
+# Shopify's retries (8 over 4 hours; 19 over 48 hours before 2024) and its
+# "rarely up to a day late" deliveries; inside it, redeliveries are deduped by
+# webhook id and stale updates are ignored by updated_at.
+OMS_WEBHOOK_REPLAY_WINDOW = int(os.environ.get("OMS_WEBHOOK_REPLAY_WINDOW", str(48 * 3600)))
+
+# --- Clients and limits -----------------------------------------------------------
+# The header a trusted reverse proxy sets to the client's address, e.g.
+# X-Forwarded-For or X-Real-IP. Unset: REMOTE_ADDR, and any such header a
+# client sends is ignored. OMS_TRUSTED_PROXY_COUNT: how many proxies of yours
+# append to X-Forwarded-For (the client is that many entries from the right).
+OMS_TRUSTED_PROXY_HEADER = os.environ.get("OMS_TRUSTED_PROXY_HEADER", "").strip()
+OMS_TRUSTED_PROXY_COUNT = max(int(os.environ.get("OMS_TRUSTED_PROXY_COUNT", "1")), 1)
+# Portal: lookups per client address, and per (order, address), in 10 minutes;
+# one-time-code tries per address in 10 minutes (each code also allows 5 tries).
+OMS_PORTAL_LOOKUPS_PER_IP = int(os.environ.get("OMS_PORTAL_LOOKUPS_PER_IP", "5"))
+OMS_PORTAL_LOOKUPS_PER_ORDER_IP = int(os.environ.get("OMS_PORTAL_LOOKUPS_PER_ORDER_IP", "5"))
+OMS_PORTAL_CODE_TRIES_PER_IP = int(os.environ.get("OMS_PORTAL_CODE_TRIES_PER_IP", "20"))
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -73,6 +73,11 @@ api_v1 = [
     path(
         "stock/adjustments/", inventory_apis.StockAdjustmentApi.as_view(), name="stock-adjustments"
     ),
+    path(
+        "stock/dispositions/",
+        inventory_apis.StockDispositionApi.as_view(),
+        name="stock-dispositions",
+    ),
     path("channels/<str:code>/", intake_apis.ChannelUpsertApi.as_view(), name="channel"),
     path(
         "webhooks/shopify/<str:channel>/",

@@ -11,6 +11,7 @@ only have their name corrected.
 from django import forms
 from django.contrib import admin
 from django.core.validators import URLValidator
+from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -32,7 +33,7 @@ from .models import (
     Unit,
 )
 from .selectors import order_status, payment_status
-from .webhooks import EVENT_TYPES, WEBHOOK
+from .webhooks import EVENT_TYPES, WEBHOOK, target_refusal
 
 
 def _admin_link(obj, label=None):
@@ -102,6 +103,13 @@ class ChannelForm(forms.ModelForm):
         value = self.cleaned_data.get("outbound_secret", "")
         if not value and self.instance.pk:
             return self.instance.outbound_secret
+        return value
+
+    def clean_outbound_url(self):
+        value = self.cleaned_data.get("outbound_url", "")
+        refusal = target_refusal(value) if value else ""
+        if refusal:
+            raise forms.ValidationError(f"{refusal}; webhooks go only to public addresses.")
         return value
 
     def clean_outbound_events(self):
@@ -481,15 +489,18 @@ class OutboundMessageAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.action(description="Send selected failed messages again", permissions=["change"])
     def retry(self, request, queryset):
+        from oms.jobs import job_enqueue
+
         from .tasks import message_deliver_task, webhook_deliver_task
 
-        rows = list(
-            queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", "channel")
-        )
-        OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            state=OutboundMessage.State.PENDING, attempts=0, next_attempt_at=None
-        )
-        for message_id, channel in rows:
-            task = webhook_deliver_task if channel == WEBHOOK else message_deliver_task
-            task.delay(message_id)
+        with transaction.atomic():
+            rows = list(
+                queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", "channel")
+            )
+            OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+                state=OutboundMessage.State.PENDING, attempts=0, next_attempt_at=None
+            )
+            for message_id, channel in rows:
+                task = webhook_deliver_task if channel == WEBHOOK else message_deliver_task
+                job_enqueue(task, message_id)
         self.message_user(request, f"{len(rows)} message(s) queued again.")

@@ -338,6 +338,12 @@ class ShipmentCreateApi(APIView):
         serials = serializers.DictField(
             child=serializers.CharField(max_length=100), required=False, default=dict
         )
+        shipped_at = serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="When the parcel left (default now); a delivery cannot be dated before it.",
+        )
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
@@ -364,6 +370,7 @@ class ShipmentCreateApi(APIView):
                 for k, v in serializer.validated_data["serials"].items()
                 if str(k).isdigit()
             },
+            shipped_at=serializer.validated_data["shipped_at"],
         )
         return Response(self.Output(shipment).data, status=status.HTTP_201_CREATED)
 

@@ -6,7 +6,7 @@ the same transaction as the change they describe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.utils import timezone
@@ -37,6 +37,18 @@ class EventActor:
     kind: str = Actor.SYSTEM
     user: object | None = None
     label: str = ""
+    # The role whose duty this person performs without holding it (e.g. a
+    # supervisor recording a warehouse receipt); shown on the timeline.
+    acting_for: str = ""
+
+    def on_duty(self, role: str) -> EventActor:
+        """This actor doing ``role``'s work: unchanged for a holder of the role
+        or the system, else marked as acting for it."""
+        from oms.roles import user_roles
+
+        if self.user is None or self.acting_for or role in user_roles(self.user):
+            return self
+        return replace(self, acting_for=role, label=f"{self.label} (acting for {role})")
 
     @classmethod
     def system(cls, label: str = "system") -> EventActor:
@@ -86,7 +98,9 @@ def _row(
         source=source,
         external_id=external_id,
         message=event.message[:500],
-        payload=event.payload,
+        payload={**event.payload, "acting_for": actor.acting_for}
+        if actor.acting_for
+        else event.payload,
         occurred_at=occurred_at,
     )
 

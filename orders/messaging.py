@@ -1,9 +1,10 @@
 """Customer messages and storefront webhooks through the transactional outbox.
 
 ``message_enqueue`` (email) and ``webhook_enqueue`` (signed JSON POST, see
-``orders.webhooks``) write an OutboundMessage inside the caller's transaction
-and schedule delivery for after commit. If the worker is down, the beat sweep
-``outbox_flush_task`` picks up whatever is still pending.
+``orders.webhooks``) write an OutboundMessage inside the caller's transaction,
+with a job (``oms.jobs.job_enqueue``) that delivers it after commit; the job
+sweep publishes it again if the broker or the worker lost it, and the beat
+sweep ``outbox_flush_task`` still picks up whatever message is pending.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+
+from oms.jobs import job_enqueue
 
 from .events import Event, EventActor, timeline_record
 from .models import Order, OutboundMessage
@@ -47,7 +50,7 @@ def message_enqueue(
     )
     from .tasks import message_deliver_task
 
-    transaction.on_commit(lambda: message_deliver_task.delay(message.pk))
+    job_enqueue(message_deliver_task, message.pk)
     return message
 
 
@@ -115,7 +118,7 @@ def webhook_enqueue(
     )
     from .tasks import webhook_deliver_task
 
-    transaction.on_commit(lambda: webhook_deliver_task.delay(message.pk))
+    job_enqueue(webhook_deliver_task, message.pk)
     return message
 
 

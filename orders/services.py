@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -37,6 +37,9 @@ from .models import (
 )
 from .states import PaymentMethod, PaymentState, ShipmentKind, ShipmentState, UnitState
 from .webhooks import delivery_data
+
+# A courier's or WMS's clock may run a little ahead of ours.
+DELIVERY_CLOCK_SKEW = timedelta(minutes=5)
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -473,7 +476,12 @@ def shipment_create(
     tracking_number: str = "",
     serials: dict[int, str] | None = None,
     kind: str = ShipmentKind.FORWARD,
+    shipped_at: datetime | None = None,
 ) -> Shipment:
+    """Ship units. ``shipped_at`` (default now) lets an import record when a
+    parcel really left; it may not be in the future."""
+    if shipped_at is not None and shipped_at > timezone.now() + DELIVERY_CLOCK_SKEW:
+        raise ApplicationError("shipped_at: is in the future.", extra={"field": "shipped_at"})
     if not unit_ids:
         raise ApplicationError(
             "units: a shipment needs at least one unit.", extra={"field": "units"}
@@ -520,7 +528,7 @@ def shipment_create(
         kind=kind,
         location_id=location_id,
         tracking_number=tracking_number,
-        shipped_at=timezone.now(),
+        shipped_at=shipped_at or timezone.now(),
     )
     counts: dict[int, int] = defaultdict(int)
     for unit in units:
@@ -601,8 +609,15 @@ def shipment_deliver(
             extra={"state": shipment.state},
         )
     at = delivered_at or timezone.now()
-    if at > timezone.now() + timezone.timedelta(minutes=5):
+    if at > timezone.now() + DELIVERY_CLOCK_SKEW:
         raise ApplicationError("delivered_at: is in the future.", extra={"field": "delivered_at"})
+    if at < shipment.shipped_at:
+        raise ApplicationError(
+            f"delivered_at: {at.isoformat()} is before shipment {shipment.pk} shipped "
+            f"({shipment.shipped_at.isoformat()}).",
+            code="delivered_before_shipped",
+            extra={"field": "delivered_at", "shipped_at": shipment.shipped_at.isoformat()},
+        )
     units = units_lock(Unit.objects.filter(shipment=shipment))
     refused_ids = set(refused_unit_ids or [])
     unknown = sorted(refused_ids - {u.pk for u in units})

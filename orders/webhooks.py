@@ -24,18 +24,32 @@ Any 2xx is success. Anything else (3xx included: redirects are not followed,
 since a POST would turn into a GET) or a network error is retried after
 30 s × 2^(n-1) for attempt n, up to ``MAX_ATTEMPTS``; then the message is
 ``failed`` and waits for ops (admin action "send again").
+
+Where it may go
+---------------
+Unless ``OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS`` (on by default only outside
+production), a URL whose host resolves to a private, loopback, link-local or
+otherwise non-global address (``http://169.254.169.254/``, ``localhost``,
+``10.0.0.5``) is refused when it is saved, and again at every delivery: the
+host is resolved anew and the address actually connected to is checked before
+a byte is sent, so a name that later resolves inward (DNS rebinding) gets
+nothing. With the guard on, environment proxies are not used for webhooks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -92,6 +106,43 @@ def url_scheme_ok(url: str) -> bool:
     return url.split(":", 1)[0].lower() in SCHEMES
 
 
+def _private_targets_allowed() -> bool:
+    return settings.OMS_ALLOW_PRIVATE_WEBHOOK_TARGETS
+
+
+def address_forbidden(address: str) -> bool:
+    """Private, loopback, link-local, multicast, reserved, unspecified,
+    carrier-grade NAT: anything not on the public internet."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def target_refusal(url: str) -> str:
+    """Why ``url`` may not receive webhooks, or "" when it may."""
+    if not url_scheme_ok(url):
+        return f"{url!r} is not an http(s) URL"
+    if _private_targets_allowed():
+        return ""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return f"{url!r} is not a valid URL"
+    if not host:
+        return f"{url!r} has no host"
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        return f"host {host!r} does not resolve ({exc})"
+    for info in infos:
+        address = str(info[4][0])
+        if address_forbidden(address):
+            return f"host {host!r} resolves to {address}, which is not a public address"
+    return ""
+
+
 def channel_wants(channel: Channel, type: str) -> bool:
     """Configured (URL and secret) and subscribed to ``type``."""
     if not (channel.outbound_url and channel.outbound_secret):
@@ -107,14 +158,52 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # surfaces as HTTPError: a redirect is a failed delivery
 
 
+class TargetRefused(OSError):
+    """The connection reached an address webhooks may not go to."""
+
+
+def _guarded_create_connection(address, *args, **kwargs):
+    sock = socket.create_connection(address, *args, **kwargs)
+    peer = sock.getpeername()[0]
+    if address_forbidden(peer):
+        sock.close()
+        raise TargetRefused(f"connected to {peer}, which is not a public address")
+    return sock
+
+
+def _guarded(connection_class):
+    class Guarded(connection_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = _guarded_create_connection
+
+    return Guarded
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_guarded(http_class), req, **kwargs)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def do_open(self, http_class, req, **kwargs):
+        return super().do_open(_guarded(http_class), req, **kwargs)
+
+
 _opener = urllib.request.build_opener(_NoRedirect)
+# Checks the address it connects to (DNS may have changed since the URL was
+# checked); no environment proxy, whose address would be the one checked.
+_guarded_opener = urllib.request.build_opener(
+    _NoRedirect, urllib.request.ProxyHandler({}), _GuardedHTTPHandler, _GuardedHTTPSHandler
+)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
     """POST once. Returns "" on a 2xx, else what went wrong."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked by the caller
+    opener = _opener if _private_targets_allowed() else _guarded_opener
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code} {exc.reason}"
@@ -144,7 +233,8 @@ def webhook_deliver(*, message_id: int) -> Result:
             return Result(Outcome.NOT_DUE, message.attempts)
         message.attempts += 1
         body = message.body.encode()
-        if url_scheme_ok(message.to):
+        refusal = target_refusal(message.to)
+        if not refusal:
             timestamp = str(int(time.time()))
             headers = {
                 "Content-Type": "application/json",
@@ -158,7 +248,7 @@ def webhook_deliver(*, message_id: int) -> Result:
             error = _post(message.to, body, headers)
             final = message.attempts >= MAX_ATTEMPTS
         else:
-            error, final = f"Refused: {message.to!r} is not an http(s) URL.", True
+            error, final = f"Refused: {refusal}.", True
         fields = ["attempts", "state", "last_error", "next_attempt_at", "sent_at"]
         if not error:
             message.state = OutboundMessage.State.SENT
@@ -232,6 +322,13 @@ def channel_outbound_set(
         if outbound_url and not url_scheme_ok(outbound_url):
             raise ApplicationError(
                 "outbound_url: only http and https URLs are allowed.",
+                extra={"field": "outbound_url"},
+            )
+        refusal = target_refusal(outbound_url) if outbound_url else ""
+        if refusal:
+            raise ApplicationError(
+                f"outbound_url: {refusal}; webhooks go only to public addresses.",
+                code="outbound_url_forbidden",
                 extra={"field": "outbound_url"},
             )
         channel.outbound_url = outbound_url

@@ -8,20 +8,19 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from oms import ratelimit
 from orders.models import Order
 
 from .models import PortalVerification, ReturnPhoto
 
 CODE_TTL = timedelta(minutes=10)
 CODE_TRIES = 5
-LOOKUP_LIMIT = 5
 LOOKUP_WINDOW = 600  # seconds
 
 
@@ -55,19 +54,28 @@ def _hash(verification_salt: str, code: str) -> str:
 
 
 def lookup_allowed(*, ip: str, order_number: str) -> bool:
-    """Count this lookup; False once the IP or the order number has had
-    ``LOOKUP_LIMIT`` lookups in the last ten minutes."""
-    allowed = True
-    for key in (f"portal:lookup:ip:{ip}", f"portal:lookup:order:{order_number.upper()}"):
-        cache.add(key, 0, LOOKUP_WINDOW)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, LOOKUP_WINDOW)
-            count = 1
-        if count > LOOKUP_LIMIT:
-            allowed = False
-    return allowed
+    """Count this lookup in the shared cache; False once this address has had
+    ``OMS_PORTAL_LOOKUPS_PER_ORDER_IP`` lookups of this order, or
+    ``OMS_PORTAL_LOOKUPS_PER_IP`` lookups of any order, in ten minutes.
+
+    Nothing is counted per order alone: a stranger's failed lookups of an
+    order must not lock its customer out. The customer, from their own
+    address, still gets a code; a stranger who knows the contact gets only an
+    email sent to the customer, and each code allows five tries."""
+    number = order_number.strip().upper()
+    per_ip = ratelimit.hit(ratelimit.key("lookup-ip", ip), window=LOOKUP_WINDOW)
+    per_order = ratelimit.hit(ratelimit.key("lookup-order-ip", number, ip), window=LOOKUP_WINDOW)
+    return (
+        per_ip <= settings.OMS_PORTAL_LOOKUPS_PER_IP
+        and per_order <= settings.OMS_PORTAL_LOOKUPS_PER_ORDER_IP
+    )
+
+
+def code_try_allowed(*, ip: str) -> bool:
+    """Count a one-time-code try from this address; False past
+    ``OMS_PORTAL_CODE_TRIES_PER_IP`` in ten minutes, whatever the codes."""
+    tries = ratelimit.hit(ratelimit.key("code-ip", ip), window=LOOKUP_WINDOW)
+    return tries <= settings.OMS_PORTAL_CODE_TRIES_PER_IP
 
 
 def verification_start(*, order_number: str, contact: str) -> PortalVerification | None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flows.return_intake import return_create, return_quote
+from oms.clientip import client_ip
 from oms.errors import ApplicationError
 from orders.events import EventActor
 from orders.states import Actor
@@ -31,7 +32,7 @@ SESSION_AGE = 60 * 60
 
 
 def _ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return client_ip(request)
 
 
 def customer_required(view):
@@ -85,6 +86,8 @@ def verify(request):
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
+        if not services.code_try_allowed(ip=_ip(request)):
+            return render(request, "portal/429.html", status=429)
         verification = services.verification_check(
             verification_id=request.session.get(SESSION_PENDING), code=form.cleaned_data["code"]
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -121,7 +121,7 @@ class EvidenceApi(APIView):
 
 
 class InspectionApi(APIView):
-    required_permissions = ["returns.record_return_event"]
+    required_permissions = ["returns.inspect_return"]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class Input(serializers.Serializer):
@@ -188,7 +188,7 @@ class InspectionApi(APIView):
 
 
 class RepairEventApi(APIView):
-    required_permissions = ["returns.record_return_event"]
+    required_permissions = ["returns.inspect_return"]
 
     class Input(serializers.Serializer):
         type = serializers.ChoiceField(choices=["started", "completed"])
@@ -291,6 +291,8 @@ class QualityReportCsvApi(APIView):
 
     @extend_schema(
         operation_id="quality_report_csv",
+        # Always CSV (errors in the JSON error shape): there is no ?format= to choose.
+        parameters=[OpenApiParameter("format", exclude=True)],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), **ERRORS},
         description="Return and defect rates per SKU (outliers flagged against their category), "
         "per batch, and the top defect types.",

@@ -51,7 +51,7 @@ class InspectionForm(forms.Form):
         return {k: self.cleaned_data[f"check_{k}"] for k in CHECKLIST}
 
 
-@console_view("returns.record_return_event")
+@console_view("returns.inspect_return")
 def qc_screen(request, rma: str):
     try:
         ret = return_get(rma)

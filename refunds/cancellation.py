@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
-
+from oms.jobs import job_enqueue
 from orders.events import Event, EventActor, timeline_record
 from orders.services import Cancellation
 from orders.states import PaymentMethod
@@ -137,5 +136,5 @@ def refund_for_cancellation(result: Cancellation, actor: EventActor) -> Refund |
     )
     from .tasks import refund_issue_task
 
-    transaction.on_commit(lambda: refund_issue_task.delay(refund.pk))
+    job_enqueue(refund_issue_task, refund.pk)
     return refund

@@ -10,6 +10,7 @@ through ``OMS_REFUND_GATEWAYS`` (instrument → dotted path).
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -52,6 +53,9 @@ class OfflineGateway:
                     f"Key {idempotency_key} was used for {existing.amount}, not {amount}."
                 )
             return GatewayResult(existing.reference, replayed=True)
+        delay = float(getattr(settings, "OMS_OFFLINE_GATEWAY_DELAY", 0) or 0)
+        if delay:  # stands in for a slow gateway (tests kill a worker here)
+            time.sleep(delay)
         try:
             with transaction.atomic():
                 row = GatewayRefund.objects.create(

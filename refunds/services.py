@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from oms.dates import local_day
 from oms.errors import Conflict, NotFound
+from oms.jobs import job_enqueue
 from oms.money import round_money
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
@@ -248,7 +249,7 @@ def _create(
     )
     from .tasks import refund_issue_task
 
-    transaction.on_commit(lambda: refund_issue_task.delay(refund.pk))
+    job_enqueue(refund_issue_task, refund.pk)
     return [refund]
 
 

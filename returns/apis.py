@@ -410,7 +410,7 @@ class ReturnEventApi(APIView):
         s = self.Input(data=request.data)
         s.is_valid(raise_exception=True)
         v = s.validated_data
-        needed = MONEY_EVENT_PERMISSIONS.get(v["type"], ["returns.record_return_event"])
+        needed = EVENT_PERMISSIONS.get(v["type"], ["returns.record_return_event"])
         if not any(request.user.has_perm(p) for p in needed):
             raise PermissionDenied(
                 f"'{v['type']}' needs the permission " + " or ".join(needed) + "."
@@ -431,9 +431,14 @@ class ReturnEventApi(APIView):
         return Response(return_payload(rma))
 
 
-# Events that move money or change how a return is resolved: a warehouse or
-# courier key may not post them (the SLA sweeper calls the service directly).
-MONEY_EVENT_PERMISSIONS = {
+# Receipt and QC belong to the warehouse (a supervisor may act for it): with
+# them a CX key alone could create, receive and pass a return and so release
+# its refund. Events that move money or change how a return is resolved: a
+# warehouse or courier key may not post them (the SLA sweeper calls the
+# service directly). Any other event needs returns.record_return_event.
+EVENT_PERMISSIONS = {
+    "received": ["returns.inspect_return"],
+    "qc_result": ["returns.inspect_return"],
     "convert_to_keep": ["returns.review_return"],
     "convert_to_refund": ["returns.review_return"],
     "exchange_relocated": ["returns.review_return"],

@@ -179,7 +179,11 @@ class Return(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [
-            ("record_return_event", "Can post pickup, receipt, QC and dispatch events"),
+            ("record_return_event", "Can post pickup, dispatch and cancellation events"),
+            (
+                "inspect_return",
+                "Can record receipt, QC results, inspections and repairs (warehouse)",
+            ),
             ("review_return", "Can approve or reject a return held for review"),
             ("override_eligibility", "Can create a return outside the policy's eligibility"),
         ]

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from oms.dates import fmt
 from oms.errors import ApplicationError
+from oms.jobs import job_enqueue
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
 from orders.states import UnitState
@@ -116,13 +117,8 @@ def leg_start(
     )
     from .tasks import sla_leg_check_task
 
-    leg_id, risk_at, due_at = leg.pk, leg.at_risk_at, leg.due_at
-    transaction.on_commit(
-        lambda: (
-            sla_leg_check_task.apply_async((leg_id,), eta=risk_at),
-            sla_leg_check_task.apply_async((leg_id,), eta=due_at),
-        )
-    )
+    job_enqueue(sla_leg_check_task, leg.pk, due_at=leg.at_risk_at)
+    job_enqueue(sla_leg_check_task, leg.pk, due_at=leg.due_at)
     return leg
 
 

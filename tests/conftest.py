@@ -121,6 +121,20 @@ def _postgres_marker(request):
     pytest.skip(reason)
 
 
+_cache_namespaces = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Each test counts in its own key space of the shared cache (the database
+    cache, or Redis when CELERY_BROKER_URL is one), so rate limits never leak
+    between tests or pytest processes, and nothing needs ``cache.clear()``,
+    which on Redis would flush the broker's database too."""
+    conf = {alias: dict(options) for alias, options in settings.CACHES.items()}
+    conf["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{next(_cache_namespaces)}"
+    settings.CACHES = conf
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
     """Give this process its own test database (see the module docstring)."""
@@ -340,6 +354,8 @@ def make_order(db, channel, make_sku, actor):
 
 @pytest.fixture
 def deliver_order(db, actor):
+    from django.utils import timezone
+
     from flows.delivery import shipment_deliver
     from orders.models import Unit
     from orders.services import shipment_create
@@ -351,7 +367,11 @@ def deliver_order(db, actor):
                 order=order, state__in=[UnitState.ORDERED, UnitState.ALLOCATED]
             ).values_list("pk", flat=True)
         )
-        shipment = shipment_create(order=order, unit_ids=unit_ids, actor=actor)
+        # A delivery in the past shipped no later than it arrived.
+        past = delivered_at is not None and delivered_at < timezone.now()
+        shipment = shipment_create(
+            order=order, unit_ids=unit_ids, actor=actor, shipped_at=delivered_at if past else None
+        )
         return shipment_deliver(
             shipment_id=shipment.pk,
             actor=actor,

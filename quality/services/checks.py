@@ -45,17 +45,16 @@ from returns.states import OPEN_STATES, Resolution, ReturnState, ReturnType
 from ..models import Assessment, DefectPattern, DefectType, Evidence
 from ..states import Outcome, Warranty
 
-# Channels where a person (customer, agent) picks only a reason: a defect line
-# without a type is stored as "unclassified" and QC classifies it.
+# A defect line without a type (and no default for its reason) is stored as
+# "unclassified" on every channel, the API included: the returns contract never
+# required a type, and QC classifies the unit when it inspects it.
 UNCLASSIFIED = "unclassified"
-TYPED_CHANNELS = {"api"}
 
 
 def return_items_validate(req, planned) -> None:
     """Called by ``flows.return_intake.return_plan`` between returns' unit checks
-    and its refund-method check: each defect line carries
-    a known defect type (explicit, the reason's default, or, outside the API,
-    unclassified)."""
+    and its refund-method check: each defect line carries a known defect type
+    (explicit, the reason's default, or unclassified)."""
     wanted = {i.defect_type for i in req.items if i.defect_type}
     if not any(p.reason.defect for p in planned) and not wanted:
         return
@@ -79,7 +78,7 @@ def return_items_validate(req, planned) -> None:
         reason = group[0].reason
         if not code and reason.defect:
             code = defaults.get(reason.code, "")
-            if not code and req.channel not in TYPED_CHANNELS and UNCLASSIFIED in types:
+            if not code and UNCLASSIFIED in types:
                 code = UNCLASSIFIED
             if not code:
                 raise ApplicationError(

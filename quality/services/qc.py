@@ -71,7 +71,8 @@ def _check_checklist(checklist: dict) -> dict:
 
 def inspection_check(data: InspectionData) -> tuple[dict, list]:
     """Check an inspection before anything is written: the checklist, the
-    photos and the defect type. Returns the checklist and the checked photos."""
+    photos and the defect type. Returns the checklist and the checked photos.
+    (``flows.quality.inspection_record`` records it acting for the warehouse.)"""
     checklist = _check_checklist(data.checklist)
     checked = photos_check(data.photos)
     if (
@@ -168,6 +169,7 @@ def repair_handle_event(
     original, as a replacement does; its stock enters reserved at the repair
     location and leaves with the shipment), and the original unit is settled
     as repaired."""
+    # (the actor is already on duty for the warehouse: flows.quality)
     with transaction.atomic(
         savepoint=False
     ):  # inside its flow's transaction: no savepoint (no extra queries)

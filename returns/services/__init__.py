@@ -32,6 +32,7 @@ from .create import (
 from .handle import (
     QcResult,
     ReturnEventData,
+    return_event_actor,
     return_event_claim,
     return_event_handle,
     return_review_approve,
@@ -52,6 +53,7 @@ __all__ = [
     "return_close",
     "return_create_from_plan",
     "return_created_notify",
+    "return_event_actor",
     "return_event_claim",
     "return_event_handle",
     "return_get_for_update",

@@ -19,6 +19,7 @@ from inventory.models import Location
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
+from oms.roles import WAREHOUSE
 from orders.events import EventActor
 from orders.models import LedgerEntry, Line, Payment, Unit
 from orders.services import event_claim, shipment_create, units_transition
@@ -70,6 +71,19 @@ class ReturnEventData:
     reason: str = ""
     event_id: str = ""
     method: str = ""
+
+
+# Events that are the warehouse's duty; anyone else recording them is marked
+# on the timeline as acting for the warehouse.
+WAREHOUSE_EVENTS = {EventKind.RECEIVED, EventKind.QC_RESULT}
+
+
+def return_event_actor(data: ReturnEventData, actor: EventActor) -> EventActor:
+    """The actor an event is recorded under (acting for the warehouse when
+    the event is the warehouse's duty)."""
+    if data.type in WAREHOUSE_EVENTS:
+        actor = actor.on_duty(WAREHOUSE)
+    return actor
 
 
 def return_event_claim(ret: Return, data: ReturnEventData) -> bool:

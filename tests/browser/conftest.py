@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls
 # made from the test body would otherwise be refused as "async unsafe".
@@ -37,10 +36,7 @@ def browser():
 def ui_data(transactional_db):
     from tests.ui.builders import seed_reference_data
 
-    cache.clear()
     seed_reference_data()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -101,6 +101,13 @@ def test_events_walk_a_return_to_qc(login, order, actor):
     )
     c = login("agent")
     c.post(f"/console/returns/{ret.rma}/events/", {"type": "pickup_completed"})
+    # an agent may not record the receipt: that is the warehouse's
+    r = c.post(f"/console/returns/{ret.rma}/events/", {"type": "received", "location": "wh-main"})
+    assert r.status_code == 403
+    assert b'value="received"' not in c.get(f"/console/returns/{ret.rma}/").content
+    unit.refresh_from_db()
+    assert unit.state == "return_in_transit"
+    c = login("warehouse")
     c.post(f"/console/returns/{ret.rma}/events/", {"type": "received", "location": "wh-main"})
     assert ret.rma.encode() in c.get("/console/queues/").content
     c.post(

@@ -461,9 +461,11 @@ def test_shipping_a_unit_of_another_order_is_400(warehouse_api, make_order):
     assert "units" in error["message"]
 
 
-def _ship(client, order):
+def _ship(client, order, **extra):
     ids = sorted(order.units.values_list("pk", flat=True))
-    response = client.post(f"{ORDERS}{order.number}/shipments/", {"units": ids}, format="json")
+    response = client.post(
+        f"{ORDERS}{order.number}/shipments/", {"units": ids, **extra}, format="json"
+    )
     assert response.status_code == 201, response.content
     return response.json()["id"], ids
 
@@ -471,8 +473,10 @@ def _ship(client, order):
 def test_delivery_with_a_refused_unit(warehouse_api, make_order, tee):
     # given a shipped order of 2
     order = make_order([("TEE-M", 2)])
-    shipment_id, ids = _ship(warehouse_api, order)
     delivered_at = timezone.now() - timedelta(minutes=10)
+    shipment_id, ids = _ship(
+        warehouse_api, order, shipped_at=(delivered_at - timedelta(hours=1)).isoformat()
+    )
     # when the courier reports one refused at the door
     response = warehouse_api.post(
         f"/api/v1/shipments/{shipment_id}/delivered/",
@@ -494,6 +498,43 @@ def test_delivery_with_a_refused_unit(warehouse_api, make_order, tee):
     ).exists()
     assert units[ids[1]].state == UnitState.RETURN_IN_TRANSIT
     assert order.returns.get().type == "doorstep_refusal"
+
+
+def test_a_delivery_dated_before_its_shipment_is_refused(warehouse_api, make_order, tee):
+    # given a shipment that left an hour ago
+    order = make_order([("TEE-M", 1)])
+    shipped_at = timezone.now() - timedelta(hours=1)
+    shipment_id, ids = _ship(warehouse_api, order, shipped_at=shipped_at.isoformat())
+    # when the courier reports it delivered two hours ago
+    response = warehouse_api.post(
+        f"/api/v1/shipments/{shipment_id}/delivered/",
+        {"delivered_at": (shipped_at - timedelta(hours=1)).isoformat()},
+        format="json",
+    )
+    # then it is refused, naming the field, and nothing moved
+    error = assert_error_shape(response, 400)
+    assert error["code"] == "delivered_before_shipped"
+    assert error["extra"]["field"] == "delivered_at"
+    assert Unit.objects.get(pk=ids[0]).state == UnitState.SHIPPED
+    assert not order.events.filter(type="shipment.delivered").exists()
+    # and a delivery after the shipment is accepted
+    response = warehouse_api.post(
+        f"/api/v1/shipments/{shipment_id}/delivered/",
+        {"delivered_at": (shipped_at + timedelta(minutes=30)).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_a_shipment_dated_in_the_future_is_refused(warehouse_api, make_order, tee):
+    order = make_order([("TEE-M", 1)])
+    ids = list(order.units.values_list("pk", flat=True))
+    response = warehouse_api.post(
+        f"{ORDERS}{order.number}/shipments/",
+        {"units": ids, "shipped_at": (timezone.now() + timedelta(days=1)).isoformat()},
+        format="json",
+    )
+    assert assert_error_shape(response, 400)["extra"]["field"] == "shipped_at"
 
 
 def test_delivering_twice_is_409_and_changes_nothing(warehouse_api, make_order):

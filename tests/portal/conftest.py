@@ -1,14 +1,6 @@
 import pytest
-from django.core.cache import cache
 
 from tests.ui.builders import OTHER, three_item_order
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

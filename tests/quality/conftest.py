@@ -44,17 +44,15 @@ def shipped(db, make_order, actor):
     def make(code="GAD-1", serials=("B2405-0001",), days_ago=5, **order_kw):
         order = make_order([(code, len(serials))], **order_kw)
         ids = list(Unit.objects.filter(order=order).order_by("pk").values_list("pk", flat=True))
+        delivered_at = timezone.now() - timedelta(days=days_ago)
         shipment = shipment_create(
             order=order,
             unit_ids=ids,
             actor=actor,
             serials={i: s for i, s in zip(ids, serials, strict=True) if s} or None,
+            shipped_at=delivered_at,
         )
-        shipment_deliver(
-            shipment_id=shipment.pk,
-            actor=actor,
-            delivered_at=timezone.now() - timedelta(days=days_ago),
-        )
+        shipment_deliver(shipment_id=shipment.pk, actor=actor, delivered_at=delivered_at)
         return order
 
     return make

@@ -165,12 +165,22 @@ def test_a_matching_serial_is_confirmed(storefront_api, gadget, shipped):
     assert r.json()["assessment"]["serial_match"] is True
 
 
-def test_a_defect_line_without_a_type_is_refused_naming_the_field(storefront_api, gadget, shipped):
+def test_a_defect_line_without_a_type_is_unclassified_for_qc(storefront_api, gadget, shipped):
+    """The returns contract never required defect_type: a storefront built
+    against it keeps working, and QC classifies the unit (as in the portal
+    and the console)."""
+    # given a delivered order
     order = shipped()
+    unit = first_unit(order)
+    # when a storefront returns a unit as defective without a defect type
     r = defect_return(storefront_api, order, defect_type=None)
-    assert r.status_code == 400
-    assert r.json()["code"] == "defect_type_required"
-    assert r.json()["extra"]["field"] == "items[0].defect_type"
+    # then the return is created and the line waits for QC as unclassified
+    assert r.status_code == 201, r.json()
+    assert ReturnItem.objects.get(unit_id=unit).defect_code == "unclassified"
+
+
+def test_an_unknown_defect_type_is_refused_naming_the_field(storefront_api, gadget, shipped):
+    order = shipped()
     r = defect_return(storefront_api, order, defect_type="made_up")
     assert r.status_code == 400
     assert r.json()["code"] == "unknown_defect_type"

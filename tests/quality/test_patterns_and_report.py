@@ -129,7 +129,9 @@ def test_the_console_qc_screen_records_an_inspection(
     unit = first_unit(order)
     rma = defect_return(storefront_api, order).json()["rma"]
     pickup_and_receive(warehouse_api, rma)
-    client.force_login(staff_user("qc", "agent"))
+    client.force_login(staff_user("cx", "agent"))
+    assert client.get(f"/console/qc/{rma}/").status_code == 403  # QC is the warehouse's
+    client.force_login(staff_user("qc", "warehouse"))
     r = client.get(f"/console/qc/{rma}/")
     assert r.status_code == 200
     assert "Record inspection" in r.content.decode()

@@ -4,7 +4,8 @@ Hypothesis drives random sequences of stock adjustments, returns (defect and
 non-defect reasons, refunds and replacements), pickups, receipts and QC
 results with any disposition, then checks the ledger:
 - no transfer decrements quarantine and increments sellable or reserved;
-- quarantine only ever decreases by adjustments (stock written off);
+- quarantine only ever decreases by a disposition (dispose, return to
+  vendor, liquidate), never by a free-form adjustment;
 - sellable never exceeds what adjustments added plus restocks of
   non-defect units (minus what left it).
 """
@@ -30,6 +31,12 @@ SELLABLE_SIDE = {"sellable", "reserved"}
 
 step = st.one_of(
     st.tuples(st.just("adjust"), st.sampled_from(["sellable", "quarantine"]), st.integers(-3, 3)),
+    st.tuples(
+        st.just("dispose"),
+        st.sampled_from(["quarantine", "liquidation"]),
+        st.sampled_from(["dispose", "return_to_vendor", "liquidate", "sold_off"]),
+        st.integers(1, 2),
+    ),
     st.tuples(
         st.just("return"),
         st.sampled_from(REASONS),
@@ -59,6 +66,8 @@ step = st.one_of(
         ("advance", 0, True, "restock"),
         ("adjust", "quarantine", -1),
         ("adjust", "sellable", 2),
+        ("dispose", "quarantine", "liquidate", 1),
+        ("dispose", "liquidation", "sold_off", 1),
     ]
 )
 @example(
@@ -105,6 +114,20 @@ def _run(steps, make_sku, make_order, deliver_order, storefront_api, warehouse_a
                     },
                     format="json",
                 )
+        elif kind == "dispose":
+            _, bucket, disposition, qty = s
+            ops_api.post(
+                "/api/v1/stock/dispositions/",
+                {
+                    "sku": sku.code,
+                    "location": "wh-main",
+                    "bucket": bucket,
+                    "disposition": disposition,
+                    "quantity": qty,
+                    "reason": "write-off",
+                },
+                format="json",
+            )
         elif kind == "return":
             if not free:
                 continue
@@ -154,7 +177,7 @@ def _check_ledger(sku, start):
         into_sellable = any(m.bucket in SELLABLE_SIDE and m.delta > 0 for m in rows)
         assert not (out_of_quarantine and into_sellable), rows
         if out_of_quarantine:
-            assert all(m.reason == "adjustment" for m in rows), rows
+            assert all(m.reason.startswith("disposition_") for m in rows), rows
         for m in rows:
             if m.bucket != "sellable" or m.delta <= 0:
                 continue

@@ -90,7 +90,7 @@ def test_admin_form_keeps_the_outbound_secret_when_left_blank(channel):
 
 
 def test_admin_retry_queues_a_failed_webhook_again(
-    hooked_channel, make_order, storefront, admin_client
+    hooked_channel, make_order, storefront, admin_client, django_capture_on_commit_callbacks
 ):
     from orders.messaging import webhook_enqueue
 
@@ -98,11 +98,12 @@ def test_admin_retry_queues_a_failed_webhook_again(
     order = make_order([("TEE-M", 1)])
     hook = webhook_enqueue(order=order, type="order.delivered", data={})
     OutboundMessage.objects.filter(pk=hook.pk).update(state="failed", attempts=8)
-    # when ops send it again from the admin
-    r = admin_client.post(
-        "/admin/orders/outboundmessage/",
-        {"action": "retry", "_selected_action": [hook.pk]},
-    )
+    # when ops send it again from the admin (queued as a job, sent after commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = admin_client.post(
+            "/admin/orders/outboundmessage/",
+            {"action": "retry", "_selected_action": [hook.pk]},
+        )
     # then it is delivered
     assert r.status_code == 302
     hook.refresh_from_db()

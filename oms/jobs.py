@@ -1,0 +1,250 @@
+"""Durable work: every Celery task the product queues is a ``Job`` row first.
+
+``job_enqueue(task, *args, due_at=None)`` is called inside the transaction of
+the change that needs the work (instead of ``transaction.on_commit(lambda:
+task.delay(...))``). The row commits or rolls back with the change. After
+commit the job is published to the broker; a broker that is down is logged,
+never raised: the request that committed still answers 2xx.
+
+A job stays ``pending`` until its task finishes. The worker marks it through
+Celery's signals (the task id names the job: ``oms-job-<pk>-<nonce>``):
+``task_prerun`` renews its lease, ``task_retry`` moves the lease past the
+retry's countdown, ``task_success`` marks it done and ``task_failure`` failed
+(a database or broker error leaves it pending). ``job_sweep`` (beat, every
+``OMS_JOB_SWEEP_SECONDS``, and at each worker's start) publishes again every
+pending job whose lease ran out: one never published, one whose message Redis
+lost, one whose worker was killed mid-task. Tasks are idempotent, so a job
+published twice does its work once.
+
+A job due later than one lease from now (an SLA check at a leg's deadline)
+is not published at commit: the sweep publishes it when it falls due.
+
+Leases: a job is expected to have run ``OMS_JOB_LEASE_SECONDS`` after it was
+due or started; each publish by the sweep doubles the wait before the next
+(up to an hour), so a long queue is not flooded with copies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+TASK_ID = re.compile(r"^oms-job-(\d+)-")
+MAX_BACKOFF = timedelta(hours=1)
+# After a publish fails, skip publishing for a few seconds: a request that
+# queues several jobs while the broker is down pays the connection error once.
+BROKER_QUIET_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def job_lease() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "OMS_JOB_LEASE_SECONDS", 90)))
+
+
+def _task_name(task) -> str:
+    return task if isinstance(task, str) else task.name
+
+
+def job_enqueue(task, *args, due_at: datetime | None = None):
+    """Write a job for ``task(*args)`` in the current transaction and publish
+    it after commit (with an ETA when ``due_at`` is in the future)."""
+    from .models import Job
+
+    now = timezone.now()
+    due_at = due_at or now
+    # Work due within a lease is published now (with an ETA); work due later
+    # waits in the table for the sweep, so no broker holds ETA messages for
+    # days (Redis would hand them out again after its visibility timeout).
+    soon = due_at <= now + job_lease() or _eager()
+    job = Job.objects.create(
+        task=_task_name(task),
+        args=list(args),
+        due_at=due_at,
+        next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
+    )
+    if soon:
+        transaction.on_commit(lambda: job_publish(job))
+    return job
+
+
+def _eager() -> bool:
+    from oms.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def job_publish(job) -> bool:
+    """Send one job to the broker. Returns False (and logs) if the broker
+    could not be reached; the sweep publishes it later. Run eagerly (tests),
+    the task runs here and its errors propagate as they always did."""
+    global _broker_down_until
+    eta = job.due_at if job.due_at > timezone.now() else None
+    task_id = f"oms-job-{job.pk}-{uuid.uuid4().hex[:12]}"
+    if _eager():
+        try:
+            import_string(job.task).apply_async(job.args, task_id=task_id, eta=eta)
+        except Exception as exc:
+            # Propagating eagerly, Celery sends no failure signal: record it here.
+            on_task_failure(task_id=task_id, exception=exc)
+            raise
+        return True
+    if time.monotonic() < _broker_down_until:
+        logger.warning("job %s (%s) not published: broker down; the sweep will", job.pk, job.task)
+        return False
+    try:
+        task = import_string(job.task)
+    except ImportError as exc:  # a task renamed or removed: nothing can run it
+        logger.error("job %s names no task %r", job.pk, job.task)
+        on_task_failure(task_id=task_id, exception=exc)
+        return False
+    try:
+        task.apply_async(job.args, task_id=task_id, eta=eta)
+    except Exception:
+        # kombu.exceptions.OperationalError, redis errors, socket errors...:
+        # the change is committed and the job row is its promise.
+        _broker_down_until = time.monotonic() + BROKER_QUIET_SECONDS
+        logger.warning(
+            "job %s (%s) not published; the sweep will publish it", job.pk, job.task, exc_info=True
+        )
+        return False
+    return True
+
+
+def job_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Publish again the pending jobs whose lease ran out. Returns how many
+    were published; stops at the first publish the broker refuses."""
+    from .models import Job
+
+    global _broker_down_until
+    now = now or timezone.now()
+    _broker_down_until = 0.0  # the sweep always tries the broker
+    jobs = list(
+        Job.objects.filter(state=Job.State.PENDING, next_publish_at__lte=now).order_by(
+            "next_publish_at", "pk"
+        )[:limit]
+    )
+    published = 0
+    for job in jobs:
+        if not job_publish(job):
+            if time.monotonic() < _broker_down_until:
+                break  # the broker is down: the next sweep tries again
+            continue
+        backoff = min(job_lease() * 2 ** min(job.publishes + 1, 12), MAX_BACKOFF)
+        Job.objects.filter(pk=job.pk, state=Job.State.PENDING).update(
+            publishes=job.publishes + 1, published_at=now, next_publish_at=now + backoff
+        )
+        published += 1
+    if published:
+        logger.info("job sweep published %s job(s)", published)
+    return published
+
+
+def job_prune(*, older_than: timedelta = timedelta(days=14)) -> int:
+    """Delete done jobs older than ``older_than``; failed ones stay for ops."""
+    from .models import Job
+
+    cutoff = timezone.now() - older_than
+    deleted, _ = Job.objects.filter(state=Job.State.DONE, finished_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- the worker's side: Celery signals ------------------------------------------
+
+
+def _job_id(task_id: str | None) -> int | None:
+    match = TASK_ID.match(task_id or "")
+    return int(match.group(1)) if match else None
+
+
+def _update(job_id: int, **fields) -> None:
+    from .models import Job
+
+    try:
+        Job.objects.filter(pk=job_id).exclude(state=Job.State.DONE).update(**fields)
+    except DatabaseError:
+        # The job stays pending and is published again; the task is idempotent.
+        logger.warning("could not record job %s: %s", job_id, fields.get("state"), exc_info=True)
+
+
+def on_task_prerun(sender=None, task_id=None, **kwargs) -> None:
+    job_id = _job_id(task_id)
+    if job_id is None:
+        return
+    from django.db.models import F
+
+    now = timezone.now()
+    _update(job_id, started_at=now, runs=F("runs") + 1, next_publish_at=now + job_lease())
+
+
+def on_task_retry(sender=None, request=None, reason=None, **kwargs) -> None:
+    job_id = _job_id(getattr(request, "id", None))
+    if job_id is None:
+        return
+    now = timezone.now()
+    when = getattr(reason, "when", None)
+    at = when if isinstance(when, datetime) else now + timedelta(seconds=float(when or 0))
+    _update(job_id, next_publish_at=at + job_lease(), last_error=str(reason)[:2000])
+
+
+def on_task_success(sender=None, **kwargs) -> None:
+    job_id = _job_id(getattr(getattr(sender, "request", None), "id", None))
+    if job_id is None:
+        return
+    from .models import Job
+
+    _update(job_id, state=Job.State.DONE, finished_at=timezone.now(), last_error="")
+
+
+def _transient(exc: BaseException | None) -> bool:
+    from celery.exceptions import WorkerLostError
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    return isinstance(exc, OperationalError | InterfaceError | BrokerError | WorkerLostError)
+
+
+def on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    job_id = _job_id(task_id)
+    if job_id is None:
+        return
+    from .models import Job
+
+    error = f"{type(exception).__name__}: {exception}"[:2000]
+    if _transient(exception):
+        # The database or broker failed, not the work: try again after a lease.
+        _update(job_id, next_publish_at=timezone.now() + job_lease(), last_error=error)
+        return
+    _update(job_id, state=Job.State.FAILED, finished_at=timezone.now(), last_error=error)
+
+
+def on_worker_ready(sender=None, **kwargs) -> None:
+    """A worker that starts publishes what is due and not done."""
+    from django.db import connections
+
+    try:
+        job_sweep()
+    except Exception:
+        logger.exception("job sweep at worker start failed")
+    finally:
+        # Pool processes fork from here: they must not share this connection.
+        connections.close_all()
+
+
+def connect_signals() -> None:
+    from celery import signals
+
+    signals.task_prerun.connect(on_task_prerun, dispatch_uid="oms.jobs.prerun", weak=False)
+    signals.task_retry.connect(on_task_retry, dispatch_uid="oms.jobs.retry", weak=False)
+    signals.task_success.connect(on_task_success, dispatch_uid="oms.jobs.success", weak=False)
+    signals.task_failure.connect(on_task_failure, dispatch_uid="oms.jobs.failure", weak=False)
+    signals.worker_ready.connect(on_worker_ready, dispatch_uid="oms.jobs.ready", weak=False)
