@@ -12,7 +12,8 @@ then the return, then units / payments / refunds, then SLA legs.
 
 Rules: the domain apps never import ``flows`` (``make lint`` checks it with
 import-linter); adapters (APIs, views, admin, tasks, commands) call ``flows``
-for any use case that spans apps; no flow calls another flow's public
-function inside its own transaction except through the ``*_apply`` helpers
-documented for it.
+for any use case that spans apps. A flow that nests another
+(``inspection_record`` and ``return_modify_lines`` run ``return_handle_event``;
+the SLA breach actions run it through ``sla_check_leg``) gets a savepoint
+for it, as before issue 11.
 """
