@@ -312,12 +312,23 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[PaymentState.PENDING, PaymentState.CAPTURED],
-        target=PaymentState.CAPTURED,
+        source=[
+            PaymentState.PENDING,
+            PaymentState.CAPTURED,
+            # An order delivered in several shipments: cash collected at an
+            # earlier door may already be partly or wholly given back (a
+            # return refunded as store credit) when the next door collects.
+            PaymentState.PARTIALLY_REFUNDED,
+            PaymentState.REFUNDED,
+        ],
+        target=RETURN_VALUE(PaymentState.CAPTURED, PaymentState.PARTIALLY_REFUNDED),
     )
     def collect(self, amount):
         """Cash collected at the door, for the units the customer accepted."""
         self.captured_amount += amount
+        if self.refunded_amount > 0:
+            return PaymentState.PARTIALLY_REFUNDED
+        return PaymentState.CAPTURED
 
     @transition(
         field=state,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 
 def closed_port() -> int:
@@ -247,7 +248,14 @@ def do_the_four_writes(
             {"units": [first.pk], "reason": "customer asked"},
             format="json",
         )
-        body = dumps(shopify_order("7001", [("11", "TEE-M", 1, "20.00", "0.00", "1.20", "0.06")]))
+        body = dumps(
+            shopify_order(
+                "7001",
+                [("11", "TEE-M", 1, "20.00", "0.00", "1.20", "0.06")],
+                # inside the inbound replay window (intake/replay.py)
+                updated_at=timezone.now().isoformat(),
+            )
+        )
         r["webhook"] = anon_api.post(
             "/api/v1/webhooks/shopify/shop/",
             data=body,
