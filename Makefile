@@ -15,7 +15,7 @@ help:
 	@echo "make install   create .venv/ and install requirements.lock (only when it changed)"
 	@echo "make run       migrate, collect static, seed demo data, start web + worker + beat (PORT=$(PORT))"
 	@echo "make test      run the test suite (extra pytest arguments: PYTEST_ARGS='-k refunds')"
-	@echo "make lint      ruff check, ruff format --check, missing-migrations check"
+	@echo "make lint      ruff check, ruff format --check, missing-migrations check, import direction (lint-imports)"
 	@echo "make bench     run every benchmark script under bench/"
 
 install: $(STAMP)
@@ -46,6 +46,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 
 # Each bench/*.py script prints its own figures; they run with the project on
 # the import path and the project's settings.

@@ -89,6 +89,7 @@ def seed(n: int) -> tuple[str, list[tuple[str, list[int]]]]:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from flows.delivery import shipment_deliver
     from inventory.models import Location
     from inventory.services import location_upsert, sku_upsert, stock_adjust
     from orders.events import EventActor
@@ -99,7 +100,6 @@ def seed(n: int) -> tuple[str, list[tuple[str, list[int]]]]:
         PaymentData,
         order_create,
         shipment_create,
-        shipment_deliver,
     )
 
     actor = EventActor.system("bench")

@@ -160,8 +160,8 @@ def measure() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from flows.sla import sla_sweep
     from sla.models import Leg
-    from sla.services import sla_sweep
     from sla.states import OPEN_LEG_STATES
 
     now = timezone.now()

@@ -1,23 +1,16 @@
 """Console writes that have no home in the domain apps: root-cause tags on a
-return, contacts logged on an order, and a supervisor's "modify lines" on a
-held return. Each writes its timeline row in the same transaction."""
+return and contacts logged on an order (a supervisor's "modify lines" on a
+held return is ``flows.return_intake.return_modify_lines``). Each writes its
+timeline row in the same transaction."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from oms.errors import ApplicationError, Conflict
+from oms.errors import ApplicationError
 from orders.events import Event, EventActor, timeline_record
 from orders.models import ContactLog, Order
 from returns.models import Return
-from returns.services import (
-    ItemRequest,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
-from returns.states import EventKind, ReturnState
 
 ROOT_CAUSES = [
     ("sizing", "Sizing or fit guidance"),
@@ -80,48 +73,3 @@ def contact_log_create(
             ),
         )
         return contact
-
-
-def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -> Return:
-    """Cancel a return held for review and create it again with fewer lines,
-    under the same reasons, resolutions and refund method. All or nothing."""
-    ret = Return.objects.filter(rma=rma).first()
-    if ret is None:
-        raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
-    if ret.state != ReturnState.PENDING_REVIEW:
-        raise Conflict(f"Return {rma} is {ret.state}; only a held return can be modified.")
-    items = list(ret.items.select_related("reason", "exchange_sku").order_by("pk"))
-    kept = [i for i in items if i.unit_id in set(keep_units)]
-    if not kept:
-        raise ApplicationError("Keep at least one line; to drop them all, reject the return.")
-    if len(kept) == len(items):
-        raise ApplicationError("Remove at least one line.")
-    with transaction.atomic():
-        return_handle_event(
-            rma=rma,
-            data=ReturnEventData(
-                type=EventKind.CANCELLED,
-                reason=f"lines modified by {actor.label}; replaced by a new return",
-            ),
-            actor=actor,
-        )
-        return return_create(
-            ReturnRequest(
-                order=ret.order.number,
-                refund_method=ret.refund_method,
-                payout=ret.payout_details,
-                channel="console",
-                items=[
-                    ItemRequest(
-                        unit=i.unit_id,
-                        reason=i.reason.code,
-                        resolution=i.resolution,
-                        exchange_sku=i.exchange_sku.code if i.exchange_sku else None,
-                        serial=i.customer_serial,
-                        note=i.customer_note,
-                    )
-                    for i in kept
-                ],
-            ),
-            actor=actor,
-        )

@@ -9,6 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from flows import return_intake
+from flows.return_events import return_handle_event
+from flows.return_review import return_approve, return_reject
 from inventory.models import Location
 from oms.errors import ApplicationError, NotFound
 from orders.selectors import order_get, order_status, order_timeline, payment_status
@@ -16,13 +19,7 @@ from orders.states import UnitState
 from portal.selectors import return_events, return_legs, sla_legs
 from refunds.selectors import order_ledger, refund_list
 from returns.selectors import return_get
-from returns.services import (
-    QcResult,
-    ReturnEventData,
-    return_approve,
-    return_handle_event,
-    return_reject,
-)
+from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
 
 from . import selectors, services
@@ -206,7 +203,9 @@ def return_reject_view(request, rma: str):
 def return_modify(request, rma: str):
     keep = [int(u) for u in request.POST.getlist("keep") if u.isdigit()]
     try:
-        new = services.return_modify_lines(rma=rma, keep_units=keep, actor=staff_actor(request))
+        new = return_intake.return_modify_lines(
+            rma=rma, keep_units=keep, actor=staff_actor(request)
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("console:return", rma)

@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from flows.return_intake import return_create, return_quote
 from oms.errors import ApplicationError
 from orders.models import Unit
 from portal.selectors import exchange_variants, refund_methods_for
 from returns.models import ReturnReason
-from returns.services import ItemRequest, ReturnRequest, policy_current, return_create, return_quote
+from returns.services import ItemRequest, ReturnRequest, policy_current
 from returns.states import RefundMethod, Resolution
 
 from .access import console_view, forbidden, staff_actor

@@ -10,22 +10,17 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from flows.refunds import refund_issue
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from inventory.models import SKU
 from oms.errors import ApplicationError
 from orders.events import EventActor
 from orders.models import Order, OutboundMessage, Unit
 from orders.states import PaymentMethod, UnitState
 from refunds.models import Refund
-from refunds.services import refund_issue
 from returns.models import Return
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 
 CUSTOMER = EventActor("customer", None, "customer (demo)")
 WAREHOUSE = EventActor("courier", None, "warehouse (demo)")

@@ -15,6 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import cancellation, delivery
+from flows.read import order_detail_extend
 from oms.errors import ErrorSerializer
 from oms.money import is_known_currency
 from oms.pagination import LimitOffsetPagination
@@ -126,14 +128,8 @@ class OrderOutput(serializers.Serializer):
         return LineOutput(order.lines.all(), many=True, context=ctx).data
 
     def to_representation(self, order):
-        data = super().to_representation(order)
-        for extend in ORDER_OUTPUT_EXTENSIONS:
-            extend(order, data)
-        return data
-
-
-# Later apps (returns) add keys to the order body without orders importing them.
-ORDER_OUTPUT_EXTENSIONS: list = []
+        # returns' key, composed above the apps (orders does not import returns)
+        return order_detail_extend(order, super().to_representation(order))
 
 
 def order_payload(order: Order) -> dict:
@@ -412,7 +408,7 @@ class ShipmentDeliveredApi(APIView):
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         v = serializer.validated_data
-        result = services.shipment_deliver(
+        result = delivery.shipment_deliver(
             shipment_id=shipment_id,
             actor=EventActor.from_request(request),
             delivered_at=v["delivered_at"],
@@ -493,7 +489,7 @@ class OrderCancelApi(APIView):
         serializer.is_valid(raise_exception=True)
         v = serializer.validated_data
         order = services.order_get_by_number(number)
-        services.order_cancel_units(
+        cancellation.order_cancel(
             order=order,
             unit_ids=v.get("units"),
             lines=[(ln["line"], ln["quantity"]) for ln in v.get("lines") or []] or None,

@@ -575,7 +575,9 @@ class DeliveryResult:
     cod_collected: Decimal | None
 
 
-@transaction.atomic
+@transaction.atomic(
+    savepoint=False
+)  # inside its flow's transaction: no savepoint (no extra queries)
 def shipment_deliver(
     *,
     shipment_id: int,
@@ -689,15 +691,7 @@ def shipment_deliver(
             occurred_at=at,
             data=delivery_data(shipment, accepted, refused, collected),
         )
-    for react in DELIVERY_REACTIONS:
-        react(result, actor)
     return result
-
-
-# Apps downstream of orders (returns: the doorstep-refusal return) react to a
-# delivery inside its transaction. They register in their AppConfig.ready(), so
-# orders does not import them and the dependency stays one-way.
-DELIVERY_REACTIONS: list = []
 
 
 def _cod_due(order: Order, cod: Payment, accepted: list[Unit], payments: list[Payment]) -> Decimal:
@@ -820,15 +814,10 @@ CANCELLABLE = (UnitState.ORDERED, UnitState.ALLOCATED)
 # Units the courier will still take to the door (or has with it now).
 TO_DELIVER = (UnitState.ORDERED, UnitState.ALLOCATED, UnitState.SHIPPED)
 
-# Apps downstream of orders react to a cancellation inside its transaction
-# (refunds: the refund of what prepaid tenders paid for the cancelled units).
-# They register in their AppConfig.ready(), as for DELIVERY_REACTIONS.
-CANCEL_REACTIONS: list = []
-
 
 @dataclass
 class Cancellation:
-    """What ``order_cancel_units`` did, as the reactions and the API see it.
+    """What ``order_cancel_units`` did, as refunds and the API see it.
 
     ``items_value + shipping`` is what the customer no longer owes; the part
     the courier would have collected comes off the cash-on-delivery tender
@@ -849,7 +838,9 @@ class Cancellation:
     refunds: list = field(default_factory=list)
 
 
-@transaction.atomic
+@transaction.atomic(
+    savepoint=False
+)  # inside its flow's transaction: no savepoint (no extra queries)
 def order_cancel_units(
     *,
     order: Order,
@@ -867,8 +858,8 @@ def order_cancel_units(
     delivery take them in). Reservations go back to sellable; the money the
     customer no longer owes is taken off the cash-on-delivery tender first,
     so far as the courier would still have collected it, and the rest is
-    refunded to the prepaid tenders by the CANCEL_REACTIONS (refunds). A
-    repeated ``external_id`` changes nothing.
+    refunded to the prepaid tenders by ``flows.cancellation.order_cancel``
+    (refunds). A repeated ``external_id`` changes nothing.
     """
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if not event_claim(source=f"cancel:{order.number}", external_id=external_id):
@@ -929,10 +920,6 @@ def order_cancel_units(
     if cod is not None:
         _cod_reduce(order, cod, result, actor)
     _cancel_notify(order, result)
-    for react in CANCEL_REACTIONS:
-        outcome = react(result, actor)
-        if outcome is not None:
-            result.refunds.append(outcome)
     return result
 
 

@@ -1,5 +1,5 @@
 """Writes for the portal: one-time codes, lookup rate limits and evidence
-photos. Returns themselves are created by ``returns.services.return_create``."""
+photos. Returns themselves are created by ``flows.return_intake.return_create``."""
 
 from __future__ import annotations
 

@@ -12,11 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip
 from oms.errors import ApplicationError
 from orders.events import EventActor
 from orders.states import Actor
-from returns.services import policy_current, return_create, return_quote
+from returns.services import policy_current
 from returns.services.common import expected_dates
 from returns.states import Resolution
 

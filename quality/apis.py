@@ -19,6 +19,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import quality as quality_flows
 from oms.parsers import JSONParser, json_problem
 from oms.validation import IdField
 from orders.apis import ERRORS
@@ -29,19 +30,6 @@ from returns.states import Disposition
 from . import selectors, services
 from .models import DefectPattern
 from .states import Outcome
-
-
-def return_assessment_extension(ret, data: dict) -> None:
-    """Registered in RETURN_OUTPUT_EXTENSIONS: per unit, its defect type,
-    evidence count, assessment and repair order."""
-    quality = selectors.return_quality(ret)
-    for unit in data["units"]:
-        unit.update(
-            quality.get(
-                unit["id"],
-                {"defect_type": None, "evidence_photos": 0, "assessment": None, "repair": None},
-            )
-        )
 
 
 class AnyOfPermissions(BasePermission):
@@ -98,7 +86,7 @@ class EvidenceApi(APIView):
         body = _body(request)
         s = self.Input(data={"unit": body.get("unit"), "serial": body.get("serial", "")})
         s.is_valid(raise_exception=True)
-        evidence = services.evidence_add(
+        evidence = quality_flows.evidence_add(
             rma=rma,
             unit_id=s.validated_data["unit"],
             serial=s.validated_data["serial"],
@@ -181,7 +169,7 @@ class InspectionApi(APIView):
         s = self.Input(data=raw)
         s.is_valid(raise_exception=True)
         v = s.validated_data
-        services.inspection_record(
+        quality_flows.inspection_record(
             rma=rma,
             data=services.InspectionData(
                 unit=v["unit"],
@@ -215,7 +203,7 @@ class RepairEventApi(APIView):
     def post(self, request, repair_id: int):
         s = self.Input(data=request.data)
         s.is_valid(raise_exception=True)
-        repair = services.repair_handle_event(
+        repair = quality_flows.repair_handle_event(
             repair_id=repair_id,
             type=s.validated_data["type"],
             notes=s.validated_data["notes"],

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from console.access import console_view, staff_actor
+from flows import quality as quality_flows
 from oms.errors import ApplicationError, NotFound
 from orders.states import UnitState
 from returns.selectors import return_get
@@ -63,7 +64,7 @@ def qc_screen(request, rma: str):
             return redirect("quality:qc", rma)
         v = form.cleaned_data
         try:
-            services.inspection_record(
+            quality_flows.inspection_record(
                 rma=rma,
                 data=services.InspectionData(
                     unit=v["unit"],

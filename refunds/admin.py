@@ -45,7 +45,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected pending or failed refunds", permissions=["change"])
     def retry(self, request, queryset):
-        from .services import refund_retry
+        from flows.refunds import refund_retry
 
         done = 0
         for refund in queryset.exclude(state="issued"):

@@ -3,11 +3,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import refunds as refunds_flows
 from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
 
-from . import selectors, services
+from . import selectors
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -75,7 +76,9 @@ class RefundRetryApi(APIView):
         operation_id="refunds_retry", request=None, responses={200: RefundOutput, **ERRORS}
     )
     def post(self, request, refund_id: int):
-        refund = services.refund_retry(refund_id=refund_id, actor=EventActor.from_request(request))
+        refund = refunds_flows.refund_retry(
+            refund_id=refund_id, actor=EventActor.from_request(request)
+        )
         return Response(RefundOutput(selectors.refund_list().get(pk=refund.pk)).data)
 
 

@@ -3,9 +3,9 @@
 ``orders.services.order_cancel_units`` works out what the customer no longer
 owes and how much of it the cash-on-delivery tender absorbs; what is left
 (``Cancellation.prepaid_due``) was paid by prepaid tenders and comes back
-here, as a refund of kind ``cancellation``. ``RefundsConfig.ready()``
-registers ``refund_for_cancellation`` in ``orders.services.CANCEL_REACTIONS``,
-so orders never imports refunds.
+here, as a refund of kind ``cancellation``. ``flows.cancellation.order_cancel``
+calls ``refund_for_cancellation`` after ``order_cancel_units``, in the same
+transaction, so orders never imports refunds.
 
 The refund is made like a return's (``refunds.services._create``): pending
 in the cancellation's transaction, split over the tenders in the current

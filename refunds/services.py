@@ -26,7 +26,7 @@ from orders.services import new_reference, payment_refund_record, units_transiti
 from orders.states import UnitState
 from returns.models import Return, ReturnItem
 from returns.pricing import PricedUnit, price_return
-from returns.services import after_change, tenders_in_policy_order
+from returns.services import tenders_in_policy_order
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from .gateways import GatewayError, gateway_for
@@ -357,44 +357,35 @@ def _settle_without_money(
     )
 
 
-def refund_has_open_money(ret: Return) -> bool:
-    return Refund.objects.filter(
-        return_request=ret, state__in=[RefundState.PENDING, RefundState.FAILED]
-    ).exists()
+def refund_issue_failed(*, refund_id: int, actor: EventActor, exc: GatewayError) -> None:
+    """Record a gateway failure on a refund not issued yet (its own
+    transaction: the issuing one rolled back)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+        if refund.state != RefundState.ISSUED:
+            before = refund.state
+            refund.fail(str(exc))
+            refund.attempts += 1
+            refund.save()
+            timeline_record(
+                order=refund.order_id,
+                actor=actor,
+                event=Event(
+                    "refund",
+                    refund.pk,
+                    RefundEventType.FAILED,
+                    before,
+                    refund.state,
+                    f"Gateway failed: {exc}"[:500],
+                ),
+            )
 
 
-def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
-    """Issue a pending (or failed) refund through the gateway. Idempotent: an
-    issued refund is left alone, and gateway calls are keyed per tender, so a
-    task that runs twice moves money once."""
-    actor = actor or EventActor.system("refunds")
-    try:
-        with transaction.atomic():
-            return _issue(refund_id, actor)
-    except GatewayError as exc:
-        with transaction.atomic():
-            refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund_id)
-            if refund.state != RefundState.ISSUED:
-                before = refund.state
-                refund.fail(str(exc))
-                refund.attempts += 1
-                refund.save()
-                timeline_record(
-                    order=refund.order_id,
-                    actor=actor,
-                    event=Event(
-                        "refund",
-                        refund.pk,
-                        RefundEventType.FAILED,
-                        before,
-                        refund.state,
-                        f"Gateway failed: {exc}"[:500],
-                    ),
-                )
-        raise
-
-
-def _issue(refund_id: int, actor: EventActor) -> Refund:
+def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]:
+    """Move the money of a pending (or failed) refund through the gateway.
+    Idempotent: an issued refund is left alone (False), and gateway calls are
+    keyed per tender, so a task that runs twice moves money once. The return's
+    reactions follow in ``flows.refunds.refund_issue``."""
     # The order's lock first, as every other writer of its money takes it
     # (see returns.services.common.return_get_for_update): without it, issuing
     # (refund → payments → order) deadlocks with a QC making another refund of
@@ -412,7 +403,7 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
     if refund is None:
         raise NotFound(f"Refund {refund_id} does not exist.")
     if refund.state == RefundState.ISSUED:
-        return refund
+        return refund, False
     order = refund.order
     payments = {
         p.pk: p
@@ -504,14 +495,7 @@ def _issue(refund_id: int, actor: EventActor) -> Refund:
         f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
     )
     refund_issued_webhook(refund, note)
-    if ret is not None:
-        after_change(
-            Return.objects.select_for_update(of=("self",))
-            .select_related("order", "policy")
-            .get(pk=ret.pk),
-            actor,
-        )
-    return refund
+    return refund, True
 
 
 def _credit_note(refund: Refund) -> CreditNote:
@@ -566,7 +550,8 @@ def _credit_note(refund: Refund) -> CreditNote:
     )
 
 
-def refund_retry(*, refund_id: int, actor: EventActor) -> Refund:
+def refund_retry_check(*, refund_id: int) -> None:
+    """A refund can be retried unless it is issued (409) or missing (404)."""
     refund = Refund.objects.filter(pk=refund_id).first()
     if refund is None:
         raise NotFound(f"Refund {refund_id} does not exist.")
@@ -576,7 +561,6 @@ def refund_retry(*, refund_id: int, actor: EventActor) -> Refund:
             code="invalid_state",
             extra={"state": refund.state},
         )
-    return refund_issue(refund_id=refund_id, actor=actor)
 
 
 def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:

@@ -3,8 +3,9 @@ from celery import shared_task
 
 @shared_task(bind=True, acks_late=True, max_retries=6)
 def refund_issue_task(self, refund_id: int) -> str:
+    from flows.refunds import refund_issue
+
     from .gateways import GatewayError
-    from .services import refund_issue
 
     try:
         return refund_issue(refund_id=refund_id).state

@@ -9,6 +9,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import return_events, return_intake, return_review
+from flows.read import return_detail_extend
 from oms.idempotency import idempotent
 from oms.pagination import LimitOffsetPagination
 from oms.validation import IdField
@@ -151,7 +153,7 @@ class QuoteApi(APIView):
     def post(self, request):
         s = ReturnInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return Response(services.return_quote(_request(s.validated_data, channel="api")))
+        return Response(return_intake.return_quote(_request(s.validated_data, channel="api")))
 
 
 def return_payload(rma: str) -> dict:
@@ -221,13 +223,8 @@ def return_payload(rma: str) -> dict:
         ],
         "timeline": OrderTimelineApi.Output(events, many=True).data,
     }
-    for extend in RETURN_OUTPUT_EXTENSIONS:
-        extend(ret, data)
-    return data
-
-
-# Later apps (sla) add keys to the return body.
-RETURN_OUTPUT_EXTENSIONS: list = []
+    # sla's legs and quality's per-unit keys, composed above the apps
+    return return_detail_extend(ret, data)
 
 
 class ReturnCreateApi(APIView):
@@ -258,7 +255,7 @@ class ReturnCreateApi(APIView):
         override = bool(request.data.get("override_eligibility")) and can_override
 
         def produce():
-            ret = services.return_create(
+            ret = return_intake.return_create(
                 _request(s.validated_data, channel="api", override=override),
                 actor=EventActor.from_request(request),
             )
@@ -319,7 +316,7 @@ class ReturnUnitOutput(serializers.Serializer):
     difference_collected = serializers.BooleanField()
     replacement_unit = serializers.IntegerField(allow_null=True)
     qc = serializers.DictField(allow_null=True)
-    # Added by the quality app (RETURN_OUTPUT_EXTENSIONS).
+    # Added by quality (flows.read.return_detail_extend).
     defect_type = serializers.CharField(allow_null=True, required=False)
     evidence_photos = serializers.IntegerField(required=False)
     assessment = serializers.DictField(
@@ -428,7 +425,9 @@ class ReturnEventApi(APIView):
             event_id=v["event_id"],
             results=[services.QcResult(**r) for r in v["results"]],
         )
-        services.return_handle_event(rma=rma, data=data, actor=EventActor.from_request(request))
+        return_events.return_handle_event(
+            rma=rma, data=data, actor=EventActor.from_request(request)
+        )
         return Response(return_payload(rma))
 
 
@@ -455,7 +454,7 @@ class _ReviewApi(APIView):
     """Approve or reject a return held for review (supervisor permission)."""
 
     required_permissions = ["returns.review_return"]
-    decide = None  # the service: returns.services.return_approve / return_reject
+    decide = None  # the use case: flows.return_review.return_approve / return_reject
 
     def post(self, request, rma: str):
         s = ReviewInput(data=request.data)
@@ -467,7 +466,7 @@ class _ReviewApi(APIView):
 
 
 class ReturnApproveApi(_ReviewApi):
-    decide = services.return_approve
+    decide = return_review.return_approve
 
     @extend_schema(
         operation_id="returns_approve", request=ReviewInput, responses={200: ReturnOutput, **ERRORS}
@@ -477,17 +476,10 @@ class ReturnApproveApi(_ReviewApi):
 
 
 class ReturnRejectApi(_ReviewApi):
-    decide = services.return_reject
+    decide = return_review.return_reject
 
     @extend_schema(
         operation_id="returns_reject", request=ReviewInput, responses={200: ReturnOutput, **ERRORS}
     )
     def post(self, request, rma: str):
         return super().post(request, rma)
-
-
-def order_returns_extension(order, data: dict) -> None:
-    data["returns"] = [
-        {"rma": r.rma, "type": r.type, "state": r.state}
-        for r in order.returns.order_by("created_at", "pk")
-    ]

@@ -59,6 +59,14 @@ def order_returnable(order: Order) -> list[dict]:
     return list(lines.values())
 
 
+def order_returns(order: Order) -> list[dict]:
+    """The order body's ``returns`` key."""
+    return [
+        {"rma": r.rma, "type": r.type, "state": r.state}
+        for r in order.returns.order_by("created_at", "pk")
+    ]
+
+
 def return_get(rma: str) -> Return:
     ret = (
         Return.objects.select_related("order", "policy", "location", "reviewed_by")

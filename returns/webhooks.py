@@ -8,7 +8,7 @@ from orders.messaging import webhook_enqueue, webhook_wanted
 from .models import Return, ReturnItem
 
 # The customer message sent at a step -> the webhook sent at the same step.
-# ``return.completed`` has no message; ``after_change`` sends it.
+# ``return.completed`` has no message; ``return_close`` sends it.
 BY_TEMPLATE = {
     "return_created": "return.created",
     "return_approved": "return.approved",

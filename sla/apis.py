@@ -25,27 +25,6 @@ class LegOutput(serializers.Serializer):
     action_reason = serializers.CharField()
 
 
-def leg_body(leg: Leg) -> dict:
-    return {
-        "leg": leg.leg,
-        "state": leg.state,
-        "attempt": leg.attempt,
-        "owner_team": leg.owner_team,
-        "started_at": leg.started_at,
-        "due_at": leg.due_at,
-        "completed_at": leg.completed_at,
-        "breached_at": leg.breached_at,
-        "action": leg.action or None,
-        "action_reason": leg.action_reason or None,
-    }
-
-
-def return_sla_extension(ret, data: dict) -> None:
-    data["sla"] = [
-        leg_body(g) for g in Leg.objects.filter(return_request=ret).order_by("started_at", "pk")
-    ]
-
-
 class LegListApi(APIView):
     required_permissions = ["returns.view_return"]
     pagination_class = LimitOffsetPagination

@@ -1,10 +1,11 @@
 """SLA legs: started and completed by reconciling with the return after every
-change (a reaction registered with the returns services), marked at risk at
+change (``flows.reactions.return_changed`` calls ``sla_sync``), marked at risk at
 80% and breached at 100% by ETA tasks and a beat sweep, and on breach the
 system decides by itself through the same services a person would use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +22,7 @@ from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
 from refunds.services import refund_escalate
 from returns.models import Return, ReturnItem
-from returns.services import QcResult, ReturnEventData, return_handle_event
+from returns.services import QcResult, ReturnEventData
 from returns.services.common import return_get_for_update
 from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
 
@@ -30,6 +31,9 @@ from .models import Leg, SlaRule
 from .states import OPEN_LEG_STATES, OWNER_TEAMS, LegKind, LegState
 
 SYSTEM = EventActor.system("sla")
+# How a breach action changes the return: ``flows.return_events.return_handle_event``
+# (keyword arguments rma, data, actor), passed in by ``flows.sla``.
+ApplyEvent = Callable[..., Return]
 RECEIVED_OR_LATER = {
     UnitState.RETURNED,
     UnitState.PENDING_REFUND,
@@ -200,7 +204,9 @@ class Outcome:
         return base + (f" -> {self.action}: {self.reason}" if self.action else "")
 
 
-def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None:
+def sla_check_leg(
+    *, leg_id: int, apply_event: ApplyEvent, now: datetime | None = None
+) -> Outcome | None:
     """Mark a leg at risk or breach it, once. Safe to run any number of times,
     from ETA tasks and sweeps at once: the leg row is locked and its state
     re-read, so the second runner finds it already handled."""
@@ -221,7 +227,7 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
         if leg is None or leg.state not in OPEN_LEG_STATES:
             return None
         if now >= leg.due_at:
-            return _breach(leg, now)
+            return _breach(leg, now, apply_event)
         if now >= leg.at_risk_at and leg.state == LegState.RUNNING:
             before = leg.state
             leg.mark_at_risk()
@@ -237,7 +243,7 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
         return Outcome(leg, "nothing")
 
 
-def _breach(leg: Leg, now: datetime) -> Outcome:
+def _breach(leg: Leg, now: datetime, apply_event: ApplyEvent) -> Outcome:
     ret = leg.return_request
     decide = {
         LegKind.PICKUP: _on_pickup_breach,
@@ -251,7 +257,7 @@ def _breach(leg: Leg, now: datetime) -> Outcome:
     leg.save()
     try:
         with transaction.atomic():
-            action, reason, customer = decide(leg, ret, now)
+            action, reason, customer = decide(leg, ret, now, apply_event)
     except ApplicationError as exc:
         action, reason, customer = (
             "escalated_to_supervisor",
@@ -282,7 +288,7 @@ def _event_data(type_: str, leg: Leg, **kw) -> ReturnEventData:
     return ReturnEventData(type=type_, event_id=f"sla-leg-{leg.pk}-{type_}", **kw)
 
 
-def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
+def _on_pickup_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     policy = ret.policy
     if ReturnItem.objects.filter(return_request=ret, replacement_unit__isnull=False).exists():
         # The replacement already shipped (exchange-first): cancelling or
@@ -293,7 +299,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
             "We still need to collect the item you're exchanging; our team will contact you today.",
         )
     if leg.attempt < policy.max_pickup_attempts:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -315,7 +321,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
     )
     value = sum((i.unit.net_paid for i in waiting), Decimal("0"))
     if value <= policy.keep_it_max_value:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -331,7 +337,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
             "We couldn't collect your return, so please keep the item(s): "
             "we're refunding you without a pickup.",
         )
-    return_handle_event(
+    apply_event(
         rma=ret.rma,
         actor=SYSTEM,
         data=_event_data(
@@ -345,7 +351,7 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime):
     )
 
 
-def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
+def _on_qc_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     policy = ret.policy
     waiting = list(
         ReturnItem.objects.filter(
@@ -356,7 +362,7 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
     low_risk = ret.risk_score < policy.risk_threshold / 2
     low_value = value <= policy.qc_auto_pass_max
     if waiting and low_risk and low_value:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -391,11 +397,11 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime):
     )
 
 
-def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
+def _on_exchange_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     """First breach: move the replacement to another location or an allowed
     variant and restart the clock. After that (or with no alternative): refund."""
     if leg.attempt > 1:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -409,7 +415,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
     try:
         with transaction.atomic():
-            return_handle_event(
+            apply_event(
                 rma=ret.rma,
                 actor=SYSTEM,
                 data=_event_data(
@@ -424,7 +430,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
         return ("relocated", "replacement moved to another location or an allowed variant", "")
     except ApplicationError:
-        return_handle_event(
+        apply_event(
             rma=ret.rma,
             actor=SYSTEM,
             data=_event_data(
@@ -440,7 +446,7 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime):
         )
 
 
-def _on_refund_breach(leg: Leg, ret: Return, now: datetime):
+def _on_refund_breach(leg: Leg, ret: Return, now: datetime, apply_event: ApplyEvent):
     new_date = add_hours(now, Decimal("48"), leg.calendar)
     count = refund_escalate(
         ret=ret, reason=f"refund SLA breached (leg {leg.pk})", new_date=new_date, actor=SYSTEM
@@ -466,19 +472,6 @@ def sla_due_leg_ids(*, now: datetime | None = None, limit: int = 5000) -> list[i
         .values_list("pk", flat=True)[:limit]
     )
     return [*due, *risky]
-
-
-def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome]:
-    """One pass in this process: legs past 80% become at risk, legs past due
-    are breached and acted on. (The beat task fans the same ids out to the
-    workers instead.)"""
-    now = now or timezone.now()
-    outcomes: list[Outcome] = []
-    for leg_id in sla_due_leg_ids(now=now, limit=limit):
-        outcome = sla_check_leg(leg_id=leg_id, now=now)
-        if outcome is not None and outcome.what != "nothing":
-            outcomes.append(outcome)
-    return outcomes
 
 
 def legs_for_returns(return_ids: list[int]) -> dict[int, list[Leg]]:

@@ -4,7 +4,7 @@ from celery import shared_task
 @shared_task(acks_late=True, bind=True, max_retries=3, default_retry_delay=30)
 def sla_leg_check_task(self, leg_id: int) -> str:
     """Scheduled with an ETA at the leg's 80% and 100% marks. Idempotent."""
-    from .services import sla_check_leg
+    from flows.sla import sla_check_leg
 
     outcome = sla_check_leg(leg_id=leg_id)
     return outcome.what if outcome else "closed"

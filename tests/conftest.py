@@ -356,8 +356,9 @@ def make_order(db, channel, make_sku, actor):
 def deliver_order(db, actor):
     from django.utils import timezone
 
+    from flows.delivery import shipment_deliver
     from orders.models import Unit
-    from orders.services import shipment_create, shipment_deliver
+    from orders.services import shipment_create
     from orders.states import UnitState
 
     def deliver(order, refused=(), *, delivered_at=None, cod_collected=None):

@@ -10,20 +10,15 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from flows.refunds import refund_issue
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from oms.dates import add_months, fmt
 from orders.models import OutboundMessage
 from quality.services.checks import warranty_status
 from refunds.models import Refund
-from refunds.services import refund_issue
 from returns.models import Return
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from tests.ui.builders import three_item_order
 
 pytestmark = pytest.mark.django_db

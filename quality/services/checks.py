@@ -52,8 +52,9 @@ UNCLASSIFIED = "unclassified"
 
 
 def return_items_validate(req, planned) -> None:
-    """Registered in returns' RETURN_ITEM_VALIDATORS: each defect line carries
-    a known defect type (explicit, the reason's default, or unclassified)."""
+    """Called by ``flows.return_intake.return_plan`` between returns' unit checks
+    and its refund-method check: each defect line carries a known defect type
+    (explicit, the reason's default, or unclassified)."""
     wanted = {i.defect_type for i in req.items if i.defect_type}
     if not any(p.reason.defect for p in planned) and not wanted:
         return
@@ -289,7 +290,7 @@ def _apply(ret: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> b
 
 
 def quality_react(ret: Return, actor: EventActor) -> None:
-    """Registered first in RETURN_REACTIONS: assess new defect lines, apply
+    """First step of ``flows.reactions.return_changed``: assess new defect lines, apply
     clear outcomes and open repair orders for units that passed QC for
     repair. Costs no query for other returns."""
     if ret.type != ReturnType.QUALITY_REJECTION or ret.state not in OPEN_STATES:

@@ -15,8 +15,7 @@ from django.db import transaction
 from oms.errors import ApplicationError, Conflict
 from oms.images import NotAnImage, TooManyPixels, image_format
 from orders.events import EventActor
-from returns.models import ReturnItem
-from returns.services import after_change
+from returns.models import Return, ReturnItem
 from returns.services.common import return_get_for_update, return_items
 from returns.states import OPEN_STATES
 
@@ -121,11 +120,8 @@ def photos_stored(item: ReturnItem) -> int:
     return EvidencePhoto.objects.filter(evidence__return_item=item).count()
 
 
-def evidence_add(
-    *, rma: str, unit_id: int, serial: str, photos: list, actor: EventActor
-) -> Evidence:
-    """Record a serial and photos for a unit, then run the automatic checks
-    again with them (and apply a now-clear outcome)."""
+def evidence_check(serial: str, photos: list) -> str:
+    """The stripped serial; refuses evidence with neither serial nor photos."""
     serial = (serial or "").strip()
     if not serial and not photos:
         raise ApplicationError(
@@ -133,7 +129,18 @@ def evidence_add(
             code="empty_evidence",
             extra={"field": "photos"},
         )
-    with StoredFiles() as files, transaction.atomic():
+    return serial
+
+
+def evidence_add(
+    files: StoredFiles, *, rma: str, unit_id: int, serial: str, photos: list, actor: EventActor
+) -> tuple[Evidence, Return]:
+    """Record a serial and photos for a unit, then run the automatic checks
+    again with them (and apply a now-clear outcome). Returns the evidence and
+    the locked return, whose reactions ``flows.quality.evidence_add`` runs."""
+    with transaction.atomic(
+        savepoint=False
+    ):  # inside its flow's transaction: no savepoint (no extra queries)
         ret = return_get_for_update(rma)
         if ret.state not in OPEN_STATES:
             raise Conflict(
@@ -155,5 +162,4 @@ def evidence_add(
         if item.reason.defect:
             assess_items(ret, [item], refresh=True)
             outcomes_apply(ret, items, actor)
-        after_change(ret, actor)
-        return evidence
+        return evidence, ret

@@ -14,14 +14,13 @@ from inventory.models import SKU
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict, NotFound
-from oms.roles import WAREHOUSE
 from orders.events import EventActor
 from orders.models import Line, Unit
 from orders.services import shipment_create, units_transition
 from orders.states import ShipmentKind, UnitState
 from returns.events import return_event
 from returns.models import Return, ReturnItem
-from returns.services import QcResult, ReturnEventData, after_change, return_handle_event
+from returns.services import QcResult, ReturnEventData
 from returns.services.common import return_get_for_update
 from returns.states import EventKind, Resolution
 
@@ -70,12 +69,10 @@ def _check_checklist(checklist: dict) -> dict:
     return checklist
 
 
-def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> Inspection:
-    """Inspect one unit: the QC result goes through ``return_handle_event``
-    (the same path as the events API, so the disposition rules, stock moves
-    and unit transitions are the engine's), then the checklist and photos are
-    kept with it. All or nothing, photos included."""
-    actor = actor.on_duty(WAREHOUSE)
+def inspection_check(data: InspectionData) -> tuple[dict, list]:
+    """Check an inspection before anything is written: the checklist, the
+    photos and the defect type. Returns the checklist and the checked photos.
+    (``flows.quality.inspection_record`` records it acting for the warehouse.)"""
     checklist = _check_checklist(data.checklist)
     checked = photos_check(data.photos)
     if (
@@ -87,42 +84,55 @@ def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> I
             code="unknown_defect_type",
             extra={"field": "defect_type"},
         )
-    with StoredFiles() as files, transaction.atomic():
-        if data.defect_type:
-            ReturnItem.objects.filter(return_request__rma=rma, unit_id=data.unit).update(
-                defect_code=data.defect_type
-            )
-        result = QcResult(
-            unit=data.unit,
-            passed=data.passed,
-            grade=data.grade,
-            disposition=data.disposition,
-            notes=data.notes,
+    return checklist, checked
+
+
+def inspection_qc_event(*, rma: str, data: InspectionData) -> ReturnEventData:
+    """Record the inspected defect type on the line, and give the QC result
+    that ``flows.quality.inspection_record`` sends through the returns event
+    engine (the same path as the events API: the disposition rules, stock
+    moves and unit transitions are the engine's)."""
+    if data.defect_type:
+        ReturnItem.objects.filter(return_request__rma=rma, unit_id=data.unit).update(
+            defect_code=data.defect_type
         )
-        return_handle_event(
-            rma=rma,
-            data=ReturnEventData(
-                type=EventKind.QC_RESULT, results=[result], event_id=data.event_id
-            ),
-            actor=actor,
-        )
-        item = (
-            ReturnItem.objects.select_related("unit")
-            .filter(return_request__rma=rma, unit_id=data.unit)
-            .first()
-        )
-        inspection = Inspection.objects.create(
-            return_item=item,
-            location_id=item.unit.location_id,
-            passed=bool(item.qc_passed),
-            grade=item.grade,
-            checklist=checklist,
-            disposition=item.disposition,
-            notes=item.qc_notes,
-            inspected_by=actor.user if getattr(actor.user, "pk", None) else None,
-        )
-        photos_store(files, rma, data.unit, checked, inspection=inspection)
-        return inspection
+    result = QcResult(
+        unit=data.unit,
+        passed=data.passed,
+        grade=data.grade,
+        disposition=data.disposition,
+        notes=data.notes,
+    )
+    return ReturnEventData(type=EventKind.QC_RESULT, results=[result], event_id=data.event_id)
+
+
+def inspection_finish(
+    files: StoredFiles,
+    *,
+    rma: str,
+    data: InspectionData,
+    checklist: dict,
+    checked: list,
+    actor: EventActor,
+) -> Inspection:
+    """After the QC result: keep the checklist and photos with it."""
+    item = (
+        ReturnItem.objects.select_related("unit")
+        .filter(return_request__rma=rma, unit_id=data.unit)
+        .first()
+    )
+    inspection = Inspection.objects.create(
+        return_item=item,
+        location_id=item.unit.location_id,
+        passed=bool(item.qc_passed),
+        grade=item.grade,
+        checklist=checklist,
+        disposition=item.disposition,
+        notes=item.qc_notes,
+        inspected_by=actor.user if getattr(actor.user, "pk", None) else None,
+    )
+    photos_store(files, rma, data.unit, checked, inspection=inspection)
+    return inspection
 
 
 def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
@@ -149,14 +159,20 @@ def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) 
         )
 
 
-def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventActor) -> RepairOrder:
-    """``started``: on the bench. ``completed``: the repaired unit ships back
+def repair_handle_event(
+    *, repair_id: int, type: str, notes: str, actor: EventActor
+) -> tuple[RepairOrder, Return]:
+    """Returns the repair order and its locked return (the caller,
+    ``flows.quality.repair_handle_event``, runs the return's reactions after
+    ``completed``). ``started``: on the bench. ``completed``: the repaired unit ships back
     to the customer in a new shipment (a new unit on a new line points at the
     original, as a replacement does; its stock enters reserved at the repair
     location and leaves with the shipment), and the original unit is settled
     as repaired."""
-    actor = actor.on_duty(WAREHOUSE)
-    with transaction.atomic():
+    # (the actor is already on duty for the warehouse: flows.quality)
+    with transaction.atomic(
+        savepoint=False
+    ):  # inside its flow's transaction: no savepoint (no extra queries)
         row = (
             RepairOrder.objects.select_related("return_item__return_request")
             .filter(pk=repair_id)
@@ -185,7 +201,7 @@ def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventAc
                 message=notes or "Repair started",
                 payload={"unit": item.unit_id, "repair": repair.pk},
             )
-            return repair
+            return repair, ret
         if type != "completed":
             raise ApplicationError(
                 f"type: unknown repair event {type!r}; use started or completed.",
@@ -267,8 +283,7 @@ def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventAc
             message=f"Unit {original.pk} repaired and shipped back in shipment {shipment.pk}",
             payload={"unit": original.pk, "repair": repair.pk, "shipment": shipment.pk},
         )
-        after_change(ret, actor)
-        return repair
+        return repair, ret
 
 
 def defect_pattern_create(

@@ -1,10 +1,9 @@
-"""Shared pieces of the return services: the current policy, locking, the
-registry through which refunds reacts to return changes, and closing."""
+"""Shared pieces of the return services: the current policy, locking, and
+closing a settled return (``flows.reactions.return_changed`` decides when)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -19,15 +18,6 @@ from ..events import ReturnEventType, return_event
 from ..models import Return, ReturnItem, ReturnPolicy
 from ..states import OPEN_STATES, Resolution, ReturnState
 from ..webhooks import return_webhook
-
-# refunds registers here (refunds depends on returns, never the reverse):
-# called inside the transaction of every return change.
-RETURN_REACTIONS: list[Callable[[Return, EventActor], None]] = []
-# and here: True while money for the return is still pending.
-OPEN_MONEY_CHECKS: list[Callable[[Return], bool]] = []
-# quality registers here: called by return_plan with the request and the
-# planned items; may fill ``defect_code`` and raises ApplicationError to refuse.
-RETURN_ITEM_VALIDATORS: list[Callable] = []
 
 SETTLED_UNIT_STATES = {
     UnitState.REFUNDED,
@@ -67,6 +57,15 @@ def return_get_for_update(rma: str) -> Return:
     if ret is None:
         raise NotFound(f"Return {rma} does not exist.")
     return ret
+
+
+def return_lock(return_id: int) -> Return:
+    """Lock a return by id (its order's lock is already held)."""
+    return (
+        Return.objects.select_for_update(of=("self",))
+        .select_related("order", "policy")
+        .get(pk=return_id)
+    )
 
 
 def return_items(ret: Return, *, lock_units: bool = False) -> list[ReturnItem]:
@@ -146,28 +145,27 @@ def release_reservations(items: list[ReturnItem], *, reference: str) -> None:
         )
 
 
-def after_change(ret: Return, actor: EventActor) -> None:
-    """Run the reactions (refunds falling due) and close the return when every
-    unit is settled and no money is pending."""
-    for react in RETURN_REACTIONS:
-        react(ret, actor)
+def return_settled(ret: Return) -> bool:
+    """True when an open return has every unit settled and every exchange
+    dispatched: it can close once no money is pending for it."""
     if ret.state not in (ReturnState.APPROVED, ReturnState.IN_TRANSIT, ReturnState.RECEIVED):
-        return
+        return False
     items = return_items(ret)
     from orders.models import Unit
 
     states = dict(Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state"))
     if not all(states[i.unit_id] in SETTLED_UNIT_STATES for i in items):
-        return
-    if any(
+        return False
+    return not any(
         i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
         and states[i.unit_id] != UnitState.RETURN_REJECTED
         for i in items
-    ):
-        return
-    if any(check(ret) for check in OPEN_MONEY_CHECKS):
-        return
+    )
+
+
+def return_close(ret: Return, actor: EventActor) -> None:
+    """Complete a settled return with no money pending."""
     ReturnItem.objects.filter(return_request=ret).update(is_open=False)
     transition(ret, "complete", timezone.now(), actor=actor, message="Every unit settled")
     return_event(ret, ReturnEventType.COMPLETED, actor=actor, message=f"Return {ret.rma} completed")

@@ -28,7 +28,7 @@ from ..pricing import PricedUnit, Tender, price_return
 from ..risk import return_risk
 from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnState, ReturnType
 from ..webhooks import return_webhook
-from .common import RETURN_ITEM_VALIDATORS, after_change, policy_current
+from .common import policy_current
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
 UPI = r"^[\w.\-]{2,256}@[A-Za-z]{2,64}$"
@@ -83,6 +83,20 @@ class Plan:
     payments: list[Payment]
 
 
+@dataclass
+class PlanDraft:
+    """A request checked unit by unit (``return_plan_units``), before the
+    refund-method check, classification, risk and estimate
+    (``return_plan_finish``). Quality validates the items in between."""
+
+    req: ReturnRequest
+    order: Order
+    policy: ReturnPolicy
+    units: dict[int, Unit]
+    items: list[PlannedItem]
+    chosen: set[int]
+
+
 def _err(field_: str, message: str, code: str = "invalid", **extra) -> ApplicationError:
     return ApplicationError(f"{field_}: {message}", code=code, extra={"field": field_, **extra})
 
@@ -116,10 +130,11 @@ def _load_order(number: str, *, lock: bool) -> Order:
     return order
 
 
-def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
-    """Validate a return request and work out everything about it without
-    writing. ``lock`` (inside a transaction) locks the order first, so returns
-    of one order are decided one at a time."""
+def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
+    """Validate a return request unit by unit, without writing. ``lock``
+    (inside a transaction) locks the order first, so returns of one order are
+    decided one at a time. ``flows.return_intake.return_plan`` runs quality's
+    item validation next, then ``return_plan_finish``."""
     if not req.items:
         raise _err("items", "a return needs at least one item.")
     order = _load_order(req.order, lock=lock)
@@ -190,8 +205,13 @@ def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
                 _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now)
             )
             chosen.add(unit.pk)
-    for validate in RETURN_ITEM_VALIDATORS:
-        validate(req, planned)
+    return PlanDraft(req, order, policy, units, planned, chosen)
+
+
+def return_plan_finish(draft: PlanDraft) -> Plan:
+    """The rest of the plan: refund method, type, risk and the estimate."""
+    req, order, policy, units = draft.req, draft.order, draft.policy, draft.units
+    planned, chosen = draft.items, draft.chosen
     payments = list(Payment.objects.filter(order=order).order_by("position"))
     _check_refund_method(req, policy, payments, planned)
     all_units = [u for u in units.values() if u.state != UnitState.CANCELLED]
@@ -436,8 +456,7 @@ def tenders_in_policy_order(
     ]
 
 
-def return_quote(req: ReturnRequest) -> dict:
-    plan = return_plan(req)
+def quote_from_plan(plan: Plan) -> dict:
     return {
         "type": plan.type,
         "is_full_return": plan.is_full_return,
@@ -450,22 +469,21 @@ def return_quote(req: ReturnRequest) -> dict:
     }
 
 
-def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
-    """Create a return. All or nothing: a unit already in an open return, or
-    an exchange that cannot be reserved, refuses the whole request (409)."""
-    try:
-        with transaction.atomic():
-            return _return_create(req, actor)
-    except IntegrityError as exc:
-        if "unit_in_one_open_return" in str(exc) or "return_item" in str(exc).lower():
-            raise Conflict(
-                "Some of these units were just put in another return.", code="units_in_open_return"
-            ) from exc
-        raise
+def return_unit_conflict(exc: IntegrityError) -> Conflict | None:
+    """The 409 for a unit that another return took meanwhile, else None."""
+    if "unit_in_one_open_return" in str(exc) or "return_item" in str(exc).lower():
+        return Conflict(
+            "Some of these units were just put in another return.", code="units_in_open_return"
+        )
+    return None
 
 
-def _return_create(req: ReturnRequest, actor: EventActor) -> Return:
-    plan = return_plan(req, lock=True)
+def return_create_from_plan(
+    req: ReturnRequest, plan: Plan, actor: EventActor
+) -> tuple[Return, list[ReturnItem]]:
+    """Write the return the plan describes: rows, reservations, unit moves and
+    events, held for review or approved. The customer message follows the
+    reactions (``return_created_notify``)."""
     order = plan.order
     location = None
     if req.location:
@@ -531,8 +549,6 @@ def _return_create(req: ReturnRequest, actor: EventActor) -> Return:
             "estimate_total": plan.breakdown["total"],
         },
     )
-    from ..messages import notify
-
     if held:
         return_event(
             ret,
@@ -541,11 +557,16 @@ def _return_create(req: ReturnRequest, actor: EventActor) -> Return:
             message=f"Risk {ret.risk_score} ≥ {plan.policy.risk_threshold}",
             payload={"reasons": ret.risk_reasons},
         )
+    return ret, items
+
+
+def return_created_notify(ret: Return, items: list[ReturnItem], plan: Plan) -> None:
+    from ..messages import notify
+
+    if ret.state == ReturnState.PENDING_REVIEW:
         notify(ret, "return_created", items=items, held=True, breakdown=plan.breakdown)
-        return ret
-    on_approved(ret, items, actor)
-    notify(ret, "return_created", items=items, breakdown=plan.breakdown)
-    return ret
+    else:
+        notify(ret, "return_created", items=items, breakdown=plan.breakdown)
 
 
 def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
@@ -586,9 +607,9 @@ def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) 
     )
 
 
-def on_approved(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
-    """What follows approval: keep-it units are kept now; refunds that fall
-    due (keep-it) are created by the reactions."""
+def keep_units_on_approval(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+    """What follows approval in returns: keep-it units are kept now (the
+    keep-it refund falls due in ``flows.reactions.return_changed``)."""
     keep_units = [i.unit for i in items if i.resolution in NO_PICKUP]
     if keep_units:
         units_transition(
@@ -598,7 +619,6 @@ def on_approved(ret: Return, items: list[ReturnItem], actor: EventActor) -> None
             message=f"keep-it in {ret.rma}",
             payload={"rma": ret.rma},
         )
-    after_change(ret, actor)
 
 
 def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:

@@ -1,4 +1,4 @@
-"""``return_handle_event``: the one place events move a return and its units.
+"""``return_event_handle``: the one place events move a return and its units.
 
 The courier webhook, the warehouse's QC screen, the console and the SLA
 sweeper all call it. An event that does not fit the current state is refused
@@ -31,14 +31,13 @@ from ..models import Return, ReturnItem
 from ..states import NO_PICKUP, Disposition, EventKind, Resolution, ReturnState, ReturnType
 from . import resolve
 from .common import (
-    after_change,
     release_reservations,
     require_open,
     return_get_for_update,
     return_items,
     transition,
 )
-from .create import on_approved
+from .create import keep_units_on_approval
 
 DISPOSITION_BUCKET = {
     Disposition.RESTOCK: Bucket.SELLABLE,
@@ -79,21 +78,26 @@ class ReturnEventData:
 WAREHOUSE_EVENTS = {EventKind.RECEIVED, EventKind.QC_RESULT}
 
 
-def return_handle_event(*, rma: str, data: ReturnEventData, actor: EventActor) -> Return:
+def return_event_actor(data: ReturnEventData, actor: EventActor) -> EventActor:
+    """The actor an event is recorded under (acting for the warehouse when
+    the event is the warehouse's duty)."""
     if data.type in WAREHOUSE_EVENTS:
         actor = actor.on_duty(WAREHOUSE)
-    with transaction.atomic():
-        ret = return_get_for_update(rma)
-        if not event_claim(source=f"return:{rma}", external_id=data.event_id):
-            return ret
-        handler = HANDLERS.get(data.type)
-        if handler is None:
-            raise ApplicationError(
-                f"type: unknown event type {data.type!r}.", extra={"field": "type"}
-            )
-        handler(ret, data, actor)
-        after_change(ret, actor)
-        return ret
+    return actor
+
+
+def return_event_claim(ret: Return, data: ReturnEventData) -> bool:
+    """False for a redelivered event (same ``event_id``): ignore it."""
+    return event_claim(source=f"return:{ret.rma}", external_id=data.event_id)
+
+
+def return_event_handle(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
+    """Apply one event to a locked return (``return_get_for_update``). The
+    reactions follow in ``flows.reactions.return_changed``."""
+    handler = HANDLERS.get(data.type)
+    if handler is None:
+        raise ApplicationError(f"type: unknown event type {data.type!r}.", extra={"field": "type"})
+    handler(ret, data, actor)
 
 
 def _units_in(
@@ -606,10 +610,12 @@ def _relocate(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
         )
 
 
-def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
+def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
     from django.utils import timezone
 
-    with transaction.atomic():
+    with transaction.atomic(
+        savepoint=False
+    ):  # inside its flow's transaction: no savepoint (no extra queries)
         ret = return_get_for_update(rma)
         if ret.state != ReturnState.PENDING_REVIEW:
             raise Conflict(
@@ -628,11 +634,11 @@ def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
         )
         return_event(ret, ReturnEventType.APPROVED, actor=actor, message=note or "Approved")
         notify(ret, "return_approved")
-        on_approved(ret, return_items(ret, lock_units=True), actor)
+        keep_units_on_approval(ret, return_items(ret, lock_units=True), actor)
         return ret
 
 
-def return_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
+def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
     from django.utils import timezone
 
     with transaction.atomic():

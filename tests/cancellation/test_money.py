@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from flows.cancellation import order_cancel as order_cancel_units
+from flows.delivery import shipment_deliver
 from orders.models import Payment, TimelineEvent, Unit
 from orders.selectors import order_status, payment_status
-from orders.services import PaymentData, order_cancel_units, shipment_create, shipment_deliver
+from orders.services import PaymentData, shipment_create
 from orders.states import PaymentState
 from refunds.models import Refund, RefundTender
 from returns.models import ReturnPolicy

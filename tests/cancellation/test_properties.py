@@ -21,21 +21,18 @@ from django.db.models import Sum
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flows.cancellation import order_cancel as order_cancel_units
+from flows.delivery import shipment_deliver
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from inventory.models import StockBalance
 from inventory.selectors import stock_ledger_mismatches
 from orders.models import Payment, Unit
-from orders.services import order_cancel_units, shipment_create, shipment_deliver
+from orders.services import shipment_create
 from orders.states import UnitState
 from refunds.models import Refund, RefundTender
 from refunds.selectors import order_ledger
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from tests.cancellation.helpers import cod_still_to_collect, owed, retained
 from tests.returns.test_properties import DB_SETTINGS, STOCK, _build_order, order_spec
 

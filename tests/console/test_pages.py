@@ -88,7 +88,8 @@ def test_supervisor_modifies_lines_of_a_held_return(login, order, actor):
 
 
 def test_events_walk_a_return_to_qc(login, order, actor):
-    from returns.services import ItemRequest, ReturnRequest, return_create
+    from flows.return_intake import return_create
+    from returns.services import ItemRequest, ReturnRequest
 
     unit = order.units.order_by("pk").first()
     ret = return_create(

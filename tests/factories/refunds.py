@@ -58,7 +58,7 @@ class RefundFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, state, units, refund_method):
-        from refunds.services import refund_issue
+        from flows.refunds import refund_issue
 
         ret = ReturnFactory(received=True, units=units, refund_method=refund_method)
         walk(ret, "qc_passed")

@@ -108,14 +108,8 @@ class DeliveredOrderFactory(factory.Factory):
         external_id,
         email,
     ):
-        from orders.services import (
-            LineData,
-            OrderData,
-            PaymentData,
-            order_create,
-            shipment_create,
-            shipment_deliver,
-        )
+        from flows.delivery import shipment_deliver
+        from orders.services import LineData, OrderData, PaymentData, order_create, shipment_create
 
         warehouse()
         ChannelFactory(code="web", name="Web store")
@@ -217,7 +211,8 @@ class ReturnFactory(factory.django.DjangoModelFactory):
     def _create(
         cls, model_class, *, order, state, units, reason, resolution, refund_method, refused
     ):
-        from returns.services import ItemRequest, ReturnRequest, return_create
+        from flows.return_intake import return_create
+        from returns.services import ItemRequest, ReturnRequest
 
         if refused:
             return _doorstep_refusal(state, units, order)
@@ -284,10 +279,12 @@ def _doorstep_refusal(state: str, units: int, order) -> Return:
 
 def walk(ret: Return, step: str) -> None:
     """Apply one step to a return through the services."""
+    from flows.refunds import refund_issue
+    from flows.return_events import return_handle_event
+    from flows.return_review import return_reject
     from refunds.models import Refund
-    from refunds.services import refund_issue
     from refunds.states import RefundState
-    from returns.services import QcResult, ReturnEventData, return_handle_event, return_reject
+    from returns.services import QcResult, ReturnEventData
 
     def send(type_: str, **data) -> None:
         return_handle_event(rma=ret.rma, data=ReturnEventData(type=type_, **data), actor=ACTOR)

@@ -64,7 +64,7 @@ class LegFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *, kind, state):
-        from sla.services import sla_check_leg
+        from flows.sla import sla_check_leg
 
         if kind not in STARTS:
             raise ValueError(f"unknown leg kind {kind!r}")

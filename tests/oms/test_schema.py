@@ -15,15 +15,10 @@ import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from refunds.models import Refund
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 
 pytestmark = pytest.mark.django_db
 

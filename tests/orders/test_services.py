@@ -187,7 +187,7 @@ def test_delivered_at_in_the_future_is_refused(make_order, deliver_order):
 
 
 def test_cod_over_two_shipments_collects_shipping_once(make_order, make_sku, actor):
-    from orders.services import shipment_deliver
+    from flows.delivery import shipment_deliver
 
     # given a COD order of 600 + 400 with 40 shipping, shipped in two parcels
     make_sku("LAMP-1", Decimal("600.00"), stock=1)

@@ -138,7 +138,8 @@ ACTIONS = [
 
 @pytest.fixture
 def rma(order, actor):
-    from returns.services import ItemRequest, ReturnRequest, return_create
+    from flows.return_intake import return_create
+    from returns.services import ItemRequest, ReturnRequest
 
     unit = order.units.order_by("pk").first()
     return return_create(
@@ -187,7 +188,8 @@ def test_htmx_request_without_verification_gets_403(client, order):
 def test_verified_customer_gets_404_for_another_customers_order_and_return(
     verified, other_order, actor
 ):
-    from returns.services import ItemRequest, ReturnRequest, return_create
+    from flows.return_intake import return_create
+    from returns.services import ItemRequest, ReturnRequest
 
     unit = other_order.units.order_by("pk").first()
     their = return_create(

@@ -37,8 +37,9 @@ def gadget(make_sku):
 def shipped(db, make_order, actor):
     """shipped(sku_code, serials, days_ago=5) → order delivered days_ago with
     those serials recorded at shipment (one unit per serial)."""
+    from flows.delivery import shipment_deliver
     from orders.models import Unit
-    from orders.services import shipment_create, shipment_deliver
+    from orders.services import shipment_create
 
     def make(code="GAD-1", serials=("B2405-0001",), days_ago=5, **order_kw):
         order = make_order([(code, len(serials))], **order_kw)

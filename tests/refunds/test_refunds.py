@@ -5,21 +5,16 @@ from decimal import Decimal
 
 import pytest
 
+from flows.refunds import refund_issue
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from orders.models import LedgerEntry, Payment
 from orders.services import PaymentData
 from refunds.gateways import GatewayError
 from refunds.models import CreditNote, GatewayRefund, Refund
 from refunds.selectors import order_ledger
-from refunds.services import refund_issue
 from returns.models import ReturnPolicy
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from tests.returns.helpers import assert_invariants
 
 pytestmark = pytest.mark.django_db

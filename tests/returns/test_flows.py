@@ -445,7 +445,8 @@ def test_high_risk_return_waits_for_a_supervisor(
     django_capture_on_commit_callbacks,
 ):
     # given a phone shipped with serial SN-1
-    from orders.services import shipment_create, shipment_deliver
+    from flows.delivery import shipment_deliver
+    from orders.services import shipment_create
 
     make_sku("PHONE", Decimal("15000.00"), stock=5, warranty_months=12)
     order = make_order([("PHONE", 2)])
@@ -509,7 +510,8 @@ def test_rejected_review_puts_units_back_with_the_customer(
 ):
     # given a held return (new policy with a low risk threshold)
     ReturnPolicy.objects.create(version=2, risk_threshold=10)
-    from orders.services import shipment_create, shipment_deliver
+    from flows.delivery import shipment_deliver
+    from orders.services import shipment_create
 
     make_sku("WATCH", Decimal("25000.00"), stock=2)
     order = make_order([("WATCH", 1)])

@@ -21,6 +21,8 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from inventory.models import StockBalance
 from orders.models import Payment, Unit
 from orders.services import PaymentData
@@ -28,14 +30,7 @@ from orders.states import OPEN_RETURN_STATES, UnitState
 from refunds.models import Refund, RefundItem, RefundTender
 from returns.models import ReturnItem, ReturnPolicy
 from returns.pricing import Tender, price_return, split_tenders
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from tests.returns.helpers import assert_invariants
 
 pytestmark = pytest.mark.django_db

@@ -194,16 +194,12 @@ def test_converting_an_accepted_exchange_writes_a_unit_transition(
 def test_a_breach_racing_a_courier_event_never_deadlocks(tees, make_order, deliver_order):
     from datetime import timedelta
 
+    from flows.return_events import return_handle_event
+    from flows.return_intake import return_create
+    from flows.sla import sla_check_leg
     from orders.events import EventActor
-    from returns.services import (
-        ItemRequest,
-        ReturnEventData,
-        ReturnRequest,
-        return_create,
-        return_handle_event,
-    )
+    from returns.services import ItemRequest, ReturnEventData, ReturnRequest
     from sla.models import Leg
-    from sla.services import sla_check_leg
 
     _policy(max_pickup_attempts=5)
     errors = []

@@ -10,24 +10,17 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
+from flows.refunds import refund_issue
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create, return_quote
+from flows.return_review import return_approve, return_reject
 from inventory.models import SKU, StockMovement
 from oms.errors import ApplicationError, Conflict
 from orders.models import LedgerEntry, OutboundMessage, Payment, TimelineEvent, Unit
 from refunds.models import CreditNote, Refund
 from refunds.selectors import order_ledger
-from refunds.services import refund_issue
 from returns.models import Return, ReturnItem, ReturnPolicy
-from returns.services import (
-    ItemRequest,
-    QcResult,
-    ReturnEventData,
-    ReturnRequest,
-    return_approve,
-    return_create,
-    return_handle_event,
-    return_quote,
-    return_reject,
-)
+from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from sla.models import Leg
 from tests.returns.helpers import assert_invariants, snapshot, stock, unit_ids
 
@@ -475,7 +468,8 @@ def test_cancel_releases_the_exchange_reservation_and_the_units(order, make_sku,
 @pytest.fixture
 def phone_order(make_sku, make_order, actor):
     """A phone shipped with serial SN-1, delivered."""
-    from orders.services import shipment_create, shipment_deliver
+    from flows.delivery import shipment_deliver
+    from orders.services import shipment_create
 
     make_sku("PHONE", Decimal("15000.00"), stock=2)
     o = make_order([("PHONE", 1)])

@@ -5,9 +5,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from flows.return_intake import return_create
 from orders.models import Channel
 from returns.models import Return
-from returns.services import ItemRequest, ReturnRequest, return_create
+from returns.services import ItemRequest, ReturnRequest
 
 pytestmark = pytest.mark.django_db
 

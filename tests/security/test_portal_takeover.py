@@ -4,8 +4,9 @@ portal session sees only orders carrying the address its code was sent to."""
 
 import pytest
 
+from flows.return_intake import return_create
 from orders.models import Customer, Order
-from returns.services import ItemRequest, ReturnRequest, return_create
+from returns.services import ItemRequest, ReturnRequest
 from tests.security.conftest import portal_sign_in
 from tests.ui.builders import CUSTOMER, three_item_order
 

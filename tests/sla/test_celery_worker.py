@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from flows.return_intake import return_create
+from flows.sla import sla_sweep
 from returns.models import ReturnPolicy
-from returns.services import ItemRequest, ReturnRequest, return_create
+from returns.services import ItemRequest, ReturnRequest
 from sla.models import Leg
-from sla.services import sla_sweep
 
 pytestmark = [
     pytest.mark.postgres,

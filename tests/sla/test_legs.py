@@ -8,12 +8,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from flows.sla import sla_check_leg, sla_sweep
 from orders.models import OutboundMessage
 from orders.states import UnitState
 from refunds.models import Refund
 from returns.models import Return
 from sla.models import BusinessCalendar, Leg, SlaRule
-from sla.services import sla_check_leg, sla_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_legs_start_and_complete_on_their_events(
     assert legs[("qc", 1)].state == "completed"
     assert legs[("refund", 1)].state == "running"
     assert legs[("refund", 1)].owner_team == "finance"
-    from refunds.services import refund_issue
+    from flows.refunds import refund_issue
 
     refund_issue(refund_id=Refund.objects.get(return_request=ret).pk)
     assert _legs(ret)[("refund", 1)].state == "completed"

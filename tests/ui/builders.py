@@ -85,7 +85,8 @@ def strict_policy():
 
 
 def held_return(order, unit_ids, actor):
-    from returns.services import ItemRequest, ReturnRequest, return_create
+    from flows.return_intake import return_create
+    from returns.services import ItemRequest, ReturnRequest
 
     strict_policy()
     return return_create(

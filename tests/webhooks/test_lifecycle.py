@@ -8,15 +8,11 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from flows.return_events import return_handle_event
+from flows.return_intake import return_create
 from orders.models import OutboundMessage
 from returns.models import ReturnPolicy
-from returns.services import (
-    ItemRequest,
-    ReturnEventData,
-    ReturnRequest,
-    return_create,
-    return_handle_event,
-)
+from returns.services import ItemRequest, ReturnEventData, ReturnRequest
 from tests.returns.helpers import create, event, walk_to_qc
 
 pytestmark = pytest.mark.django_db

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from flows.delivery import shipment_deliver
 from inventory.models import SKU, Location, Product, StockMovement
 from inventory.services import location_upsert, sku_upsert, stock_adjust
 from inventory.states import Bucket, LocationKind
@@ -42,7 +43,6 @@ from orders.services import (
     PaymentData,
     order_create,
     shipment_create,
-    shipment_deliver,
 )
 from orders.states import PaymentMethod, UnitState
 from returns.models import Return

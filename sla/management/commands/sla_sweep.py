@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sla.services import sla_sweep
+from flows.sla import sla_sweep
 
 
 class Command(BaseCommand):

@@ -1,0 +1,107 @@
+"""Quoting and creating returns (API, portal, console wizard)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from oms.errors import ApplicationError, Conflict
+from orders.events import EventActor
+from quality.services import return_items_validate
+from returns.models import Return
+from returns.services import (
+    ItemRequest,
+    Plan,
+    ReturnEventData,
+    ReturnRequest,
+    keep_units_on_approval,
+    quote_from_plan,
+    return_create_from_plan,
+    return_created_notify,
+    return_plan_finish,
+    return_plan_units,
+    return_unit_conflict,
+)
+from returns.states import EventKind, ReturnState
+
+from .reactions import return_changed
+from .return_events import return_handle_event
+
+
+def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
+    """Validate a request without writing: returns checks each unit, quality
+    checks the defect lines (it may fill their defect code), then returns
+    checks the refund method, classifies, scores the risk and estimates."""
+    draft = return_plan_units(req, lock=lock)
+    return_items_validate(req, draft.items)
+    return return_plan_finish(draft)
+
+
+def return_quote(req: ReturnRequest) -> dict:
+    return quote_from_plan(return_plan(req))
+
+
+def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
+    """Create a return. All or nothing: a unit already in an open return, or
+    an exchange that cannot be reserved, refuses the whole request (409). An
+    approved return's reactions (keep-it refunds, SLA legs) run before the
+    customer's message."""
+    try:
+        with transaction.atomic():
+            plan = return_plan(req, lock=True)
+            ret, items = return_create_from_plan(req, plan, actor)
+            if ret.state != ReturnState.PENDING_REVIEW:
+                keep_units_on_approval(ret, items, actor)
+                return_changed(ret, actor)
+            return_created_notify(ret, items, plan)
+            return ret
+    except IntegrityError as exc:
+        conflict = return_unit_conflict(exc)
+        if conflict is not None:
+            raise conflict from exc
+        raise
+
+
+def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -> Return:
+    """Cancel a return held for review and create it again with fewer lines,
+    under the same reasons, resolutions and refund method (console). All or
+    nothing: the two use cases run nested in one transaction."""
+    ret = Return.objects.filter(rma=rma).first()
+    if ret is None:
+        raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
+    if ret.state != ReturnState.PENDING_REVIEW:
+        raise Conflict(f"Return {rma} is {ret.state}; only a held return can be modified.")
+    items = list(ret.items.select_related("reason", "exchange_sku").order_by("pk"))
+    kept = [i for i in items if i.unit_id in set(keep_units)]
+    if not kept:
+        raise ApplicationError("Keep at least one line; to drop them all, reject the return.")
+    if len(kept) == len(items):
+        raise ApplicationError("Remove at least one line.")
+    with transaction.atomic():
+        return_handle_event(
+            rma=rma,
+            data=ReturnEventData(
+                type=EventKind.CANCELLED,
+                reason=f"lines modified by {actor.label}; replaced by a new return",
+            ),
+            actor=actor,
+        )
+        return return_create(
+            ReturnRequest(
+                order=ret.order.number,
+                refund_method=ret.refund_method,
+                payout=ret.payout_details,
+                channel="console",
+                items=[
+                    ItemRequest(
+                        unit=i.unit_id,
+                        reason=i.reason.code,
+                        resolution=i.resolution,
+                        exchange_sku=i.exchange_sku.code if i.exchange_sku else None,
+                        serial=i.customer_serial,
+                        note=i.customer_note,
+                    )
+                    for i in kept
+                ],
+            ),
+            actor=actor,
+        )

@@ -1,0 +1,24 @@
+"""Review of returns held for risk (API and console)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from orders.events import EventActor
+from returns.models import Return
+from returns.services import return_review_approve, return_review_reject
+
+from .reactions import return_changed
+
+
+def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
+    """Approve, keep the keep-it units, then the reactions."""
+    with transaction.atomic():
+        ret = return_review_approve(rma=rma, actor=actor, note=note)
+        return_changed(ret, actor)
+        return ret
+
+
+def return_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
+    """Reject: nothing follows (no refund falls due, no leg was started)."""
+    return return_review_reject(rma=rma, actor=actor, note=note)
