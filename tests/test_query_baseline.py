@@ -152,10 +152,16 @@ def test_queries_per_request_are_no_higher_than_the_baseline(
         warehouse_api=warehouse_api,
         capture_on_commit=django_capture_on_commit_callbacks,
     )
-    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    # One baseline per database: PostgreSQL issues one more statement than
+    # SQLite on some paths (both measured on main before issue 11).
+    from django.db import connection
+
+    recorded = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    baseline = recorded.setdefault(connection.vendor, {})
     if RECORD:
         baseline[name] = count
-        BASELINE.write_text(json.dumps(dict(sorted(baseline.items())), indent=2) + "\n")
+        recorded[connection.vendor] = dict(sorted(baseline.items()))
+        BASELINE.write_text(json.dumps(dict(sorted(recorded.items())), indent=2) + "\n")
     # then it costs no more queries than before the refactor
-    assert name in baseline, f"no baseline for {name}"
+    assert name in baseline, f"no baseline for {name} on {connection.vendor}"
     assert count <= baseline[name], f"{name}: {count} queries, baseline {baseline[name]}"
