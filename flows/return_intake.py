@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from quality.services import return_items_validate
+from returns.events import ReturnEventType
 from returns.models import Return
 from returns.services import (
     ItemRequest,
@@ -21,7 +22,7 @@ from returns.services import (
     return_plan_units,
     return_unit_conflict,
 )
-from returns.states import EventKind, ReturnState
+from returns.states import ReturnState
 
 from .reactions import return_changed
 from .return_events import return_handle_event
@@ -80,7 +81,7 @@ def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -
         return_handle_event(
             rma=rma,
             data=ReturnEventData(
-                type=EventKind.CANCELLED,
+                type=ReturnEventType.CANCELLED.kind,
                 reason=f"lines modified by {actor.label}; replaced by a new return",
             ),
             actor=actor,

@@ -42,6 +42,7 @@ from returns.models import Return, ReturnItem
 from returns.services.common import release_reservations
 from returns.states import OPEN_STATES, Resolution, ReturnState, ReturnType
 
+from ..events import QualityEventType
 from ..models import Assessment, DefectPattern, DefectType, Evidence
 from ..states import Outcome, Warranty
 
@@ -234,7 +235,7 @@ def outcomes_apply(ret: Return, items: list[ReturnItem], actor: EventActor) -> N
         Assessment.objects.filter(pk=a.pk).update(applied=True)
         return_event(
             ret,
-            "return.quality_decided",
+            QualityEventType.QUALITY_DECIDED,
             actor=actor,
             message=f"Unit {item.unit_id}: {a.get_recommendation_display()} decided automatically",
             payload={

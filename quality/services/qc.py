@@ -18,12 +18,13 @@ from orders.events import EventActor
 from orders.models import Line, Unit
 from orders.services import shipment_create, units_transition
 from orders.states import ShipmentKind, UnitState
-from returns.events import return_event
+from returns.events import ReturnEventType, return_event
 from returns.models import Return, ReturnItem
 from returns.services import QcResult, ReturnEventData
 from returns.services.common import return_get_for_update
-from returns.states import EventKind, Resolution
+from returns.states import Resolution
 
+from ..events import QualityEventType
 from ..models import DefectPattern, DefectType, Inspection, RepairOrder
 from ..states import Outcome, RepairState
 from .evidence import StoredFiles, photos_check, photos_store
@@ -103,7 +104,9 @@ def inspection_qc_event(*, rma: str, data: InspectionData) -> ReturnEventData:
         disposition=data.disposition,
         notes=data.notes,
     )
-    return ReturnEventData(type=EventKind.QC_RESULT, results=[result], event_id=data.event_id)
+    return ReturnEventData(
+        type=ReturnEventType.QC_RESULT.kind, results=[result], event_id=data.event_id
+    )
 
 
 def inspection_finish(
@@ -152,7 +155,7 @@ def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) 
         order = RepairOrder.objects.create(return_item=item)
         return_event(
             ret,
-            "return.repair_opened",
+            QualityEventType.REPAIR_OPENED,
             actor=actor,
             message=f"Repair order {order.pk} opened for unit {item.unit_id}",
             payload={"unit": item.unit_id, "repair": order.pk},
@@ -196,7 +199,7 @@ def repair_handle_event(
             repair.save()
             return_event(
                 ret,
-                "return.repair_started",
+                QualityEventType.REPAIR_STARTED,
                 actor=actor,
                 message=notes or "Repair started",
                 payload={"unit": item.unit_id, "repair": repair.pk},
@@ -278,7 +281,7 @@ def repair_handle_event(
         repair.save()
         return_event(
             ret,
-            "return.repair_completed",
+            QualityEventType.REPAIR_COMPLETED,
             actor=actor,
             message=f"Unit {original.pk} repaired and shipped back in shipment {shipment.pk}",
             payload={"unit": original.pk, "repair": repair.pk, "shipment": shipment.pk},

@@ -4,6 +4,7 @@ closing a settled return (``flows.reactions.return_changed`` decides when)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -106,14 +107,14 @@ def require_open(ret: Return, action: str) -> None:
 
 def transition(
     ret: Return,
-    method: str,
+    method: Callable[..., object],
     *args,
     actor: EventActor,
     message: str = "",
     payload: dict | None = None,
 ) -> None:
     before = ret.state
-    getattr(ret, method)(*args)
+    method(ret, *args)
     ret.save()
     return_event(
         ret,
@@ -167,7 +168,7 @@ def return_settled(ret: Return) -> bool:
 def return_close(ret: Return, actor: EventActor) -> None:
     """Complete a settled return with no money pending."""
     ReturnItem.objects.filter(return_request=ret).update(is_open=False)
-    transition(ret, "complete", timezone.now(), actor=actor, message="Every unit settled")
+    transition(ret, Return.complete, timezone.now(), actor=actor, message="Every unit settled")
     return_event(ret, ReturnEventType.COMPLETED, actor=actor, message=f"Return {ret.rma} completed")
     return_webhook(ret, "return.completed")
 

@@ -17,7 +17,7 @@ from orders.events import EventActor
 from orders.services import units_transition
 from orders.states import UnitState
 
-from ..events import return_event
+from ..events import ReturnEventType, return_event
 from ..models import Return, ReturnItem
 from ..states import Resolution, ReturnState
 from .common import release_reservations, require_open, return_items, transition
@@ -60,7 +60,7 @@ def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
     )
     return_event(
         ret,
-        "return.converted_to_keep",
+        ReturnEventType.CONVERTED_TO_KEEP,
         actor=actor,
         message=data.reason or "Converted to keep-it",
         payload={"units": [i.unit_id for i in items]},
@@ -72,7 +72,7 @@ def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
     ):
         received = [i for i in return_items(ret) if i.unit.state not in (UnitState.KEPT,)]
         if received:
-            transition(ret, "mark_in_transit", actor=actor)
+            transition(ret, Return.mark_in_transit, actor=actor)
 
 
 def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
@@ -110,7 +110,7 @@ def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
     )
     return_event(
         ret,
-        "return.converted_to_refund",
+        ReturnEventType.CONVERTED_TO_REFUND,
         actor=actor,
         message=data.reason or "Exchange converted to refund",
         payload={"units": [i.unit_id for i in items]},
@@ -133,7 +133,7 @@ def ensure_refund_method(ret: Return, actor: EventActor) -> None:
     ret.refund_method = fallback
     return_event(
         ret,
-        "return.refund_method_changed",
+        ReturnEventType.REFUND_METHOD_CHANGED,
         actor=actor,
         message=f"Refund method {before} is not allowed for {', '.join(sorted(set(methods)))}; using {fallback}",
         payload={"from": before, "to": fallback},
@@ -189,7 +189,7 @@ def exchange_relocate(ret: Return, data, actor: EventActor) -> bool:
         return False
     return_event(
         ret,
-        "return.exchange_relocated",
+        ReturnEventType.EXCHANGE_RELOCATED,
         actor=actor,
         message=data.reason or "Exchange moved",
         payload={"moves": moved},
