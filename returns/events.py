@@ -75,7 +75,7 @@ EventKind = models.TextChoices("EventKind", [(t.kind.upper(), t.kind) for t in I
 
 
 def return_event(
-    ret: Return,
+    return_request: Return,
     type_: str,
     *,
     actor: EventActor,
@@ -88,18 +88,18 @@ def return_event(
     external_id: str = "",
 ) -> None:
     timeline_record(
-        order=ret.order_id,
+        order=return_request.order_id,
         actor=actor,
         occurred_at=occurred_at,
         source=source,
         external_id=external_id,
         event=Event(
             "return",
-            ret.rma,
+            return_request.rma,
             type_,
             from_state,
-            to_state or ret.state,
+            to_state or return_request.state,
             message,
-            {"rma": ret.rma, **(payload or {})},
+            {"rma": return_request.rma, **(payload or {})},
         ),
     )

@@ -45,7 +45,7 @@ def return_create_from_plan(
         if location is None:
             raise _err("location", f"unknown location {req.location!r}.")
     held = plan.risk_score >= plan.policy.risk_threshold
-    ret = Return.objects.create(
+    return_request = Return.objects.create(
         rma=new_reference("RMA"),
         order=order,
         type=plan.type,
@@ -64,7 +64,7 @@ def return_create_from_plan(
     items = ReturnItem.objects.bulk_create(
         [
             ReturnItem(
-                return_request=ret,
+                return_request=return_request,
                 unit=p.unit,
                 reason=p.reason,
                 resolution=p.resolution,
@@ -77,55 +77,55 @@ def return_create_from_plan(
             for p in plan.items
         ]
     )
-    _reserve_exchanges(ret, items, actor)
+    _reserve_exchanges(return_request, items, actor)
     units_transition(
         [p.unit for p in plan.items],
         "request_return",
         actor=actor,
-        message=f"in return {ret.rma}",
-        payload={"rma": ret.rma},
+        message=f"in return {return_request.rma}",
+        payload={"rma": return_request.rma},
     )
     return_event(
-        ret,
+        return_request,
         ReturnEventType.CREATED,
         actor=actor,
         from_state="",
-        to_state=ret.state,
-        message=f"{ret.get_type_display()} of {len(items)} unit(s)"
-        + (" (full return)" if ret.is_full_return else ""),
+        to_state=return_request.state,
+        message=f"{return_request.get_type_display()} of {len(items)} unit(s)"
+        + (" (full return)" if return_request.is_full_return else ""),
         payload={
-            "type": ret.type,
+            "type": return_request.type,
             "units": [p.unit.pk for p in plan.items],
-            "risk_score": ret.risk_score,
+            "risk_score": return_request.risk_score,
             "policy_version": plan.policy.version,
             "estimate_total": plan.breakdown["total"],
         },
     )
     if held:
         return_event(
-            ret,
+            return_request,
             ReturnEventType.HELD,
             actor=actor,
-            message=f"Risk {ret.risk_score} ≥ {plan.policy.risk_threshold}",
-            payload={"reasons": ret.risk_reasons},
+            message=f"Risk {return_request.risk_score} ≥ {plan.policy.risk_threshold}",
+            payload={"reasons": return_request.risk_reasons},
         )
-    return ret, items
+    return return_request, items
 
 
-def return_created_notify(ret: Return, items: list[ReturnItem], plan: Plan) -> None:
+def return_created_notify(return_request: Return, items: list[ReturnItem], plan: Plan) -> None:
     from ..messages import notify
 
-    if ret.state == ReturnState.PENDING_REVIEW:
-        notify(ret, "return_created", items=items, held=True, breakdown=plan.breakdown)
+    if return_request.state == ReturnState.PENDING_REVIEW:
+        notify(return_request, "return_created", items=items, held=True, breakdown=plan.breakdown)
     else:
-        notify(ret, "return_created", items=items, breakdown=plan.breakdown)
+        notify(return_request, "return_created", items=items, breakdown=plan.breakdown)
 
 
-def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+def _reserve_exchanges(return_request: Return, items: list[ReturnItem], actor: EventActor) -> None:
     wanted = [i for i in items if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)]
     if not wanted:
         return
-    location = ret.order.ship_from or inventory_location_default()
+    location = return_request.order.ship_from or inventory_location_default()
     if location is None:
         raise Conflict("No warehouse to reserve the exchange from.", code="insufficient_stock")
     counts: dict[int, int] = defaultdict(int)
@@ -139,7 +139,7 @@ def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) 
                     for sku_id, n in counts.items()
                 ],
                 reason="exchange_reserve",
-                reference=ret.rma,
+                reference=return_request.rma,
             )
     except InsufficientStock as exc:
         raise InsufficientStock(
@@ -151,7 +151,7 @@ def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) 
     for item in wanted:
         item.reserved_at = location
     return_event(
-        ret,
+        return_request,
         ReturnEventType.EXCHANGE_RESERVED,
         actor=actor,
         message=f"Replacement reserved at {location.code}",
@@ -159,7 +159,9 @@ def _reserve_exchanges(ret: Return, items: list[ReturnItem], actor: EventActor) 
     )
 
 
-def keep_units_on_approval(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+def keep_units_on_approval(
+    return_request: Return, items: list[ReturnItem], actor: EventActor
+) -> None:
     """What follows approval in returns: keep-it units are kept now (the
     keep-it refund falls due in ``flows.reactions.return_changed``)."""
     keep_units = [i.unit for i in items if i.resolution in NO_PICKUP]
@@ -168,6 +170,6 @@ def keep_units_on_approval(ret: Return, items: list[ReturnItem], actor: EventAct
             keep_units,
             "keep",
             actor=actor,
-            message=f"keep-it in {ret.rma}",
-            payload={"rma": ret.rma},
+            message=f"keep-it in {return_request.rma}",
+            payload={"rma": return_request.rma},
         )

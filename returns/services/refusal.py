@@ -54,7 +54,7 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
         refund_method=RefundMethod.STORE_CREDIT if cod else RefundMethod.ORIGINAL,
         all_units=all_units,
     )
-    ret = Return.objects.create(
+    return_request = Return.objects.create(
         rma=new_reference("RMA"),
         order=order,
         type=ReturnType.DOORSTEP_REFUSAL,
@@ -69,7 +69,9 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     )
     items = ReturnItem.objects.bulk_create(
         [
-            ReturnItem(return_request=ret, unit=u, reason=reason, resolution=Resolution.REFUND)
+            ReturnItem(
+                return_request=return_request, unit=u, reason=reason, resolution=Resolution.REFUND
+            )
             for u in units
         ]
     )
@@ -77,31 +79,34 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     for u in units:
         counts[u.sku_id] += 1
     stock_move_many(
-        [Move(s, ret.location_id, n, None, Bucket.IN_TRANSIT) for s, n in counts.items()],
+        [
+            Move(s, return_request.location_id, n, None, Bucket.IN_TRANSIT)
+            for s, n in counts.items()
+        ],
         reason="refused_in_transit",
-        reference=ret.rma,
+        reference=return_request.rma,
     )
     units_transition(
         units,
         "ride_back",
         actor=actor,
-        message=f"riding back in {ret.rma}",
-        payload={"rma": ret.rma},
+        message=f"riding back in {return_request.rma}",
+        payload={"rma": return_request.rma},
     )
     return_event(
-        ret,
+        return_request,
         ReturnEventType.CREATED,
         actor=actor,
-        to_state=ret.state,
+        to_state=return_request.state,
         message=f"Doorstep refusal of {len(items)} unit(s)"
         + (": cash on delivery, nothing to refund" if cod else ""),
         payload={
-            "type": ret.type,
+            "type": return_request.type,
             "units": [u.pk for u in units],
             "policy_version": policy.version,
         },
     )
     # No customer message (the customer was at the door), but the storefront
     # hears of the return like any other.
-    return_webhook(ret, "return.created")
-    return ret
+    return_webhook(return_request, "return.created")
+    return return_request

@@ -22,15 +22,15 @@ def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Ret
     with transaction.atomic(
         savepoint=False
     ):  # inside its flow's transaction: no savepoint (no extra queries)
-        ret = return_get_for_update(rma)
-        if ret.state != ReturnState.PENDING_REVIEW:
+        return_request = return_get_for_update(rma)
+        if return_request.state != ReturnState.PENDING_REVIEW:
             raise Conflict(
-                f"Return {rma} is {ret.state}, not waiting for review.",
+                f"Return {rma} is {return_request.state}, not waiting for review.",
                 code="invalid_state",
-                extra={"state": ret.state},
+                extra={"state": return_request.state},
             )
         transition(
-            ret,
+            return_request,
             Return.approve,
             actor.user,
             note,
@@ -38,26 +38,28 @@ def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Ret
             actor=actor,
             message=note or "Approved in review",
         )
-        return_event(ret, ReturnEventType.APPROVED, actor=actor, message=note or "Approved")
-        notify(ret, "return_approved")
-        keep_units_on_approval(ret, return_items(ret, lock_units=True), actor)
-        return ret
+        return_event(
+            return_request, ReturnEventType.APPROVED, actor=actor, message=note or "Approved"
+        )
+        notify(return_request, "return_approved")
+        keep_units_on_approval(return_request, return_items(return_request, lock_units=True), actor)
+        return return_request
 
 
 def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
     from django.utils import timezone
 
     with transaction.atomic():
-        ret = return_get_for_update(rma)
-        if ret.state != ReturnState.PENDING_REVIEW:
+        return_request = return_get_for_update(rma)
+        if return_request.state != ReturnState.PENDING_REVIEW:
             raise Conflict(
-                f"Return {rma} is {ret.state}, not waiting for review.",
+                f"Return {rma} is {return_request.state}, not waiting for review.",
                 code="invalid_state",
-                extra={"state": ret.state},
+                extra={"state": return_request.state},
             )
-        items = return_items(ret, lock_units=True)
+        items = return_items(return_request, lock_units=True)
         _close_unstarted(
-            ret,
+            return_request,
             items,
             actor,
             Return.reject,
@@ -66,6 +68,8 @@ def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Retu
             timezone.now(),
             why="rejected in review",
         )
-        return_event(ret, ReturnEventType.REJECTED, actor=actor, message=note or "Rejected")
-        notify(ret, "return_rejected", note=note)
-        return ret
+        return_event(
+            return_request, ReturnEventType.REJECTED, actor=actor, message=note or "Rejected"
+        )
+        notify(return_request, "return_rejected", note=note)
+        return return_request

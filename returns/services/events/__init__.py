@@ -57,15 +57,15 @@ def return_event_actor(data: ReturnEventData, actor: EventActor) -> EventActor:
     return actor
 
 
-def return_event_claim(ret: Return, data: ReturnEventData) -> bool:
+def return_event_claim(return_request: Return, data: ReturnEventData) -> bool:
     """False for a redelivered event (same ``event_id``): ignore it."""
-    return event_claim(source=f"return:{ret.rma}", external_id=data.event_id)
+    return event_claim(source=f"return:{return_request.rma}", external_id=data.event_id)
 
 
-def return_event_handle(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
+def return_event_handle(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
     """Apply one event to a locked return (``return_get_for_update``). The
     reactions follow in ``flows.reactions.return_changed``."""
     handler = HANDLERS.get(ReturnEventType.from_kind(data.type))
     if handler is None:
         raise ApplicationError(f"type: unknown event type {data.type!r}.", extra={"field": "type"})
-    handler(ret, data, actor)
+    handler(return_request, data, actor)

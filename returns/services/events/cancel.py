@@ -18,14 +18,14 @@ from ..common import release_reservations, return_items, transition
 from .data import ReturnEventData
 
 
-def _cancelled(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    if ret.state not in (ReturnState.APPROVED, ReturnState.PENDING_REVIEW):
+def _cancelled(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    if return_request.state not in (ReturnState.APPROVED, ReturnState.PENDING_REVIEW):
         raise Conflict(
-            f"Return {ret.rma} is {ret.state}; only a return not yet picked up can be cancelled.",
+            f"Return {return_request.rma} is {return_request.state}; only a return not yet picked up can be cancelled.",
             code="invalid_state",
-            extra={"state": ret.state},
+            extra={"state": return_request.state},
         )
-    items = return_items(ret, lock_units=True)
+    items = return_items(return_request, lock_units=True)
     shipped = [i for i in items if i.dispatched]
     if shipped:
         raise Conflict(
@@ -41,37 +41,37 @@ def _cancelled(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
             code="invalid_state",
             extra={"unit": moved[0].unit_id, "state": moved[0].unit.state},
         )
-    _close_unstarted(ret, items, actor, Return.cancel, why=data.reason or "cancelled")
+    _close_unstarted(return_request, items, actor, Return.cancel, why=data.reason or "cancelled")
     return_event(
-        ret,
+        return_request,
         ReturnEventType.CANCELLED,
         actor=actor,
         message=data.reason or "Cancelled",
         payload={"reason": data.reason},
     )
-    notify(ret, "cancelled")
+    notify(return_request, "cancelled")
 
 
 def _close_unstarted(
-    ret: Return,
+    return_request: Return,
     items: list[ReturnItem],
     actor: EventActor,
     method: Callable[..., object],
     *args,
     why: str,
 ) -> None:
-    release_reservations(items, reference=ret.rma)
+    release_reservations(items, reference=return_request.rma)
     units_transition(
-        [i.unit for i in items], "cancel_return", actor=actor, message=f"{ret.rma} {why}"
+        [i.unit for i in items], "cancel_return", actor=actor, message=f"{return_request.rma} {why}"
     )
-    ReturnItem.objects.filter(return_request=ret).update(is_open=False)
+    ReturnItem.objects.filter(return_request=return_request).update(is_open=False)
     from django.utils import timezone
 
-    transition(ret, method, *(args or (timezone.now(),)), actor=actor, message=why)
+    transition(return_request, method, *(args or (timezone.now(),)), actor=actor, message=why)
 
 
-def _relocate(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    if not resolve.exchange_relocate(ret, data, actor):
+def _relocate(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    if not resolve.exchange_relocate(return_request, data, actor):
         raise Conflict(
             "No other location or allowed variant has stock for this exchange.",
             code="insufficient_stock",

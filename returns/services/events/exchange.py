@@ -22,15 +22,41 @@ from .data import ReturnEventData
 from .receipt import _units_in
 
 
-def _exchange_dispatched(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    require_open(ret, "exchange_dispatched")
-    early_ok = ret.policy.exchange_dispatch_before_receipt
+def _exchange_dispatched(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    require_open(return_request, "exchange_dispatched")
+    chosen = _dispatch_validate(return_request, data)
+    new_units = _replacement_units_create(return_request, chosen, actor)
+    shipments = _dispatch_shipment(return_request, chosen, new_units, actor)
+    settled = [i.unit for i in chosen if i.unit.state == UnitState.PENDING_EXCHANGE]
+    units_transition(
+        settled,
+        "mark_replaced",
+        actor=actor,
+        message=f"replacement dispatched ({return_request.rma})",
+    )
+    return_event(
+        return_request,
+        ReturnEventType.EXCHANGE_DISPATCHED,
+        actor=actor,
+        message=f"{len(chosen)} replacement(s) shipped in shipment(s) {', '.join(str(s.pk) for s in shipments)}",
+        payload={
+            "shipments": [s.pk for s in shipments],
+            "replacements": {str(i.unit_id): u.pk for i, u in zip(chosen, new_units, strict=True)},
+        },
+    )
+    notify(return_request, "exchange_dispatched")
+
+
+def _dispatch_validate(return_request: Return, data: ReturnEventData) -> list[ReturnItem]:
+    """The exchange items to ship now: waiting, (exchange-first) allowed
+    before receipt, and with any price difference collected."""
+    early_ok = return_request.policy.exchange_dispatch_before_receipt
     allowed = {UnitState.PENDING_EXCHANGE}
     if early_ok:
         allowed |= {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
     items = [
         i
-        for i in return_items(ret, lock_units=True)
+        for i in return_items(return_request, lock_units=True)
         if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT) and not i.dispatched
     ]
     if not items:
@@ -48,11 +74,19 @@ def _exchange_dispatched(ret: Return, data: ReturnEventData, actor: EventActor) 
     )
     if owed > 0:
         raise Conflict(
-            f"Collect {owed} {ret.order.currency} from the customer before dispatching the exchange.",
+            f"Collect {owed} {return_request.order.currency} from the customer before dispatching the exchange.",
             code="difference_not_collected",
             extra={"amount": str(owed)},
         )
-    order = ret.order
+    return chosen
+
+
+def _replacement_units_create(
+    return_request: Return, chosen: list[ReturnItem], actor: EventActor
+) -> list[Unit]:
+    """One new order line and unit per replacement, priced at what the
+    customer paid (plus any difference), allocated where it is reserved."""
+    order = return_request.order
     position = Line.objects.filter(order=order).aggregate(m=Max("position"))["m"] or 0
     new_units = []
     for item in chosen:
@@ -97,40 +131,41 @@ def _exchange_dispatched(ret: Return, data: ReturnEventData, actor: EventActor) 
             args=(item.reserved_at,),
             fields=("location_id",),
             actor=actor,
-            message=f"replacement reserved for {ret.rma}",
+            message=f"replacement reserved for {return_request.rma}",
         )
+    return new_units
+
+
+def _dispatch_shipment(
+    return_request: Return, chosen: list[ReturnItem], new_units: list[Unit], actor: EventActor
+) -> list:
+    """One replacement shipment per reserving location; each item records its
+    replacement unit."""
     by_location: dict[int, list[Unit]] = defaultdict(list)
     for item, unit in zip(chosen, new_units, strict=True):
         by_location[item.reserved_at_id].append(unit)
     shipments = [
         shipment_create(
-            order=order, unit_ids=[u.pk for u in us], actor=actor, kind=ShipmentKind.REPLACEMENT
+            order=return_request.order,
+            unit_ids=[u.pk for u in us],
+            actor=actor,
+            kind=ShipmentKind.REPLACEMENT,
         )
         for us in by_location.values()
     ]
     for item, unit in zip(chosen, new_units, strict=True):
         ReturnItem.objects.filter(pk=item.pk).update(replacement_unit=unit)
         item.replacement_unit = unit
-    settled = [i.unit for i in chosen if i.unit.state == UnitState.PENDING_EXCHANGE]
-    units_transition(
-        settled, "mark_replaced", actor=actor, message=f"replacement dispatched ({ret.rma})"
-    )
-    return_event(
-        ret,
-        ReturnEventType.EXCHANGE_DISPATCHED,
-        actor=actor,
-        message=f"{len(chosen)} replacement(s) shipped in shipment(s) {', '.join(str(s.pk) for s in shipments)}",
-        payload={
-            "shipments": [s.pk for s in shipments],
-            "replacements": {str(i.unit_id): u.pk for i, u in zip(chosen, new_units, strict=True)},
-        },
-    )
-    notify(ret, "exchange_dispatched")
+    return shipments
 
 
-def _difference_collected(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    require_open(ret, "difference_collected")
-    items = [i for i in return_items(ret) if i.price_difference > 0 and not i.difference_collected]
+def _difference_collected(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    require_open(return_request, "difference_collected")
+    items = [
+        i
+        for i in return_items(return_request)
+        if i.price_difference > 0 and not i.difference_collected
+    ]
     owed = sum((i.price_difference for i in items), Decimal("0"))
     if not items:
         raise Conflict("Nothing is waiting to be collected on this return.", code="invalid_state")
@@ -148,28 +183,30 @@ def _difference_collected(ret: Return, data: ReturnEventData, actor: EventActor)
         raise ApplicationError(
             "method: the difference is collected by card, upi or wallet.", extra={"field": "method"}
         )
-    position = (Payment.objects.filter(order=ret.order).aggregate(m=Max("position"))["m"] or 0) + 1
+    position = (
+        Payment.objects.filter(order=return_request.order).aggregate(m=Max("position"))["m"] or 0
+    ) + 1
     payment = Payment.objects.create(
-        order=ret.order,
+        order=return_request.order,
         position=position,
         method=method,
         amount=owed,
         captured_amount=owed,
         gateway="exchange-difference",
-        reference=ret.rma,
+        reference=return_request.rma,
     )
     LedgerEntry.objects.create(
-        order=ret.order,
+        order=return_request.order,
         kind=LedgerEntry.Kind.EXCHANGE_COLLECTION,
         amount=owed,
-        currency=ret.order.currency,
+        currency=return_request.order.currency,
         payment=payment,
-        reference=ret.rma,
+        reference=return_request.rma,
     )
     return_event(
-        ret,
+        return_request,
         ReturnEventType.DIFFERENCE_COLLECTED,
         actor=actor,
-        message=f"Collected {owed} {ret.order.currency}",
+        message=f"Collected {owed} {return_request.order.currency}",
         payload={"amount": str(owed)},
     )

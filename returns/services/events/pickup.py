@@ -20,55 +20,57 @@ from .data import ReturnEventData
 from .receipt import _sku_counts, _units_in
 
 
-def _pickup_completed(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    require_open(ret, "pickup_completed")
-    items = [i for i in return_items(ret, lock_units=True) if i.resolution not in NO_PICKUP]
+def _pickup_completed(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    require_open(return_request, "pickup_completed")
+    items = [
+        i for i in return_items(return_request, lock_units=True) if i.resolution not in NO_PICKUP
+    ]
     chosen = _units_in(items, {UnitState.RETURN_REQUESTED}, data.units, "pickup_completed")
     stock_move_many(
         [
-            Move(s, ret.location_id, n, None, Bucket.IN_TRANSIT)
+            Move(s, return_request.location_id, n, None, Bucket.IN_TRANSIT)
             for s, n in _sku_counts(chosen).items()
         ],
         reason="return_picked_up",
-        reference=ret.rma,
+        reference=return_request.rma,
     )
     units_transition(
         [i.unit for i in chosen],
         "pick_up",
         actor=actor,
-        message=f"picked up ({ret.rma})",
-        payload={"rma": ret.rma},
+        message=f"picked up ({return_request.rma})",
+        payload={"rma": return_request.rma},
     )
     return_event(
-        ret,
+        return_request,
         ReturnEventType.PICKUP_COMPLETED,
         actor=actor,
         message=f"{len(chosen)} unit(s) picked up",
         payload={"units": [i.unit_id for i in chosen]},
     )
-    if ret.state == ReturnState.APPROVED and not any(
+    if return_request.state == ReturnState.APPROVED and not any(
         i.unit.state == UnitState.RETURN_REQUESTED for i in items
     ):
-        transition(ret, Return.mark_in_transit, actor=actor)
-    notify(ret, "pickup_done")
+        transition(return_request, Return.mark_in_transit, actor=actor)
+    notify(return_request, "pickup_done")
 
 
-def _pickup_failed(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    require_open(ret, "pickup_failed")
-    if ret.state != ReturnState.APPROVED:
+def _pickup_failed(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    require_open(return_request, "pickup_failed")
+    if return_request.state != ReturnState.APPROVED:
         raise Conflict(
-            f"Return {ret.rma} is {ret.state}; there is no pickup to fail.",
+            f"Return {return_request.rma} is {return_request.state}; there is no pickup to fail.",
             code="invalid_state",
-            extra={"state": ret.state},
+            extra={"state": return_request.state},
         )
-    Return.objects.filter(pk=ret.pk).update(pickup_attempts=F("pickup_attempts") + 1)
-    ret.pickup_attempts += 1
+    Return.objects.filter(pk=return_request.pk).update(pickup_attempts=F("pickup_attempts") + 1)
+    return_request.pickup_attempts += 1
     return_event(
-        ret,
+        return_request,
         ReturnEventType.PICKUP_FAILED,
         actor=actor,
-        message=f"Pickup attempt {ret.pickup_attempts} failed"
+        message=f"Pickup attempt {return_request.pickup_attempts} failed"
         + (f": {data.reason}" if data.reason else ""),
-        payload={"attempt": ret.pickup_attempts, "reason": data.reason},
+        payload={"attempt": return_request.pickup_attempts, "reason": data.reason},
     )
-    notify(ret, "pickup_failed")
+    notify(return_request, "pickup_failed")

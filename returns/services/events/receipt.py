@@ -53,8 +53,8 @@ def _sku_counts(items: list[ReturnItem]) -> dict[int, int]:
     return counts
 
 
-def _received(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
-    require_open(ret, "received")
+def _received(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+    require_open(return_request, "received")
     if not data.location:
         raise ApplicationError(
             "location: the receiving location is required.", extra={"field": "location"}
@@ -64,16 +64,18 @@ def _received(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
         raise ApplicationError(
             f"location: unknown location {data.location!r}.", extra={"field": "location"}
         )
-    items = [i for i in return_items(ret, lock_units=True) if i.resolution not in NO_PICKUP]
+    items = [
+        i for i in return_items(return_request, lock_units=True) if i.resolution not in NO_PICKUP
+    ]
     chosen = _units_in(
         items, {UnitState.RETURN_IN_TRANSIT, UnitState.RETURN_REQUESTED}, data.units, "received"
     )
     moves = []
     for (sku_id, from_bucket), n in _group(chosen).items():
         if from_bucket:
-            moves.append(Move(sku_id, ret.location_id, n, Bucket.IN_TRANSIT, None))
+            moves.append(Move(sku_id, return_request.location_id, n, Bucket.IN_TRANSIT, None))
         moves.append(Move(sku_id, location.pk, n, None, Bucket.PENDING_INSPECTION))
-    stock_move_many(moves, reason="return_received", reference=ret.rma)
+    stock_move_many(moves, reason="return_received", reference=return_request.rma)
     units_transition(
         [i.unit for i in chosen],
         "receive",
@@ -81,10 +83,10 @@ def _received(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
         fields=("location_id",),
         actor=actor,
         message=f"received at {location.code}",
-        payload={"rma": ret.rma, "location": location.code},
+        payload={"rma": return_request.rma, "location": location.code},
     )
     return_event(
-        ret,
+        return_request,
         ReturnEventType.RECEIVED,
         actor=actor,
         message=f"{len(chosen)} unit(s) received at {location.code}",
@@ -92,8 +94,8 @@ def _received(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
     )
     waiting = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT}
     if not any(i.unit.state in waiting for i in items):
-        transition(ret, Return.mark_received, actor=actor)
-    notify(ret, "received")
+        transition(return_request, Return.mark_received, actor=actor)
+    notify(return_request, "received")
 
 
 def _group(items: list[ReturnItem]) -> dict[tuple[int, bool], int]:
