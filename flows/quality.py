@@ -42,10 +42,10 @@ def evidence_add(
     """Record a serial and photos, assess the unit again, then the reactions."""
     serial = evidence_check(serial, photos)
     with StoredFiles() as files, transaction.atomic():
-        evidence, ret = quality_evidence_add(
+        evidence, return_request = quality_evidence_add(
             files, rma=rma, unit_id=unit_id, serial=serial, photos=photos, actor=actor
         )
-        return_changed(ret, actor)
+        return_changed(return_request, actor)
         return evidence
 
 
@@ -54,9 +54,9 @@ def repair_handle_event(*, repair_id: int, type: str, notes: str, actor: EventAc
     the return's reactions follow."""
     actor = actor.on_duty(WAREHOUSE)
     with transaction.atomic():
-        repair, ret = quality_repair_handle_event(
+        repair, return_request = quality_repair_handle_event(
             repair_id=repair_id, type=type, notes=notes, actor=actor
         )
         if type == "completed":
-            return_changed(ret, actor)
+            return_changed(return_request, actor)
         return repair

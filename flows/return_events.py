@@ -22,14 +22,14 @@ def return_handle_event(*, rma: str, data: ReturnEventData, actor: EventActor) -
     ``event_id`` is ignored), then the reactions. All or nothing."""
     actor = return_event_actor(data, actor)
     with transaction.atomic():
-        ret = return_get_for_update(rma)
-        return_event_apply(ret, data, actor)
-        return ret
+        return_request = return_get_for_update(rma)
+        return_event_apply(return_request, data, actor)
+        return return_request
 
 
-def return_event_apply(ret: Return, data: ReturnEventData, actor: EventActor) -> None:
+def return_event_apply(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
     """The body of ``return_handle_event`` for a return already locked."""
-    if not return_event_claim(ret, data):
+    if not return_event_claim(return_request, data):
         return
-    return_event_handle(ret, data, actor)
-    return_changed(ret, actor)
+    return_event_handle(return_request, data, actor)
+    return_changed(return_request, actor)

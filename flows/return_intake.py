@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from quality.services import return_items_validate
+from returns.events import ReturnEventType
 from returns.models import Return
 from returns.services import (
     ItemRequest,
@@ -21,7 +22,7 @@ from returns.services import (
     return_plan_units,
     return_unit_conflict,
 )
-from returns.states import EventKind, ReturnState
+from returns.states import ReturnState
 
 from .reactions import return_changed
 from .return_events import return_handle_event
@@ -48,12 +49,12 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
     try:
         with transaction.atomic():
             plan = return_plan(req, lock=True)
-            ret, items = return_create_from_plan(req, plan, actor)
-            if ret.state != ReturnState.PENDING_REVIEW:
-                keep_units_on_approval(ret, items, actor)
-                return_changed(ret, actor)
-            return_created_notify(ret, items, plan)
-            return ret
+            return_request, items = return_create_from_plan(req, plan, actor)
+            if return_request.state != ReturnState.PENDING_REVIEW:
+                keep_units_on_approval(return_request, items, actor)
+                return_changed(return_request, actor)
+            return_created_notify(return_request, items, plan)
+            return return_request
     except IntegrityError as exc:
         conflict = return_unit_conflict(exc)
         if conflict is not None:
@@ -65,12 +66,14 @@ def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -
     """Cancel a return held for review and create it again with fewer lines,
     under the same reasons, resolutions and refund method (console). All or
     nothing: the two use cases run nested in one transaction."""
-    ret = Return.objects.filter(rma=rma).first()
-    if ret is None:
+    return_request = Return.objects.filter(rma=rma).first()
+    if return_request is None:
         raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
-    if ret.state != ReturnState.PENDING_REVIEW:
-        raise Conflict(f"Return {rma} is {ret.state}; only a held return can be modified.")
-    items = list(ret.items.select_related("reason", "exchange_sku").order_by("pk"))
+    if return_request.state != ReturnState.PENDING_REVIEW:
+        raise Conflict(
+            f"Return {rma} is {return_request.state}; only a held return can be modified."
+        )
+    items = list(return_request.items.select_related("reason", "exchange_sku").order_by("pk"))
     kept = [i for i in items if i.unit_id in set(keep_units)]
     if not kept:
         raise ApplicationError("Keep at least one line; to drop them all, reject the return.")
@@ -80,16 +83,16 @@ def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -
         return_handle_event(
             rma=rma,
             data=ReturnEventData(
-                type=EventKind.CANCELLED,
+                type=ReturnEventType.CANCELLED.kind,
                 reason=f"lines modified by {actor.label}; replaced by a new return",
             ),
             actor=actor,
         )
         return return_create(
             ReturnRequest(
-                order=ret.order.number,
-                refund_method=ret.refund_method,
-                payout=ret.payout_details,
+                order=return_request.order.number,
+                refund_method=return_request.refund_method,
+                payout=return_request.payout_details,
                 channel="console",
                 items=[
                     ItemRequest(

@@ -14,9 +14,9 @@ from .reactions import return_changed
 def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
     """Approve, keep the keep-it units, then the reactions."""
     with transaction.atomic():
-        ret = return_review_approve(rma=rma, actor=actor, note=note)
-        return_changed(ret, actor)
-        return ret
+        return_request = return_review_approve(rma=rma, actor=actor, note=note)
+        return_changed(return_request, actor)
+        return return_request
 
 
 def return_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:

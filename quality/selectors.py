@@ -56,26 +56,29 @@ def assessment_body(a: Assessment | None) -> dict | None:
     }
 
 
-def return_quality(ret) -> dict[int, dict]:
+def return_quality(return_request) -> dict[int, dict]:
     """unit id → quality details for the return body, in constant queries."""
     assessments = {
         a.return_item_id: a
-        for a in Assessment.objects.filter(return_item__return_request=ret).select_related(
-            "pattern__sku", "pattern__defect_type"
-        )
+        for a in Assessment.objects.filter(
+            return_item__return_request=return_request
+        ).select_related("pattern__sku", "pattern__defect_type")
     }
     photos: dict[int, int] = defaultdict(int)
     for item_id, n in (
-        EvidencePhoto.objects.filter(evidence__return_item__return_request=ret)
+        EvidencePhoto.objects.filter(evidence__return_item__return_request=return_request)
         .values_list("evidence__return_item_id")
         .annotate(n=Count("pk"))
     ):
         photos[item_id] = n
     repairs = {
-        r.return_item_id: r for r in RepairOrder.objects.filter(return_item__return_request=ret)
+        r.return_item_id: r
+        for r in RepairOrder.objects.filter(return_item__return_request=return_request)
     }
     out = {}
-    for item in ReturnItem.objects.filter(return_request=ret).only("pk", "unit_id", "defect_code"):
+    for item in ReturnItem.objects.filter(return_request=return_request).only(
+        "pk", "unit_id", "defect_code"
+    ):
         repair = repairs.get(item.pk)
         out[item.unit_id] = {
             "defect_type": item.defect_code or None,

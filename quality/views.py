@@ -54,7 +54,7 @@ class InspectionForm(forms.Form):
 @console_view("returns.inspect_return")
 def qc_screen(request, rma: str):
     try:
-        ret = return_get(rma)
+        return_request = return_get(rma)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     if request.method == "POST":
@@ -83,7 +83,7 @@ def qc_screen(request, rma: str):
         else:
             messages.success(request, f"Inspection of unit {v['unit']} recorded.")
         return redirect("quality:qc", rma)
-    quality = selectors.return_quality(ret)
+    quality = selectors.return_quality(return_request)
     rows = [
         {
             "item": item,
@@ -92,6 +92,6 @@ def qc_screen(request, rma: str):
             if item.unit.state == UnitState.RETURNED
             else None,
         }
-        for item in ret.items.all()
+        for item in return_request.items.all()
     ]
-    return render(request, "quality/qc.html", {"ret": ret, "rows": rows})
+    return render(request, "quality/qc.html", {"ret": return_request, "rows": rows})

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import Return, ReturnItem, ReturnPolicy, ReturnReason
+from .services.policy import POLICY_FIELDS, policy_version_create
 
 
 @admin.register(ReturnReason)
@@ -21,30 +22,6 @@ class ReturnReasonAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-POLICY_FIELDS = [
-    "name",
-    "window_days",
-    "exchange_window_days",
-    "non_returnable_skus",
-    "non_returnable_categories",
-    "restocking_fee",
-    "return_shipping_fee",
-    "refund_methods",
-    "tender_order",
-    "keep_it_max_value",
-    "instant_refund_max",
-    "qc_auto_pass_max",
-    "exchange_dispatch_before_receipt",
-    "risk_threshold",
-    "high_value_order",
-    "high_value_item",
-    "max_pickup_attempts",
-    "sla_hours",
-    "partial_credit_percent",
-    "defect_auto_outcome",
-]
 
 
 @admin.register(ReturnPolicy)
@@ -91,25 +68,26 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         from django.db import transaction
-        from django.db.models import Max
 
         with transaction.atomic():
-            obj.version = (
-                ReturnPolicy.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
-            ) + 1
-            obj.created_by = request.user
-            obj.save()
-            source = (
+            base = (
                 ReturnPolicy.objects.filter(pk=request.GET.get("copy_from")).first()
-                or ReturnPolicy.objects.exclude(pk=obj.pk).order_by("-version").first()
+                or ReturnPolicy.objects.order_by("-version").first()
             )
-            if source is not None:
+            created = policy_version_create(
+                base=base, data={f: getattr(obj, f) for f in POLICY_FIELDS}, actor=request.user
+            )
+            obj.pk, obj.version, obj.created_by = created.pk, created.version, created.created_by
+            obj.created_at = created.created_at
+            obj._state.adding, obj._state.db = False, created._state.db
+            if base is not None:
+                # WP-C: moves into flows.policy with sla.services.sla_rules_copy
                 from sla.models import SlaRule
 
                 SlaRule.objects.bulk_create(
                     [
                         SlaRule(
-                            policy=obj,
+                            policy=created,
                             leg=r.leg,
                             return_type=r.return_type,
                             channel=r.channel,
@@ -117,7 +95,7 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
                             calendar_id=r.calendar_id,
                             owner_team=r.owner_team,
                         )
-                        for r in SlaRule.objects.filter(policy=source)
+                        for r in SlaRule.objects.filter(policy=base)
                     ]
                 )
 

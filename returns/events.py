@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import models
+
 from orders.events import Event, EventActor, timeline_record
 
 from .models import Return
 
 
-class ReturnEventType:
+class ReturnEventType(models.TextChoices):
+    """Every return timeline event. The ten in ``INPUT_EVENTS`` are also the
+    commands ``return_event_handle`` takes; their API input name is ``.kind``
+    (``ReturnEventType.QC_RESULT.kind == "qc_result"``)."""
+
     CREATED = "return.created"
     HELD = "return.held_for_review"
     APPROVED = "return.approved"
@@ -18,16 +24,58 @@ class ReturnEventType:
     PICKUP_FAILED = "return.pickup_failed"
     RECEIVED = "return.received"
     QC_RESULT = "return.qc_result"
+    QC_COMPLETED = "return.qc_completed"
     EXCHANGE_RESERVED = "return.exchange_reserved"
     EXCHANGE_DISPATCHED = "return.exchange_dispatched"
+    EXCHANGE_FAILED_AFTER_DISPATCH = "return.exchange_failed_after_dispatch"
+    EXCHANGE_RELOCATED = "return.exchange_relocated"
     DIFFERENCE_COLLECTED = "return.difference_collected"
+    CONVERTED_TO_KEEP = "return.converted_to_keep"
+    CONVERTED_TO_REFUND = "return.converted_to_refund"
+    REFUND_METHOD_CHANGED = "return.refund_method_changed"
     CANCELLED = "return.cancelled"
     COMPLETED = "return.completed"
     STATE = "return.transition"
 
+    @property
+    def kind(self) -> str:
+        """The API input name (``qc_result``, ``convert_to_keep``)."""
+        return _INPUT_NAMES.get(self.value, self.value.removeprefix("return."))
+
+    @classmethod
+    def from_kind(cls, kind: str) -> ReturnEventType | None:
+        """The input event for an API input name, or None if it is not one."""
+        return _BY_KIND.get(str(kind))
+
+
+# Input names that differ from the timeline value (a command, not its outcome).
+_INPUT_NAMES = {
+    ReturnEventType.CONVERTED_TO_KEEP.value: "convert_to_keep",
+    ReturnEventType.CONVERTED_TO_REFUND.value: "convert_to_refund",
+}
+
+INPUT_EVENTS = (
+    ReturnEventType.PICKUP_COMPLETED,
+    ReturnEventType.PICKUP_FAILED,
+    ReturnEventType.RECEIVED,
+    ReturnEventType.QC_RESULT,
+    ReturnEventType.EXCHANGE_DISPATCHED,
+    ReturnEventType.DIFFERENCE_COLLECTED,
+    ReturnEventType.CANCELLED,
+    ReturnEventType.CONVERTED_TO_KEEP,
+    ReturnEventType.CONVERTED_TO_REFUND,
+    ReturnEventType.EXCHANGE_RELOCATED,
+)
+_BY_KIND = {t.kind: t for t in INPUT_EVENTS}
+
+# Deprecated: the input names as their own choices, for the callers outside
+# returns that still import ``returns.states.EventKind`` (the API's input
+# choices, the console, a test). Use ``INPUT_EVENTS`` and ``.kind``.
+EventKind = models.TextChoices("EventKind", [(t.kind.upper(), t.kind) for t in INPUT_EVENTS])
+
 
 def return_event(
-    ret: Return,
+    return_request: Return,
     type_: str,
     *,
     actor: EventActor,
@@ -40,18 +88,18 @@ def return_event(
     external_id: str = "",
 ) -> None:
     timeline_record(
-        order=ret.order_id,
+        order=return_request.order_id,
         actor=actor,
         occurred_at=occurred_at,
         source=source,
         external_id=external_id,
         event=Event(
             "return",
-            ret.rma,
+            return_request.rma,
             type_,
             from_state,
-            to_state or ret.state,
+            to_state or return_request.state,
             message,
-            {"rma": ret.rma, **(payload or {})},
+            {"rma": return_request.rma, **(payload or {})},
         ),
     )

@@ -9,7 +9,6 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from .states import Disposition, RefundMethod, Resolution, ReturnState, ReturnType
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-R = ReturnState
 
 
 def default_refund_methods() -> dict:
@@ -141,7 +140,9 @@ class Return(ConcurrentTransitionMixin, models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="returns")
     type = models.CharField(max_length=30, choices=ReturnType.choices)
     is_full_return = models.BooleanField(default=False)
-    state = FSMField(default=R.APPROVED, choices=ReturnState.choices, protected=True, db_index=True)
+    state = FSMField(
+        default=ReturnState.APPROVED, choices=ReturnState.choices, protected=True, db_index=True
+    )
     policy = models.ForeignKey(ReturnPolicy, on_delete=models.PROTECT, related_name="returns")
     refund_method = models.CharField(
         max_length=20, choices=RefundMethod.choices, default=RefundMethod.ORIGINAL
@@ -191,27 +192,39 @@ class Return(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.rma
 
-    @transition(field=state, source=R.PENDING_REVIEW, target=R.APPROVED)
+    @transition(field=state, source=ReturnState.PENDING_REVIEW, target=ReturnState.APPROVED)
     def approve(self, user, note, at):
         self.reviewed_by, self.review_note, self.approved_at = user, note, at
 
-    @transition(field=state, source=R.PENDING_REVIEW, target=R.REJECTED)
+    @transition(field=state, source=ReturnState.PENDING_REVIEW, target=ReturnState.REJECTED)
     def reject(self, user, note, at):
         self.reviewed_by, self.review_note, self.closed_at = user, note, at
 
-    @transition(field=state, source=R.APPROVED, target=R.IN_TRANSIT)
+    @transition(field=state, source=ReturnState.APPROVED, target=ReturnState.IN_TRANSIT)
     def mark_in_transit(self):
         pass
 
-    @transition(field=state, source=[R.APPROVED, R.IN_TRANSIT], target=R.RECEIVED)
+    @transition(
+        field=state,
+        source=[ReturnState.APPROVED, ReturnState.IN_TRANSIT],
+        target=ReturnState.RECEIVED,
+    )
     def mark_received(self):
         pass
 
-    @transition(field=state, source=[R.APPROVED, R.IN_TRANSIT, R.RECEIVED], target=R.COMPLETED)
+    @transition(
+        field=state,
+        source=[ReturnState.APPROVED, ReturnState.IN_TRANSIT, ReturnState.RECEIVED],
+        target=ReturnState.COMPLETED,
+    )
     def complete(self, at):
         self.closed_at = at
 
-    @transition(field=state, source=[R.PENDING_REVIEW, R.APPROVED], target=R.CANCELLED)
+    @transition(
+        field=state,
+        source=[ReturnState.PENDING_REVIEW, ReturnState.APPROVED],
+        target=ReturnState.CANCELLED,
+    )
     def cancel(self, at):
         self.closed_at = at
 

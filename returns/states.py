@@ -65,14 +65,11 @@ class Disposition(models.TextChoices):
     REPAIR = "repair", "Repair for the customer"
 
 
-class EventKind(models.TextChoices):
-    PICKUP_COMPLETED = "pickup_completed"
-    PICKUP_FAILED = "pickup_failed"
-    RECEIVED = "received"
-    QC_RESULT = "qc_result"
-    EXCHANGE_DISPATCHED = "exchange_dispatched"
-    DIFFERENCE_COLLECTED = "difference_collected"
-    CANCELLED = "cancelled"
-    CONVERT_TO_KEEP = "convert_to_keep"
-    CONVERT_TO_REFUND = "convert_to_refund"
-    EXCHANGE_RELOCATED = "exchange_relocated"
+def __getattr__(name: str):
+    # Deprecated alias: the input event names now live on
+    # ``returns.events.ReturnEventType`` (``.kind``, ``INPUT_EVENTS``).
+    if name == "EventKind":
+        from .events import EventKind
+
+        return EventKind
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,6 +42,7 @@ from returns.models import Return, ReturnItem
 from returns.services.common import release_reservations
 from returns.states import OPEN_STATES, Resolution, ReturnState, ReturnType
 
+from ..events import QualityEventType
 from ..models import Assessment, DefectPattern, DefectType, Evidence
 from ..states import Outcome, Warranty
 
@@ -111,9 +112,9 @@ def pattern_match(patterns: list[DefectPattern], *, unit, serial: str, defect_co
     return hits[0] if hits else None
 
 
-def assess(item: ReturnItem, ret: Return, *, claimed: str, patterns) -> dict:
+def assess(item: ReturnItem, return_request: Return, *, claimed: str, patterns) -> dict:
     unit = item.unit
-    at = ret.created_at or timezone.now()
+    at = return_request.created_at or timezone.now()
     reasons: list[str] = []
     warranty, ends = warranty_status(unit, at)
     if warranty == Warranty.IN_TERM:
@@ -124,7 +125,7 @@ def assess(item: ReturnItem, ret: Return, *, claimed: str, patterns) -> dict:
         reasons.append(f"{unit.sku.code} has no warranty.")
     window_open = (
         unit.delivered_at is not None
-        and unit.delivered_at + timedelta(days=ret.policy.window_days) >= at
+        and unit.delivered_at + timedelta(days=return_request.policy.window_days) >= at
     )
     shipped = unit.serial
     serial_match = None
@@ -160,16 +161,16 @@ def assess(item: ReturnItem, ret: Return, *, claimed: str, patterns) -> dict:
         if pattern.note:
             reasons.append(pattern.note)
     elif (
-        ret.policy.defect_auto_outcome in Outcome.values
-        and ret.policy.defect_auto_outcome
+        return_request.policy.defect_auto_outcome in Outcome.values
+        and return_request.policy.defect_auto_outcome
         not in (
             Outcome.REVIEW,
             Outcome.REJECT,
         )
     ):
-        outcome = ret.policy.defect_auto_outcome
+        outcome = return_request.policy.defect_auto_outcome
         auto = True
-        reasons.append(f"Policy v{ret.policy.version} settles such claims by {outcome}.")
+        reasons.append(f"Policy v{return_request.policy.version} settles such claims by {outcome}.")
     else:
         outcome = Outcome.REVIEW
         reasons.append("No known pattern: a person reviews the claim.")
@@ -184,7 +185,9 @@ def assess(item: ReturnItem, ret: Return, *, claimed: str, patterns) -> dict:
     }
 
 
-def assess_items(ret: Return, items: list[ReturnItem], *, refresh: bool) -> list[Assessment]:
+def assess_items(
+    return_request: Return, items: list[ReturnItem], *, refresh: bool
+) -> list[Assessment]:
     """Assess defect lines; ``refresh`` recomputes existing assessments (new
     evidence), otherwise only lines without one are assessed."""
     items = [i for i in items if i.reason.defect]
@@ -202,7 +205,10 @@ def assess_items(ret: Return, items: list[ReturnItem], *, refresh: bool) -> list
         claimed[item_id] = serial
     for item in todo:
         values = assess(
-            item, ret, claimed=claimed.get(item.pk) or item.customer_serial, patterns=patterns
+            item,
+            return_request,
+            claimed=claimed.get(item.pk) or item.customer_serial,
+            patterns=patterns,
         )
         current = existing.get(item.pk)
         if current is None:
@@ -214,9 +220,9 @@ def assess_items(ret: Return, items: list[ReturnItem], *, refresh: bool) -> list
     return list(existing.values())
 
 
-def outcomes_apply(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+def outcomes_apply(return_request: Return, items: list[ReturnItem], actor: EventActor) -> None:
     """Make decided outcomes the lines' resolutions (see the module doc)."""
-    if ret.state != ReturnState.APPROVED:
+    if return_request.state != ReturnState.APPROVED:
         return
     by_item = {i.pk: i for i in items}
     pending = list(
@@ -229,12 +235,12 @@ def outcomes_apply(ret: Return, items: list[ReturnItem], actor: EventActor) -> N
         if item.resolution == Resolution.EXCHANGE or item.unit.state != UnitState.RETURN_REQUESTED:
             continue
         before = item.resolution
-        if a.recommendation != before and not _apply(ret, item, a, actor):
+        if a.recommendation != before and not _apply(return_request, item, a, actor):
             continue
         Assessment.objects.filter(pk=a.pk).update(applied=True)
         return_event(
-            ret,
-            "return.quality_decided",
+            return_request,
+            QualityEventType.QUALITY_DECIDED,
             actor=actor,
             message=f"Unit {item.unit_id}: {a.get_recommendation_display()} decided automatically",
             payload={
@@ -246,16 +252,16 @@ def outcomes_apply(ret: Return, items: list[ReturnItem], actor: EventActor) -> N
         )
 
 
-def _apply(ret: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> bool:
+def _apply(return_request: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> bool:
     outcome = a.recommendation
     if outcome == Outcome.REPLACEMENT:
-        location = ret.order.ship_from or inventory_location_default()
+        location = return_request.order.ship_from or inventory_location_default()
         try:
             with transaction.atomic():
                 stock_move_many(
                     [Move(item.unit.sku_id, location.pk, 1, Bucket.SELLABLE, Bucket.RESERVED)],
                     reason="exchange_reserve",
-                    reference=ret.rma,
+                    reference=return_request.rma,
                 )
         except (InsufficientStock, AttributeError):
             a.decided_automatically = False
@@ -263,7 +269,7 @@ def _apply(ret: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> b
             a.reasons = [*a.reasons, "No stock for a replacement: a person decides."]
             a.save()
             return False
-        release_reservations([item], reference=ret.rma)
+        release_reservations([item], reference=return_request.rma)
         ReturnItem.objects.filter(pk=item.pk).update(
             resolution=Resolution.REPLACEMENT,
             exchange_sku_id=item.unit.sku_id,
@@ -272,7 +278,7 @@ def _apply(ret: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> b
         )
         return True
     if outcome in (Outcome.REFUND, Outcome.REPAIR, Outcome.PARTIAL_CREDIT):
-        release_reservations([item], reference=ret.rma)
+        release_reservations([item], reference=return_request.rma)
         ReturnItem.objects.filter(pk=item.pk).update(
             resolution=outcome, exchange_sku_id=None, price_difference=0
         )
@@ -282,26 +288,29 @@ def _apply(ret: Return, item: ReturnItem, a: Assessment, actor: EventActor) -> b
                 [item.unit],
                 "keep",
                 actor=actor,
-                message=f"partial credit in {ret.rma}: the customer keeps it",
-                payload={"rma": ret.rma},
+                message=f"partial credit in {return_request.rma}: the customer keeps it",
+                payload={"rma": return_request.rma},
             )
         return True
     return False
 
 
-def quality_react(ret: Return, actor: EventActor) -> None:
+def quality_react(return_request: Return, actor: EventActor) -> None:
     """First step of ``flows.reactions.return_changed``: assess new defect lines, apply
     clear outcomes and open repair orders for units that passed QC for
     repair. Costs no query for other returns."""
-    if ret.type != ReturnType.QUALITY_REJECTION or ret.state not in OPEN_STATES:
+    if (
+        return_request.type != ReturnType.QUALITY_REJECTION
+        or return_request.state not in OPEN_STATES
+    ):
         return
     items = list(
-        ReturnItem.objects.filter(return_request=ret)
+        ReturnItem.objects.filter(return_request=return_request)
         .select_related("unit__sku", "reason")
         .order_by("pk")
     )
-    assess_items(ret, items, refresh=False)
-    outcomes_apply(ret, items, actor)
+    assess_items(return_request, items, refresh=False)
+    outcomes_apply(return_request, items, actor)
     from .qc import repair_orders_open
 
-    repair_orders_open(ret, items, actor)
+    repair_orders_open(return_request, items, actor)

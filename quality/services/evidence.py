@@ -141,14 +141,14 @@ def evidence_add(
     with transaction.atomic(
         savepoint=False
     ):  # inside its flow's transaction: no savepoint (no extra queries)
-        ret = return_get_for_update(rma)
-        if ret.state not in OPEN_STATES:
+        return_request = return_get_for_update(rma)
+        if return_request.state not in OPEN_STATES:
             raise Conflict(
-                f"Return {rma} is {ret.state}; evidence can no longer be added.",
+                f"Return {rma} is {return_request.state}; evidence can no longer be added.",
                 code="invalid_state",
-                extra={"state": ret.state},
+                extra={"state": return_request.state},
             )
-        items = return_items(ret)
+        items = return_items(return_request)
         item = next((i for i in items if i.unit_id == unit_id), None)
         if item is None:
             raise ApplicationError(
@@ -160,6 +160,6 @@ def evidence_add(
         evidence = Evidence.objects.create(return_item=item, serial=serial, uploaded_by=actor.kind)
         photos_store(files, rma, unit_id, checked, evidence=evidence)
         if item.reason.defect:
-            assess_items(ret, [item], refresh=True)
-            outcomes_apply(ret, items, actor)
-        return evidence, ret
+            assess_items(return_request, [item], refresh=True)
+            outcomes_apply(return_request, items, actor)
+        return evidence, return_request

@@ -18,12 +18,13 @@ from orders.events import EventActor
 from orders.models import Line, Unit
 from orders.services import shipment_create, units_transition
 from orders.states import ShipmentKind, UnitState
-from returns.events import return_event
+from returns.events import ReturnEventType, return_event
 from returns.models import Return, ReturnItem
 from returns.services import QcResult, ReturnEventData
 from returns.services.common import return_get_for_update
-from returns.states import EventKind, Resolution
+from returns.states import Resolution
 
+from ..events import QualityEventType
 from ..models import DefectPattern, DefectType, Inspection, RepairOrder
 from ..states import Outcome, RepairState
 from .evidence import StoredFiles, photos_check, photos_store
@@ -103,7 +104,9 @@ def inspection_qc_event(*, rma: str, data: InspectionData) -> ReturnEventData:
         disposition=data.disposition,
         notes=data.notes,
     )
-    return ReturnEventData(type=EventKind.QC_RESULT, results=[result], event_id=data.event_id)
+    return ReturnEventData(
+        type=ReturnEventType.QC_RESULT.kind, results=[result], event_id=data.event_id
+    )
 
 
 def inspection_finish(
@@ -135,7 +138,7 @@ def inspection_finish(
     return inspection
 
 
-def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) -> None:
+def repair_orders_open(return_request: Return, items: list[ReturnItem], actor: EventActor) -> None:
     due = [
         i
         for i in items
@@ -151,8 +154,8 @@ def repair_orders_open(ret: Return, items: list[ReturnItem], actor: EventActor) 
             continue
         order = RepairOrder.objects.create(return_item=item)
         return_event(
-            ret,
-            "return.repair_opened",
+            return_request,
+            QualityEventType.REPAIR_OPENED,
             actor=actor,
             message=f"Repair order {order.pk} opened for unit {item.unit_id}",
             payload={"unit": item.unit_id, "repair": order.pk},
@@ -180,7 +183,7 @@ def repair_handle_event(
         )
         if row is None:
             raise NotFound(f"Repair order {repair_id} does not exist.")
-        ret = return_get_for_update(row.return_item.return_request.rma)
+        return_request = return_get_for_update(row.return_item.return_request.rma)
         repair = RepairOrder.objects.select_for_update(of=("self",)).get(pk=repair_id)
         item = ReturnItem.objects.select_related("unit__line", "unit__sku").get(
             pk=repair.return_item_id
@@ -195,13 +198,13 @@ def repair_handle_event(
             repair.start(notes)
             repair.save()
             return_event(
-                ret,
-                "return.repair_started",
+                return_request,
+                QualityEventType.REPAIR_STARTED,
                 actor=actor,
                 message=notes or "Repair started",
                 payload={"unit": item.unit_id, "repair": repair.pk},
             )
-            return repair, ret
+            return repair, return_request
         if type != "completed":
             raise ApplicationError(
                 f"type: unknown repair event {type!r}; use started or completed.",
@@ -223,7 +226,7 @@ def repair_handle_event(
                 extra={"unit": original.pk, "state": original.state},
             )
         location_id = original.location_id
-        order = ret.order
+        order = return_request.order
         position = (Line.objects.filter(order=order).aggregate(m=Max("position"))["m"] or 0) + 1
         price = original.line.unit_price
         line = Line.objects.create(
@@ -247,7 +250,7 @@ def repair_handle_event(
         stock_move_many(
             [Move(original.sku_id, location_id, 1, None, Bucket.RESERVED)],
             reason="repair_returned",
-            reference=ret.rma,
+            reference=return_request.rma,
         )
         from inventory.models import Location
 
@@ -257,7 +260,7 @@ def repair_handle_event(
             args=(Location.objects.get(pk=location_id),),
             fields=("location_id",),
             actor=actor,
-            message=f"repaired unit {original.pk} going back ({ret.rma})",
+            message=f"repaired unit {original.pk} going back ({return_request.rma})",
         )
         shipment = shipment_create(
             order=order,
@@ -271,19 +274,19 @@ def repair_handle_event(
             "send_back_repaired",
             actor=actor,
             message=f"repaired and shipped back in shipment {shipment.pk}",
-            payload={"rma": ret.rma},
+            payload={"rma": return_request.rma},
         )
         ReturnItem.objects.filter(pk=item.pk).update(replacement_unit=unit)
         repair.send_back(shipment, notes)
         repair.save()
         return_event(
-            ret,
-            "return.repair_completed",
+            return_request,
+            QualityEventType.REPAIR_COMPLETED,
             actor=actor,
             message=f"Unit {original.pk} repaired and shipped back in shipment {shipment.pk}",
             payload={"unit": original.pk, "repair": repair.pk, "shipment": shipment.pk},
         )
-        return repair, ret
+        return repair, return_request
 
 
 def defect_pattern_create(

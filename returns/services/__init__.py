@@ -13,31 +13,32 @@ from .common import (
     return_settled,
 )
 from .create import (
-    ItemRequest,
-    Plan,
-    PlanDraft,
-    ReturnRequest,
-    doorstep_refusal_create,
     keep_units_on_approval,
-    quote_from_plan,
     return_create_from_plan,
     return_created_notify,
-    return_plan_finish,
-    return_plan_units,
     return_unit_conflict,
-    sku_is_returnable,
-    tenders_in_policy_order,
-    window_ends_at,
 )
-from .handle import (
+from .events import (
     QcResult,
     ReturnEventData,
     return_event_actor,
     return_event_claim,
     return_event_handle,
-    return_review_approve,
-    return_review_reject,
 )
+from .plan import (
+    ItemRequest,
+    Plan,
+    PlanDraft,
+    ReturnRequest,
+    quote_from_plan,
+    return_plan_finish,
+    return_plan_units,
+    sku_is_returnable,
+    tenders_in_policy_order,
+    window_ends_at,
+)
+from .refusal import doorstep_refusal_create
+from .review import return_review_approve, return_review_reject
 
 __all__ = [
     "ItemRequest",

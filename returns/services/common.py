@@ -4,6 +4,7 @@ closing a settled return (``flows.reactions.return_changed`` decides when)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -48,15 +49,15 @@ def return_get_for_update(rma: str) -> Return:
     from orders.models import Order
 
     list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
-    ret = (
+    return_request = (
         Return.objects.select_for_update(of=("self",))
         .select_related("order", "policy")
         .filter(rma=rma)
         .first()
     )
-    if ret is None:
+    if return_request is None:
         raise NotFound(f"Return {rma} does not exist.")
-    return ret
+    return return_request
 
 
 def return_lock(return_id: int) -> Return:
@@ -68,9 +69,9 @@ def return_lock(return_id: int) -> Return:
     )
 
 
-def return_items(ret: Return, *, lock_units: bool = False) -> list[ReturnItem]:
+def return_items(return_request: Return, *, lock_units: bool = False) -> list[ReturnItem]:
     qs = (
-        ReturnItem.objects.filter(return_request=ret)
+        ReturnItem.objects.filter(return_request=return_request)
         .select_related("unit", "reason", "exchange_sku")
         .order_by("pk")
     )
@@ -89,39 +90,39 @@ def return_items(ret: Return, *, lock_units: bool = False) -> list[ReturnItem]:
     return items
 
 
-def require_open(ret: Return, action: str) -> None:
-    if ret.state == ReturnState.PENDING_REVIEW:
+def require_open(return_request: Return, action: str) -> None:
+    if return_request.state == ReturnState.PENDING_REVIEW:
         raise Conflict(
-            f"Return {ret.rma} is waiting for review; '{action}' must wait for a decision.",
+            f"Return {return_request.rma} is waiting for review; '{action}' must wait for a decision.",
             code="invalid_state",
-            extra={"state": ret.state},
+            extra={"state": return_request.state},
         )
-    if ret.state not in OPEN_STATES:
+    if return_request.state not in OPEN_STATES:
         raise Conflict(
-            f"Return {ret.rma} is {ret.state}; '{action}' does not apply.",
+            f"Return {return_request.rma} is {return_request.state}; '{action}' does not apply.",
             code="invalid_state",
-            extra={"state": ret.state},
+            extra={"state": return_request.state},
         )
 
 
 def transition(
-    ret: Return,
-    method: str,
+    return_request: Return,
+    method: Callable[..., object],
     *args,
     actor: EventActor,
     message: str = "",
     payload: dict | None = None,
 ) -> None:
-    before = ret.state
-    getattr(ret, method)(*args)
-    ret.save()
+    before = return_request.state
+    method(return_request, *args)
+    return_request.save()
     return_event(
-        ret,
+        return_request,
         ReturnEventType.STATE,
         actor=actor,
         from_state=before,
-        to_state=ret.state,
-        message=message or f"{before} → {ret.state}",
+        to_state=return_request.state,
+        message=message or f"{before} → {return_request.state}",
         payload=payload,
     )
 
@@ -145,12 +146,16 @@ def release_reservations(items: list[ReturnItem], *, reference: str) -> None:
         )
 
 
-def return_settled(ret: Return) -> bool:
+def return_settled(return_request: Return) -> bool:
     """True when an open return has every unit settled and every exchange
     dispatched: it can close once no money is pending for it."""
-    if ret.state not in (ReturnState.APPROVED, ReturnState.IN_TRANSIT, ReturnState.RECEIVED):
+    if return_request.state not in (
+        ReturnState.APPROVED,
+        ReturnState.IN_TRANSIT,
+        ReturnState.RECEIVED,
+    ):
         return False
-    items = return_items(ret)
+    items = return_items(return_request)
     from orders.models import Unit
 
     states = dict(Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state"))
@@ -164,12 +169,19 @@ def return_settled(ret: Return) -> bool:
     )
 
 
-def return_close(ret: Return, actor: EventActor) -> None:
+def return_close(return_request: Return, actor: EventActor) -> None:
     """Complete a settled return with no money pending."""
-    ReturnItem.objects.filter(return_request=ret).update(is_open=False)
-    transition(ret, "complete", timezone.now(), actor=actor, message="Every unit settled")
-    return_event(ret, ReturnEventType.COMPLETED, actor=actor, message=f"Return {ret.rma} completed")
-    return_webhook(ret, "return.completed")
+    ReturnItem.objects.filter(return_request=return_request).update(is_open=False)
+    transition(
+        return_request, Return.complete, timezone.now(), actor=actor, message="Every unit settled"
+    )
+    return_event(
+        return_request,
+        ReturnEventType.COMPLETED,
+        actor=actor,
+        message=f"Return {return_request.rma} completed",
+    )
+    return_webhook(return_request, "return.completed")
 
 
 def expected_dates(policy: ReturnPolicy, *, start=None, pickup: bool = True) -> dict:

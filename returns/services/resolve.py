@@ -17,20 +17,20 @@ from orders.events import EventActor
 from orders.services import units_transition
 from orders.states import UnitState
 
-from ..events import return_event
+from ..events import ReturnEventType, return_event
 from ..models import Return, ReturnItem
 from ..states import Resolution, ReturnState
 from .common import release_reservations, require_open, return_items, transition
 
 
-def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
+def convert_to_keep(return_request: Return, data, actor: EventActor) -> None:
     """Units not yet picked up become keep-it: refunded without collection.
     Never a unit whose replacement already shipped, and never above the
     policy's keep-it limit."""
-    require_open(ret, "convert_to_keep")
+    require_open(return_request, "convert_to_keep")
     items = [
         i
-        for i in return_items(ret, lock_units=True)
+        for i in return_items(return_request, lock_units=True)
         if i.resolution != Resolution.KEEP
         and i.unit.state == UnitState.RETURN_REQUESTED
         and not i.dispatched
@@ -41,48 +41,50 @@ def convert_to_keep(ret: Return, data, actor: EventActor) -> None:
             code="invalid_state",
         )
     value = sum((i.unit.net_paid for i in items), Decimal("0"))
-    if value > ret.policy.keep_it_max_value:
+    if value > return_request.policy.keep_it_max_value:
         raise Conflict(
-            f"Keep-it is limited to {ret.policy.keep_it_max_value} under policy v{ret.policy.version}; "
+            f"Keep-it is limited to {return_request.policy.keep_it_max_value} under policy v{return_request.policy.version}; "
             f"these units are worth {value}.",
             code="keep_not_allowed",
-            extra={"value": str(value), "limit": str(ret.policy.keep_it_max_value)},
+            extra={"value": str(value), "limit": str(return_request.policy.keep_it_max_value)},
         )
-    ensure_refund_method(ret, actor)
-    release_reservations(items, reference=ret.rma)
+    ensure_refund_method(return_request, actor)
+    release_reservations(items, reference=return_request.rma)
     ReturnItem.objects.filter(pk__in=[i.pk for i in items]).update(resolution=Resolution.KEEP)
     units_transition(
         [i.unit for i in items],
         "keep",
         actor=actor,
         message=f"converted to keep-it ({data.reason})",
-        payload={"rma": ret.rma},
+        payload={"rma": return_request.rma},
     )
     return_event(
-        ret,
-        "return.converted_to_keep",
+        return_request,
+        ReturnEventType.CONVERTED_TO_KEEP,
         actor=actor,
         message=data.reason or "Converted to keep-it",
         payload={"units": [i.unit_id for i in items]},
     )
-    if ret.state == ReturnState.APPROVED and not any(
+    if return_request.state == ReturnState.APPROVED and not any(
         i.unit.state == UnitState.RETURN_REQUESTED
-        for i in return_items(ret)
+        for i in return_items(return_request)
         if i.resolution != Resolution.KEEP
     ):
-        received = [i for i in return_items(ret) if i.unit.state not in (UnitState.KEPT,)]
+        received = [
+            i for i in return_items(return_request) if i.unit.state not in (UnitState.KEPT,)
+        ]
         if received:
-            transition(ret, "mark_in_transit", actor=actor)
+            transition(return_request, Return.mark_in_transit, actor=actor)
 
 
-def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
+def convert_to_refund(return_request: Return, data, actor: EventActor) -> None:
     """Exchanges not yet dispatched become refunds (reservation released).
     The merchant could not ship, so no fees are charged, and a price
     difference the customer already paid is refunded with the unit."""
-    require_open(ret, "convert_to_refund")
+    require_open(return_request, "convert_to_refund")
     items = [
         i
-        for i in return_items(ret, lock_units=True)
+        for i in return_items(return_request, lock_units=True)
         if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
         and (data.units is None or i.unit_id in data.units)
@@ -91,8 +93,8 @@ def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
         raise Conflict(
             "No exchange on this return is waiting to be dispatched.", code="invalid_state"
         )
-    ensure_refund_method(ret, actor)
-    release_reservations(items, reference=ret.rma)
+    ensure_refund_method(return_request, actor)
+    release_reservations(items, reference=return_request.rma)
     for item in items:
         ReturnItem.objects.filter(pk=item.pk).update(
             resolution=Resolution.REFUND,
@@ -106,47 +108,47 @@ def convert_to_refund(ret: Return, data, actor: EventActor) -> None:
         "convert_exchange_to_refund",
         actor=actor,
         message="exchange converted: refund due",
-        payload={"rma": ret.rma},
+        payload={"rma": return_request.rma},
     )
     return_event(
-        ret,
-        "return.converted_to_refund",
+        return_request,
+        ReturnEventType.CONVERTED_TO_REFUND,
         actor=actor,
         message=data.reason or "Exchange converted to refund",
         payload={"units": [i.unit_id for i in items]},
     )
 
 
-def ensure_refund_method(ret: Return, actor: EventActor) -> None:
+def ensure_refund_method(return_request: Return, actor: EventActor) -> None:
     """A return that starts moving money must use a refund method its order's
     tenders allow (cash on delivery: store credit or bank payout, never
     'original'). Exchanges carried no money, so this is checked again here."""
-    methods = list(ret.order.payments.values_list("method", flat=True))
-    allowed = ret.policy.allowed_refund_methods(methods)
-    if ret.refund_method in allowed or not allowed:
+    methods = list(return_request.order.payments.values_list("method", flat=True))
+    allowed = return_request.policy.allowed_refund_methods(methods)
+    if return_request.refund_method in allowed or not allowed:
         return
     fallback = "store_credit" if "store_credit" in allowed else allowed[0]
-    if fallback == "bank_transfer" and not ret.payout_details:
+    if fallback == "bank_transfer" and not return_request.payout_details:
         fallback = "store_credit"
-    before = ret.refund_method
-    Return.objects.filter(pk=ret.pk).update(refund_method=fallback)
-    ret.refund_method = fallback
+    before = return_request.refund_method
+    Return.objects.filter(pk=return_request.pk).update(refund_method=fallback)
+    return_request.refund_method = fallback
     return_event(
-        ret,
-        "return.refund_method_changed",
+        return_request,
+        ReturnEventType.REFUND_METHOD_CHANGED,
         actor=actor,
         message=f"Refund method {before} is not allowed for {', '.join(sorted(set(methods)))}; using {fallback}",
         payload={"from": before, "to": fallback},
     )
 
 
-def exchange_relocate(ret: Return, data, actor: EventActor) -> bool:
+def exchange_relocate(return_request: Return, data, actor: EventActor) -> bool:
     """Move undispatched exchange reservations to another location with stock,
     or to an alternate SKU the customer allowed. False when neither is possible."""
-    require_open(ret, "exchange_relocated")
+    require_open(return_request, "exchange_relocated")
     items = [
         i
-        for i in return_items(ret, lock_units=True)
+        for i in return_items(return_request, lock_units=True)
         if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
         and i.reserved_at_id
@@ -175,7 +177,7 @@ def exchange_relocate(ret: Return, data, actor: EventActor) -> bool:
                     Move(new_sku.pk, target.pk, 1, Bucket.SELLABLE, Bucket.RESERVED),
                 ],
                 reason="exchange_relocated",
-                reference=ret.rma,
+                reference=return_request.rma,
             )
         except InsufficientStock:
             continue
@@ -188,8 +190,8 @@ def exchange_relocate(ret: Return, data, actor: EventActor) -> bool:
     if not moved:
         return False
     return_event(
-        ret,
-        "return.exchange_relocated",
+        return_request,
+        ReturnEventType.EXCHANGE_RELOCATED,
         actor=actor,
         message=data.reason or "Exchange moved",
         payload={"moves": moved},

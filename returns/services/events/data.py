@@ -1,0 +1,27 @@
+"""The input of ``return_event_handle``: one event and its QC results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class QcResult:
+    unit: int
+    passed: bool
+    grade: str = ""
+    disposition: str = ""
+    notes: str = ""
+
+
+@dataclass
+class ReturnEventData:
+    type: str
+    location: str | None = None
+    units: list[int] | None = None
+    results: list[QcResult] = field(default_factory=list)
+    amount: Decimal | None = None
+    reason: str = ""
+    event_id: str = ""
+    method: str = ""

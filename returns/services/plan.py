@@ -1,0 +1,460 @@
+"""Planning a return without writing: the request and plan types, the
+per-unit eligibility checks, classification, risk and the refund estimate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from inventory.models import SKU
+from oms.dates import add_months, fmt, local
+from oms.errors import ApplicationError, Conflict
+from orders.models import Order, Payment, Unit
+from orders.states import OPEN_RETURN_STATES, PaymentMethod, UnitState
+
+from ..models import ReturnPolicy, ReturnReason
+from ..pricing import PricedUnit, Tender, price_return
+from ..risk import return_risk
+from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnType
+from .common import policy_current
+
+IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
+UPI = r"^[\w.\-]{2,256}@[A-Za-z]{2,64}$"
+
+
+@dataclass
+class ItemRequest:
+    reason: str
+    resolution: str
+    unit: int | None = None
+    line: int | None = None
+    quantity: int = 1
+    exchange_sku: str | None = None
+    serial: str = ""
+    note: str = ""
+    defect_type: str = ""
+
+
+@dataclass
+class ReturnRequest:
+    order: str
+    items: list[ItemRequest]
+    refund_method: str = RefundMethod.ORIGINAL
+    payout: dict = field(default_factory=dict)
+    location: str | None = None
+    channel: str = "api"
+    override_eligibility: bool = False
+
+
+@dataclass
+class PlannedItem:
+    unit: Unit
+    reason: ReturnReason
+    resolution: str
+    exchange_sku: SKU | None
+    price_difference: Decimal
+    serial: str
+    note: str
+    defect_code: str = ""
+
+
+@dataclass
+class Plan:
+    order: Order
+    policy: ReturnPolicy
+    items: list[PlannedItem]
+    type: str
+    is_full_return: bool
+    risk_score: int
+    risk_reasons: list[str]
+    breakdown: dict
+    payments: list[Payment]
+
+
+@dataclass
+class PlanDraft:
+    """A request checked unit by unit (``return_plan_units``), before the
+    refund-method check, classification, risk and estimate
+    (``return_plan_finish``). Quality validates the items in between."""
+
+    req: ReturnRequest
+    order: Order
+    policy: ReturnPolicy
+    units: dict[int, Unit]
+    items: list[PlannedItem]
+    chosen: set[int]
+
+
+def _err(field_: str, message: str, code: str = "invalid", **extra) -> ApplicationError:
+    return ApplicationError(f"{field_}: {message}", code=code, extra={"field": field_, **extra})
+
+
+def window_ends_at(
+    unit: Unit, policy: ReturnPolicy, reason: ReturnReason | None = None
+) -> datetime | None:
+    if unit.delivered_at is None:
+        return None
+    ends = unit.delivered_at + timedelta(days=policy.window_days)
+    if reason is not None and reason.defect and unit.sku.warranty_months:
+        ends = max(ends, add_months(unit.delivered_at, unit.sku.warranty_months))
+    return ends
+
+
+def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
+    return (
+        sku.returnable
+        and sku.code not in policy.non_returnable_skus
+        and sku.category not in policy.non_returnable_categories
+    )
+
+
+def _load_order(number: str, *, lock: bool) -> Order:
+    qs = Order.objects.select_related("customer", "channel")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    order = qs.filter(number=number).first()
+    if order is None:
+        raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
+    return order
+
+
+def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
+    """Validate a return request unit by unit, without writing. ``lock``
+    (inside a transaction) locks the order first, so returns of one order are
+    decided one at a time. ``flows.return_intake.return_plan`` runs quality's
+    item validation next, then ``return_plan_finish``."""
+    if not req.items:
+        raise _err("items", "a return needs at least one item.")
+    order = _load_order(req.order, lock=lock)
+    policy = policy_current()
+    units = {
+        u.pk: u
+        for u in Unit.objects.filter(order=order)
+        .select_related("sku", "line")
+        .order_by("line_id", "index")
+    }
+    reasons = {r.code: r for r in ReturnReason.objects.filter(active=True)}
+    exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
+    exchange_skus = (
+        SKU.objects.in_bulk(list(exchange_codes), field_name="code") if exchange_codes else {}
+    )
+    now = timezone.now()
+    chosen: set[int] = set()
+    planned: list[PlannedItem] = []
+    for i, item in enumerate(req.items):
+        f = f"items[{i}]"
+        reason = reasons.get(item.reason)
+        if reason is None:
+            raise _err(
+                f"{f}.reason", f"unknown reason code {item.reason!r}.", code="unknown_reason"
+            )
+        if item.resolution not in Resolution.values:
+            raise _err(f"{f}.resolution", f"must be one of {', '.join(Resolution.values)}.")
+        if item.unit is not None:
+            unit = units.get(item.unit)
+            if unit is None:
+                raise _err(
+                    f"{f}.unit",
+                    f"unit {item.unit} is not part of order {order.number}.",
+                    code="unit_not_in_order",
+                )
+            picked = [unit]
+        elif item.line is not None:
+            line_units = [u for u in units.values() if u.line_id == item.line]
+            if not line_units:
+                raise _err(
+                    f"{f}.line",
+                    f"line {item.line} is not part of order {order.number}.",
+                    code="line_not_in_order",
+                )
+            if item.quantity <= 0:
+                raise _err(f"{f}.quantity", "must be positive.")
+            free = [u for u in line_units if u.state == UnitState.DELIVERED and u.pk not in chosen]
+            if len(free) < item.quantity:
+                busy = [u for u in line_units if u.state in OPEN_RETURN_STATES]
+                if busy and len(free) + len(busy) >= item.quantity:
+                    raise Conflict(
+                        f"{f}: units of line {item.line} are already in another open return.",
+                        code="units_in_open_return",
+                        extra={"field": f, "units": [u.pk for u in busy]},
+                    )
+                raise _err(
+                    f"{f}.quantity",
+                    f"asks for {item.quantity} but only {len(free)} unit(s) of line {item.line} "
+                    "are returnable.",
+                    code="not_returnable",
+                    returnable=len(free),
+                )
+            picked = free[: item.quantity]
+        else:
+            raise _err(f, "give a unit or a line with a quantity.")
+        for unit in picked:
+            planned.append(
+                _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now)
+            )
+            chosen.add(unit.pk)
+    return PlanDraft(req, order, policy, units, planned, chosen)
+
+
+def return_plan_finish(draft: PlanDraft) -> Plan:
+    """The rest of the plan: refund method, type, risk and the estimate."""
+    req, order, policy, units = draft.req, draft.order, draft.policy, draft.units
+    planned, chosen = draft.items, draft.chosen
+    payments = list(Payment.objects.filter(order=order).order_by("position"))
+    _check_refund_method(req, policy, payments, planned)
+    all_units = [u for u in units.values() if u.state != UnitState.CANCELLED]
+    is_full = len(chosen) == len(all_units)
+    type_ = classify(planned)
+    score, risk_reasons = return_risk(
+        order=order,
+        policy=policy,
+        units=[p.unit for p in planned],
+        serials={p.unit.pk: p.serial for p in planned if p.serial},
+    )
+    breakdown = estimate(
+        order=order,
+        policy=policy,
+        planned=planned,
+        type_=type_,
+        payments=payments,
+        refund_method=req.refund_method,
+        all_units=all_units,
+    )
+    return Plan(order, policy, planned, type_, is_full, score, risk_reasons, breakdown, payments)
+
+
+def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) -> PlannedItem:
+    if unit.pk in chosen:
+        raise _err(f"{f}.unit", f"unit {unit.pk} is listed twice.")
+    if unit.state in OPEN_RETURN_STATES:
+        raise Conflict(
+            f"{f}: unit {unit.pk} is already in an open return.",
+            code="units_in_open_return",
+            extra={"field": f, "units": [unit.pk], "state": unit.state},
+        )
+    if unit.state != UnitState.DELIVERED:
+        raise _err(
+            f"{f}.unit",
+            f"unit {unit.pk} is {unit.get_state_display().lower()}, not delivered.",
+            code="not_returnable",
+            state=unit.state,
+        )
+    override = req.override_eligibility
+    if not override and not reason.defect and not sku_is_returnable(unit.sku, policy):
+        raise _err(
+            f"{f}.unit",
+            f"{unit.sku.code} is not returnable under policy v{policy.version}.",
+            code="non_returnable_sku",
+        )
+    ends = window_ends_at(unit, policy, reason)
+    if item.resolution == Resolution.EXCHANGE and not reason.defect:
+        ends = unit.delivered_at + timedelta(days=policy.exchange_window_days)
+    if not override and ends is not None and ends < now:
+        raise _err(
+            f"{f}.unit",
+            f"the return window for unit {unit.pk} closed on {fmt(ends)}.",
+            code="window_closed",
+            window_ends_at=local(ends).isoformat(),
+        )
+    exchange_sku = None
+    difference = Decimal("0.00")
+    if item.resolution == Resolution.EXCHANGE:
+        if not item.exchange_sku:
+            raise _err(f"{f}.exchange_sku", "is required for an exchange.")
+        exchange_sku = exchange_skus.get(item.exchange_sku)
+        if exchange_sku is None:
+            raise _err(
+                f"{f}.exchange_sku", f"unknown SKU {item.exchange_sku!r}.", code="unknown_sku"
+            )
+        if exchange_sku.product_id != unit.sku.product_id:
+            raise _err(
+                f"{f}.exchange_sku",
+                f"{exchange_sku.code} is not a variant of the same product as {unit.sku.code}.",
+            )
+        if exchange_sku.pk == unit.sku_id:
+            raise _err(f"{f}.exchange_sku", "is the same SKU; ask for a replacement instead.")
+        difference = exchange_sku.price - unit.line.unit_price
+    elif item.resolution == Resolution.REPLACEMENT:
+        exchange_sku = unit.sku
+    elif item.resolution in (Resolution.PARTIAL_CREDIT, Resolution.REPAIR) and not reason.defect:
+        raise _err(
+            f"{f}.resolution",
+            f"{item.resolution} is a warranty outcome, only for a defect or damage reason.",
+            code="resolution_not_allowed",
+        )
+    elif (
+        item.resolution == Resolution.KEEP
+        and not override
+        and unit.net_paid > policy.keep_it_max_value
+    ):
+        raise _err(
+            f"{f}.resolution",
+            f"keep-it is only offered for items up to {policy.keep_it_max_value}.",
+            code="keep_not_allowed",
+        )
+    return PlannedItem(
+        unit,
+        reason,
+        item.resolution,
+        exchange_sku,
+        difference,
+        item.serial,
+        item.note,
+        item.defect_type,
+    )
+
+
+def _check_refund_method(
+    req: ReturnRequest, policy: ReturnPolicy, payments: list[Payment], planned
+) -> None:
+    if req.refund_method not in RefundMethod.values:
+        raise _err("refund_method", f"must be one of {', '.join(RefundMethod.values)}.")
+    money_back = any(
+        p.resolution in (Resolution.REFUND, Resolution.KEEP, Resolution.PARTIAL_CREDIT)
+        or p.price_difference < 0
+        for p in planned
+    )
+    if not money_back:
+        # Nothing to refund now, but the return may turn into money later
+        # (an exchange converted to a refund): keep a method the tenders allow.
+        allowed = policy.allowed_refund_methods([p.method for p in payments])
+        if allowed and req.refund_method not in allowed:
+            req.refund_method = "store_credit" if "store_credit" in allowed else allowed[0]
+        return
+    allowed = policy.allowed_refund_methods([p.method for p in payments])
+    if req.refund_method not in allowed:
+        raise _err(
+            "refund_method",
+            f"{req.refund_method} is not available for this order's payment "
+            f"({', '.join(sorted({p.method for p in payments}))}); choose {' or '.join(allowed)}.",
+            code="refund_method_not_allowed",
+            allowed=allowed,
+        )
+    if req.refund_method == RefundMethod.BANK_TRANSFER:
+        import re
+
+        payout = req.payout or {}
+        if payout.get("upi_id"):
+            if not re.match(UPI, payout["upi_id"]):
+                raise _err("payout.upi_id", "is not a valid UPI id (name@bank).")
+        elif payout.get("account_number") and payout.get("ifsc") and payout.get("account_name"):
+            if not re.match(IFSC, payout["ifsc"].upper()):
+                raise _err("payout.ifsc", "is not a valid IFSC code (e.g. HDFC0001234).")
+            if (
+                not str(payout["account_number"]).isdigit()
+                or not 6 <= len(str(payout["account_number"])) <= 18
+            ):
+                raise _err("payout.account_number", "must be 6 to 18 digits.")
+        else:
+            raise _err(
+                "payout", "a bank transfer needs upi_id, or account_name, account_number and ifsc."
+            )
+
+
+def classify(planned: list[PlannedItem]) -> str:
+    if any(p.reason.defect for p in planned):
+        return ReturnType.QUALITY_REJECTION
+    if any(p.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT) for p in planned):
+        return ReturnType.EXCHANGE
+    return ReturnType.PARTIAL_RETURN
+
+
+def estimate(
+    *,
+    order: Order,
+    policy: ReturnPolicy,
+    planned: list[PlannedItem],
+    type_: str,
+    payments: list[Payment],
+    refund_method: str,
+    all_units: list[Unit],
+) -> dict:
+    """The refund this return should produce if every unit passes QC. The
+    binding amount is computed again when the refund falls due."""
+    returned_ids = {p.unit.pk for p in planned if p.resolution == Resolution.REFUND}
+    stays = [
+        u
+        for u in all_units
+        if u.pk not in returned_ids
+        and u.state
+        not in (
+            UnitState.REFUNDED,
+            UnitState.REFUSED,
+            UnitState.NOT_CHARGED,
+            UnitState.RETURN_REQUESTED,
+            UnitState.RETURN_IN_TRANSIT,
+            UnitState.RETURNED,
+            UnitState.PENDING_REFUND,
+        )
+    ]
+    merchant_fault = any(
+        p.reason.merchant_fault
+        for p in planned
+        if p.resolution in (Resolution.REFUND, Resolution.KEEP)
+    )
+    cod_refusal = type_ == ReturnType.DOORSTEP_REFUSAL and any(
+        p.method == PaymentMethod.COD for p in payments
+    )
+    breakdown = price_return(
+        currency=order.currency,
+        units=[
+            PricedUnit(
+                p.unit.pk,
+                p.unit.net_paid,
+                p.unit.tax_amount,
+                p.resolution,
+                p.reason.merchant_fault,
+                p.price_difference,
+            )
+            for p in planned
+        ],
+        restocking_fee=policy.restocking_fee,
+        return_shipping_fee=policy.return_shipping_fee,
+        needs_pickup=type_ != ReturnType.DOORSTEP_REFUSAL
+        and any(p.resolution not in NO_PICKUP for p in planned),
+        charge_fees=type_ != ReturnType.DOORSTEP_REFUSAL,
+        shipping_charge=order.shipping_amount,
+        shipping_due=order.shipping_amount > 0 and (not stays or merchant_fault),
+        tenders=tenders_in_policy_order(payments, policy),
+        refund_method=refund_method,
+        partial_credit_percent=policy.partial_credit_percent,
+        nothing_to_refund_reason="Cash on delivery: refused items were never paid for; nothing to refund."
+        if cod_refusal
+        else "",
+    )
+    return breakdown.as_dict()
+
+
+def tenders_in_policy_order(
+    payments: list[Payment], policy: ReturnPolicy, promised: dict[int, Decimal] | None = None
+) -> list[Tender]:
+    rank = {m: i for i, m in enumerate(policy.tender_order)}
+    promised = promised or {}
+    ordered = sorted(payments, key=lambda p: (rank.get(p.method, len(rank)), p.position))
+    return [
+        Tender(
+            p.pk,
+            p.method,
+            max(
+                p.captured_amount - p.refunded_amount - promised.get(p.pk, Decimal("0")),
+                Decimal("0"),
+            ),
+        )
+        for p in ordered
+    ]
+
+
+def quote_from_plan(plan: Plan) -> dict:
+    return {
+        "type": plan.type,
+        "is_full_return": plan.is_full_return,
+        "breakdown": plan.breakdown,
+        "risk": {
+            "score": plan.risk_score,
+            "reasons": plan.risk_reasons,
+            "held": plan.risk_score >= plan.policy.risk_threshold,
+        },
+    }

@@ -1,0 +1,75 @@
+"""Review of a held return: approve or reject."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from oms.errors import Conflict
+from orders.events import EventActor
+
+from ..events import ReturnEventType, return_event
+from ..messages import notify
+from ..models import Return
+from ..states import ReturnState
+from .common import return_get_for_update, return_items, transition
+from .create import keep_units_on_approval
+from .events.cancel import _close_unstarted
+
+
+def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
+    from django.utils import timezone
+
+    with transaction.atomic(
+        savepoint=False
+    ):  # inside its flow's transaction: no savepoint (no extra queries)
+        return_request = return_get_for_update(rma)
+        if return_request.state != ReturnState.PENDING_REVIEW:
+            raise Conflict(
+                f"Return {rma} is {return_request.state}, not waiting for review.",
+                code="invalid_state",
+                extra={"state": return_request.state},
+            )
+        transition(
+            return_request,
+            Return.approve,
+            actor.user,
+            note,
+            timezone.now(),
+            actor=actor,
+            message=note or "Approved in review",
+        )
+        return_event(
+            return_request, ReturnEventType.APPROVED, actor=actor, message=note or "Approved"
+        )
+        notify(return_request, "return_approved")
+        keep_units_on_approval(return_request, return_items(return_request, lock_units=True), actor)
+        return return_request
+
+
+def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
+    from django.utils import timezone
+
+    with transaction.atomic():
+        return_request = return_get_for_update(rma)
+        if return_request.state != ReturnState.PENDING_REVIEW:
+            raise Conflict(
+                f"Return {rma} is {return_request.state}, not waiting for review.",
+                code="invalid_state",
+                extra={"state": return_request.state},
+            )
+        items = return_items(return_request, lock_units=True)
+        _close_unstarted(
+            return_request,
+            items,
+            actor,
+            Return.reject,
+            actor.user,
+            note,
+            timezone.now(),
+            why="rejected in review",
+        )
+        return_event(
+            return_request, ReturnEventType.REJECTED, actor=actor, message=note or "Rejected"
+        )
+        notify(return_request, "return_rejected", note=note)
+        return return_request
