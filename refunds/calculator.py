@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
 from django.db.models import Sum
 
@@ -43,6 +44,7 @@ __all__ = [
     "cancellation_breakdown",
     "price_return",
     "refund_due_breakdown",
+    "refund_quote",
     "split_tenders",
     "tax_share",
     "tenders_in_policy_order",
@@ -50,6 +52,19 @@ __all__ = [
 ]
 
 ZERO = Decimal("0.00")
+
+
+class Plan(Protocol):
+    """What the calculator reads of ``returns.services.Plan`` (a return
+    checked but not written yet)."""
+
+    order: Order
+    policy: ReturnPolicy
+    items: list[Any]  # returns.services.PlannedItem
+    type: str
+    payments: list[Payment]
+    breakdown: dict
+
 
 # Unit states in which a unit is still with the customer: while one is, a
 # return does not refund the order's shipping (unless the fault is ours).
@@ -198,3 +213,51 @@ def cancellation_breakdown(
         notes=notes,
     )
     return CancellationBreakdown(breakdown, amounts)
+
+
+def refund_quote(plan: Plan, refund_method: str) -> dict:
+    """The refund a planned return will make if every unit passes QC, by the
+    rules of the refund when it falls due: on top of the plan's estimate, the
+    order's shipping is not offered again once a refund (an earlier return's,
+    or a cancellation's) has given it back. Reads the database only when the
+    estimate includes shipping."""
+    quoted = plan.breakdown
+    if Decimal(quoted.get("shipping", "0")) <= 0:
+        return quoted
+    shipping_refunded = Refund.objects.filter(order=plan.order).aggregate(s=Sum("shipping_amount"))[
+        "s"
+    ] or Decimal("0")
+    if shipping_refunded == 0:
+        return quoted
+    return _price_plan(plan, refund_method, shipping_due=False).as_dict()
+
+
+def _price_plan(plan: Plan, refund_method: str, *, shipping_due: bool) -> Breakdown:
+    refusal = plan.type == ReturnType.DOORSTEP_REFUSAL
+    cod_refusal = refusal and any(p.method == PaymentMethod.COD for p in plan.payments)
+    return price_return(
+        currency=plan.order.currency,
+        units=[
+            PricedUnit(
+                p.unit.pk,
+                p.unit.net_paid,
+                p.unit.tax_amount,
+                p.resolution,
+                p.reason.merchant_fault,
+                p.price_difference,
+            )
+            for p in plan.items
+        ],
+        restocking_fee=plan.policy.restocking_fee,
+        return_shipping_fee=plan.policy.return_shipping_fee,
+        needs_pickup=not refusal and any(p.resolution not in NO_PICKUP for p in plan.items),
+        charge_fees=not refusal,
+        shipping_charge=plan.order.shipping_amount,
+        shipping_due=shipping_due,
+        tenders=tenders_in_policy_order(plan.payments, plan.policy),
+        refund_method=refund_method,
+        partial_credit_percent=plan.policy.partial_credit_percent,
+        nothing_to_refund_reason="Cash on delivery: refused items were never paid for; nothing to refund."
+        if cod_refusal
+        else "",
+    )
