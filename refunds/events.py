@@ -9,3 +9,4 @@ class RefundEventType:
     FAILED = "refund.failed"
     NOTHING_DUE = "refund.nothing_due"
     INSTANT_QC_FAILED = "refund.instant_qc_failed"
+    ESCALATED = "refund.escalated"

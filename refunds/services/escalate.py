@@ -7,6 +7,7 @@ from django.utils import timezone
 from orders.events import Event, EventActor, timeline_record
 from returns.models import Return
 
+from ..events import RefundEventType
 from ..models import Refund
 from ..states import RefundState
 
@@ -32,7 +33,7 @@ def refund_escalate(*, ret: Return, reason: str, new_date, actor: EventActor) ->
             event=Event(
                 "refund",
                 refund.pk,
-                "refund.escalated",
+                RefundEventType.ESCALATED,
                 refund.state,
                 refund.state,
                 f"Escalated to finance: {reason}",

@@ -18,7 +18,7 @@ from orders.states import UnitState
 
 from ..events import RefundEventType
 from ..gateways import GatewayError, gateway_for
-from ..models import Refund, RefundTender, StoreCredit
+from ..models import CreditNote, Refund, RefundTender, StoreCredit
 from ..states import RefundState
 from ..webhooks import refund_issued_webhook
 from .credit_notes import credit_note_create
@@ -58,22 +58,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     Idempotent: an issued refund is left alone (False), and gateway calls are
     keyed per tender, so a task that runs twice moves money once. The return's
     reactions follow in ``flows.refunds.refund_issue``."""
-    # The order's lock first, as every other writer of its money takes it
-    # (see returns.services.common.return_get_for_update): without it, issuing
-    # (refund → payments → order) deadlocks with a QC making another refund of
-    # the same order due (order → payments).
-    order_id = Refund.objects.filter(pk=refund_id).values_list("order_id", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Refund {refund_id} does not exist.")
-    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
-    refund = (
-        Refund.objects.select_for_update(of=("self",))
-        .select_related("order", "return_request")
-        .filter(pk=refund_id)
-        .first()
-    )
-    if refund is None:
-        raise NotFound(f"Refund {refund_id} does not exist.")
+    refund = _lock(refund_id)
     if refund.state == RefundState.ISSUED:
         return refund, False
     order = refund.order
@@ -154,6 +139,12 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             },
         ),
     )
+    _notify(refund, order, note)
+    return refund, True
+
+
+def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
+    """Tell the customer (message) and the channel (webhook)."""
     how = {
         "original": "to your original payment method",
         "store_credit": "as store credit",
@@ -167,7 +158,27 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
         f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
     )
     refund_issued_webhook(refund, note)
-    return refund, True
+
+
+def _lock(refund_id: int) -> Refund:
+    """The order's lock first, as every other writer of its money takes it
+    (see returns.services.common.return_get_for_update): without it, issuing
+    (refund → payments → order) deadlocks with a QC making another refund of
+    the same order due (order → payments). When orders has its ``order_lock``
+    helper, the two lines locking the order become a call to it."""
+    order_id = Refund.objects.filter(pk=refund_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("order", "return_request")
+        .filter(pk=refund_id)
+        .first()
+    )
+    if refund is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    return refund
 
 
 def refund_retry_check(*, refund_id: int) -> None:
