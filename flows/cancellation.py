@@ -8,6 +8,7 @@ from orders.events import EventActor
 from orders.models import Order
 from orders.services import Cancellation, order_cancel_units
 from refunds.cancellation import refund_for_cancellation
+from returns.services import policy_current
 
 
 def order_cancel(
@@ -32,7 +33,8 @@ def order_cancel(
             lines=lines,
             everything=everything,
         )
-        refund = refund_for_cancellation(result, actor)
-        if refund is not None:
-            result.refunds.append(refund)
+        if result.prepaid_due > 0:
+            refund = refund_for_cancellation(result, actor, policy=policy_current())
+            if refund is not None:
+                result.refunds.append(refund)
         return result

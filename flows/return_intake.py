@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from quality.services import return_items_validate
+from refunds.calculator import refund_quote
 from returns.events import ReturnEventType
 from returns.models import Return
 from returns.services import (
@@ -34,7 +35,9 @@ def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
     checks the refund method, classifies, scores the risk and estimates."""
     draft = return_plan_units(req, lock=lock)
     return_items_validate(req, draft.items)
-    return return_plan_finish(draft)
+    plan = return_plan_finish(draft)
+    plan.breakdown = refund_quote(plan, req.refund_method)  # the refund-time rules (refunds)
+    return plan
 
 
 def return_quote(req: ReturnRequest) -> dict:

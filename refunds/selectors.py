@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -74,3 +75,14 @@ def order_ledger(order: Order) -> dict:
 def refund_open_for_return(ret) -> bool:
     """True while a refund of this return is due but not issued."""
     return Refund.objects.filter(return_request=ret, state__in=["pending", "failed"]).exists()
+
+
+def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
+    out: dict[int, list[Refund]] = defaultdict(list)
+    for r in (
+        Refund.objects.filter(return_request_id__in=ret_ids)
+        .select_related("credit_note")
+        .prefetch_related("tenders")
+    ):
+        out[r.return_request_id].append(r)
+    return out

@@ -19,8 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from oms.money import round_money
+
+if TYPE_CHECKING:
+    from orders.models import Payment
+
+    from .models import ReturnPolicy
 
 ZERO = Decimal("0.00")
 
@@ -170,3 +176,22 @@ def split_tenders(total: Decimal, tenders: list[Tender], refund_method: str) -> 
         )
         remaining -= take
     return out
+
+
+def tenders_in_policy_order(
+    payments: list[Payment], policy: ReturnPolicy, promised: dict[int, Decimal] | None = None
+) -> list[Tender]:
+    rank = {m: i for i, m in enumerate(policy.tender_order)}
+    promised = promised or {}
+    ordered = sorted(payments, key=lambda p: (rank.get(p.method, len(rank)), p.position))
+    return [
+        Tender(
+            p.pk,
+            p.method,
+            max(
+                p.captured_amount - p.refunded_amount - promised.get(p.pk, Decimal("0")),
+                Decimal("0"),
+            ),
+        )
+        for p in ordered
+    ]

@@ -16,7 +16,7 @@ from orders.models import Order, Payment, Unit
 from orders.states import OPEN_RETURN_STATES, PaymentMethod, UnitState
 
 from ..models import ReturnPolicy, ReturnReason
-from ..pricing import PricedUnit, Tender, price_return
+from ..pricing import PricedUnit, price_return, tenders_in_policy_order
 from ..risk import return_risk
 from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnType
 from .common import policy_current
@@ -426,25 +426,6 @@ def estimate(
         else "",
     )
     return breakdown.as_dict()
-
-
-def tenders_in_policy_order(
-    payments: list[Payment], policy: ReturnPolicy, promised: dict[int, Decimal] | None = None
-) -> list[Tender]:
-    rank = {m: i for i, m in enumerate(policy.tender_order)}
-    promised = promised or {}
-    ordered = sorted(payments, key=lambda p: (rank.get(p.method, len(rank)), p.position))
-    return [
-        Tender(
-            p.pk,
-            p.method,
-            max(
-                p.captured_amount - p.refunded_amount - promised.get(p.pk, Decimal("0")),
-                Decimal("0"),
-            ),
-        )
-        for p in ordered
-    ]
 
 
 def quote_from_plan(plan: Plan) -> dict:

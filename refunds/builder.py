@@ -1,0 +1,96 @@
+"""The one writer of refund rows: the refund, its items (with their tax
+share), its tenders, the ``refund.created`` timeline row, and the job that
+issues it after commit. Returns' refunds and cancellations both come here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from oms.jobs import job_enqueue
+from orders.events import Event, EventActor, timeline_record
+from orders.models import Order, Unit
+from returns.models import Return
+
+from .calculator import Breakdown, tax_share
+from .events import RefundEventType
+from .models import Refund, RefundItem, RefundTender
+
+
+@dataclass(frozen=True)
+class RefundItemRow:
+    unit: Unit
+    kind: str
+    amount: Decimal
+
+
+def refund_row_create(
+    *,
+    order: Order,
+    return_request: Return | None,
+    kind: str,
+    method: str,
+    breakdown: Breakdown,
+    items: list[RefundItemRow],
+    idempotency_key: str,
+    actor: EventActor,
+    timeline_payload: dict,
+    extra_breakdown: dict | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> Refund:
+    refund = Refund.objects.create(
+        order=order,
+        return_request=return_request,
+        kind=kind,
+        method=method,
+        amount=breakdown.total,
+        currency=order.currency,
+        items_amount=breakdown.items + breakdown.exchange_difference,
+        fees_amount=breakdown.fees,
+        shipping_amount=breakdown.shipping,
+        breakdown={**breakdown.as_dict(), **(extra_breakdown or {})},
+        idempotency_key=idempotency_key,
+    )
+    RefundItem.objects.bulk_create(
+        [
+            RefundItem(
+                refund=refund,
+                unit_id=row.unit.pk,
+                amount=row.amount,
+                kind=row.kind,
+                tax=tax_share(row.unit, row.amount, order.currency),
+            )
+            for row in items
+        ]
+    )
+    RefundTender.objects.bulk_create(
+        [
+            RefundTender(
+                refund=refund,
+                payment_id=t["payment"],
+                instrument=t["method"],
+                amount=Decimal(t["amount"]),
+            )
+            for t in breakdown.tenders
+        ]
+    )
+    timeline_record(
+        order=order,
+        actor=actor,
+        source=source,
+        external_id=external_id,
+        event=Event(
+            "refund",
+            refund.pk,
+            RefundEventType.CREATED,
+            "",
+            refund.state,
+            f"Refund of {refund.amount} {refund.currency} due ({refund.get_kind_display()})",
+            {**timeline_payload, "breakdown": refund.breakdown},
+        ),
+    )
+    from .tasks import refund_issue_task
+
+    job_enqueue(refund_issue_task, refund.pk)
+    return refund

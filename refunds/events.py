@@ -1,0 +1,12 @@
+"""The refund timeline vocabulary."""
+
+from __future__ import annotations
+
+
+class RefundEventType:
+    CREATED = "refund.created"
+    ISSUED = "refund.issued"
+    FAILED = "refund.failed"
+    NOTHING_DUE = "refund.nothing_due"
+    INSTANT_QC_FAILED = "refund.instant_qc_failed"
+    ESCALATED = "refund.escalated"

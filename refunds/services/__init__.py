@@ -1,0 +1,24 @@
+"""Writes for refunds, split by capability: refunds created when due
+(``due``), issued through a gateway (``issue``) with a credit note
+(``credit_notes``), and escalated to finance (``escalate``). Amounts come from
+``refunds.calculator``; every refund row is written by ``refunds.builder``."""
+
+from ..events import RefundEventType
+from ..selectors import refunds_by_return
+from .credit_notes import credit_note_create
+from .due import WAITING, refund_create_due
+from .escalate import refund_escalate
+from .issue import INSTRUMENT_LEDGER, refund_issue_failed, refund_issue_money, refund_retry_check
+
+__all__ = [
+    "INSTRUMENT_LEDGER",
+    "WAITING",
+    "RefundEventType",
+    "credit_note_create",
+    "refund_create_due",
+    "refund_escalate",
+    "refund_issue_failed",
+    "refund_issue_money",
+    "refund_retry_check",
+    "refunds_by_return",
+]

@@ -1,0 +1,227 @@
+"""Refunds created when due: a reaction to every return change
+(``flows.reactions.return_changed``).
+
+Gates (DOMAIN.md, Deferred refunds): a return's refund falls due only when
+none of its units is still on the way or waiting for QC and every exchange on
+it is final. Keep-it units are refunded at approval, as the policy allows.
+Amounts come from ``refunds.calculator``, rows from ``refunds.builder``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from orders.events import Event, EventActor, timeline_record
+from orders.models import Order, Payment, TimelineEvent
+from orders.services import units_transition
+from orders.states import UnitState
+from returns.models import Return, ReturnItem
+from returns.states import NO_PICKUP, Resolution, ReturnType
+
+from ..builder import RefundItemRow, refund_row_create
+from ..calculator import refund_due_breakdown
+from ..events import RefundEventType
+from ..models import Refund, RefundItem
+from ..states import RefundKind, RefundState
+
+WAITING = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
+
+
+def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
+    """Reaction to every return change: create the refunds that are now due."""
+    order = Order.objects.select_for_update(of=("self",)).get(pk=ret.order_id)
+    items = list(
+        ReturnItem.objects.filter(return_request=ret).select_related("unit", "reason", "unit__line")
+    )
+    covered = set(
+        RefundItem.objects.filter(unit_id__in=[i.unit_id for i in items]).values_list(
+            "unit_id", "kind"
+        )
+    )
+    created = []
+    keep = [
+        i
+        for i in items
+        if i.resolution == Resolution.KEEP
+        and i.unit.state == UnitState.KEPT
+        and (i.unit_id, RefundKind.KEEP_IT) not in covered
+    ]
+    if keep:
+        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor)
+    credit = [
+        i
+        for i in items
+        if i.resolution == Resolution.PARTIAL_CREDIT
+        and i.unit.state == UnitState.KEPT
+        and (i.unit_id, RefundKind.PARTIAL_CREDIT) not in covered
+    ]
+    if credit:
+        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor)
+    physical = [i for i in items if i.resolution not in NO_PICKUP]
+    instant = _instant_due(ret, physical, covered)
+    if instant:
+        created += _create(ret, order, instant, RefundKind.INSTANT, actor)
+        covered |= {(i.unit_id, RefundKind.RETURN) for i in instant}
+    _settle_refunded_early(ret, physical, covered, actor)
+    if any(i.unit.state in WAITING for i in physical):
+        return created
+    if any(
+        i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
+        and not i.dispatched
+        and i.unit.state != UnitState.RETURN_REJECTED
+        for i in physical
+    ):
+        return created
+    due = [
+        i
+        for i in physical
+        if i.resolution == Resolution.REFUND
+        and i.unit.state == UnitState.PENDING_REFUND
+        and (i.unit_id, RefundKind.RETURN) not in covered
+    ]
+    due += [
+        i
+        for i in physical
+        if i.resolution == Resolution.EXCHANGE
+        and i.price_difference < 0
+        and i.unit.state == UnitState.REPLACED
+        and (i.unit_id, RefundKind.EXCHANGE_DIFFERENCE) not in covered
+    ]
+    if due:
+        created += _create(ret, order, due, RefundKind.RETURN, actor)
+    return created
+
+
+def _create(
+    ret: Return, order: Order, items: list[ReturnItem], kind: str, actor: EventActor
+) -> list[Refund]:
+    payments = list(
+        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("position")
+    )
+    breakdown = refund_due_breakdown(ret, order, items, payments)
+    if breakdown.total <= 0:
+        _settle_without_money(ret, items, actor, breakdown.as_dict())
+        return []
+    amounts = {u["unit"]: Decimal(u["amount"]) for u in breakdown.units}
+    n = Refund.objects.filter(return_request=ret).count() + 1
+    refund = refund_row_create(
+        order=order,
+        return_request=ret,
+        kind=kind,
+        method=ret.refund_method,
+        breakdown=breakdown,
+        items=[
+            RefundItemRow(
+                i.unit,
+                RefundKind.EXCHANGE_DIFFERENCE
+                if i.resolution == Resolution.EXCHANGE
+                # An instant refund pays for the returned unit: the same item
+                # kind as the refund after QC, so it can never be paid twice.
+                else (RefundKind.RETURN if kind == RefundKind.INSTANT else kind),
+                amounts[i.unit_id],
+            )
+            for i in items
+        ],
+        idempotency_key=f"{ret.rma}-{n}",
+        actor=actor,
+        timeline_payload={"rma": ret.rma},
+    )
+    return [refund]
+
+
+def _instant_due(ret: Return, physical: list[ReturnItem], covered: set) -> list[ReturnItem]:
+    """Policy may refund low-risk, low-value returns as soon as the courier has
+    the units (instead of after QC): pure refund returns only, risk below half
+    the threshold, value up to ``instant_refund_max``."""
+    policy = ret.policy
+    if policy.instant_refund_max <= 0 or ret.risk_score >= policy.risk_threshold / 2:
+        return []
+    if ret.type not in (ReturnType.PARTIAL_RETURN,) or any(
+        i.resolution != Resolution.REFUND for i in physical
+    ):
+        return []
+    picked = [
+        i
+        for i in physical
+        if i.unit.state in (UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED)
+        and (i.unit_id, RefundKind.RETURN) not in covered
+    ]
+    if not picked:
+        return []
+    if sum((i.unit.net_paid for i in physical), Decimal("0")) > policy.instant_refund_max:
+        return []
+    return picked
+
+
+def _settle_refunded_early(
+    ret: Return, physical: list[ReturnItem], covered: set, actor: EventActor
+) -> None:
+    """Units refunded instantly settle when they pass QC; a unit that fails QC
+    after its instant refund is flagged for an agent (the money is gone)."""
+    early = [i for i in physical if (i.unit_id, RefundKind.RETURN) in covered]
+    if not early:
+        return
+    issued = set(
+        RefundItem.objects.filter(
+            unit_id__in=[i.unit_id for i in early],
+            kind=RefundKind.RETURN,
+            refund__state=RefundState.ISSUED,
+        ).values_list("unit_id", flat=True)
+    )
+    settle = [
+        i.unit for i in early if i.unit.state == UnitState.PENDING_REFUND and i.unit_id in issued
+    ]
+    units_transition(
+        settle,
+        "mark_refunded",
+        actor=actor,
+        message="refunded at pickup (instant refund)",
+        payload={"rma": ret.rma},
+    )
+    failed = [i for i in early if i.unit.state == UnitState.RETURN_REJECTED]
+    flagged = set(
+        TimelineEvent.objects.filter(
+            order_id=ret.order_id, type=RefundEventType.INSTANT_QC_FAILED
+        ).values_list("entity_id", flat=True)
+    )
+    for item in failed:
+        if str(item.unit_id) in flagged:
+            continue
+        timeline_record(
+            order=ret.order_id,
+            actor=actor,
+            event=Event(
+                "unit",
+                item.unit_id,
+                RefundEventType.INSTANT_QC_FAILED,
+                message=(
+                    f"Unit {item.unit_id} failed QC after an instant refund: an agent must decide whether to "
+                    "recover the money or send the unit back"
+                ),
+                payload={"rma": ret.rma},
+            ),
+        )
+
+
+def _settle_without_money(
+    ret: Return, items: list[ReturnItem], actor: EventActor, breakdown: dict
+) -> None:
+    units = [i.unit for i in items if i.unit.state == UnitState.PENDING_REFUND]
+    units_transition(
+        units,
+        "mark_refunded",
+        actor=actor,
+        message="nothing to refund after fees",
+        payload={"rma": ret.rma, "breakdown": breakdown},
+    )
+    timeline_record(
+        order=ret.order_id,
+        actor=actor,
+        event=Event(
+            "refund",
+            ret.rma,
+            RefundEventType.NOTHING_DUE,
+            message="Nothing to refund",
+            payload=breakdown,
+        ),
+    )
