@@ -27,8 +27,9 @@ from returns.services.common import return_get_for_update
 from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
 
 from .calendar import add_hours
-from .models import Leg, SlaRule
-from .states import OPEN_LEG_STATES, OWNER_TEAMS, LegKind, LegState
+from .models import Leg
+from .selectors import return_sla_rule
+from .states import OPEN_LEG_STATES, LegKind, LegState
 
 SYSTEM = EventActor.system("sla")
 # How a breach action changes the return: ``flows.return_events.return_handle_event``
@@ -77,23 +78,11 @@ def _event(
     )
 
 
-def sla_rule(ret: Return, leg: str) -> tuple[Decimal, object, str]:
-    rules = [
-        r
-        for r in SlaRule.objects.filter(policy_id=ret.policy_id, leg=leg).select_related("calendar")
-        if r.return_type in ("", ret.type) and r.channel in ("", ret.order.channel.code)
-    ]
-    if rules:
-        best = max(rules, key=lambda r: (bool(r.return_type), bool(r.channel)))
-        return best.hours, best.calendar, best.owner_team or OWNER_TEAMS[leg]
-    hours = Decimal(str((ret.policy.sla_hours or {}).get(leg, 48)))
-    return hours, None, OWNER_TEAMS[leg]
-
-
 def leg_start(
     ret: Return, kind: str, *, at: datetime, attempt: int = 1, actor: EventActor = SYSTEM
 ) -> Leg:
-    hours, calendar, owner = sla_rule(ret, kind)
+    rule = return_sla_rule(ret, kind)
+    hours, calendar, owner = rule.hours, rule.calendar, rule.owner_team
     leg = Leg.objects.create(
         return_request=ret,
         leg=kind,

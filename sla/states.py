@@ -27,3 +27,7 @@ OWNER_TEAMS = {
     LegKind.EXCHANGE_DISPATCH: "warehouse",
     LegKind.REFUND: "finance",
 }
+
+# Courier transit from pickup to the warehouse, used to project the receipt
+# (and the legs after it) before the return arrives. Wall-clock hours.
+TRANSIT_HOURS = 24
