@@ -21,7 +21,7 @@ class LegState(models.TextChoices):
 
 OPEN_LEG_STATES = (LegState.RUNNING, LegState.AT_RISK)
 
-OWNER_TEAMS = {
+OWNER_TEAMS: dict[str, str] = {
     LegKind.PICKUP: "logistics",
     LegKind.QC: "warehouse",
     LegKind.EXCHANGE_DISPATCH: "warehouse",
