@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Each bench/*.py script prints its own figures; they run with the project on
 # the import path and the project's settings.

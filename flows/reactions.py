@@ -11,7 +11,7 @@ from returns.services import return_close, return_settled
 from sla.services import sla_sync
 
 
-def return_changed(ret: Return, actor: EventActor) -> None:
+def return_changed(ret: Return, actor: EventActor, *, sync_sla: bool = True) -> None:
     """Inside the change's transaction, with the return locked:
 
     1. quality assesses new defect lines and applies their outcome (it may
@@ -20,9 +20,12 @@ def return_changed(ret: Return, actor: EventActor) -> None:
        after QC, exchange difference);
     3. sla starts and closes legs (the refund leg sees the refunds of step 2);
     4. the return closes when every unit is settled and no money is pending.
+
+    ``sync_sla=False``: an SLA breach's action (``flows.sla`` syncs once after).
     """
     quality_react(ret, actor)
     refund_create_due(ret, actor)
-    sla_sync(ret, actor)
+    if sync_sla:
+        sla_sync(ret, actor)
     if return_settled(ret) and not refund_open_for_return(ret):
         return_close(ret, actor)

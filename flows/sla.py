@@ -1,21 +1,123 @@
-"""SLA checks and breach actions (ETA tasks, the beat sweep, the command)."""
+"""SLA checks and breach actions (ETA tasks, the beat sweep, the command).
+
+A breach never re-enters sla through returns: sla decides (``breach_decide``,
+reads only), the flow applies the decided return events with the reactions
+minus sla, then sla syncs once, restarts the leg if decided and records the
+breach. Timeline order: return events → sla sync → restarted leg →
+``sla.leg_breached``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
-from sla.services import Outcome, sla_due_leg_ids
-from sla.services import sla_check_leg as sla_leg_check
+from oms.errors import ApplicationError
+from refunds.services import refund_escalate
+from returns.models import Return
+from returns.services import (
+    QcResult,
+    ReturnEventData,
+    return_event_actor,
+    return_event_claim,
+    return_event_handle,
+    return_get_for_update,
+)
+from sla.events import SYSTEM
+from sla.models import Leg
+from sla.selectors import leg_rma, sla_due_leg_ids
+from sla.services import (
+    BreachDecision,
+    BreachStep,
+    Outcome,
+    breach_decide,
+    leg_breach_record,
+    leg_breach_start,
+    leg_get_for_update,
+    leg_mark_at_risk_if_due,
+    leg_start,
+    sla_sync,
+)
+from sla.states import OPEN_LEG_STATES
 
-from .return_events import return_handle_event
+from .reactions import return_changed
 
 
 def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None:
-    """Mark a leg at risk or breach it, once. A breach acts on the return
-    through the same use case as a person (``return_handle_event``)."""
-    return sla_leg_check(leg_id=leg_id, now=now, apply_event=return_handle_event)
+    """Mark a leg at risk or breach it, once. Safe to run any number of times,
+    from ETA tasks and sweeps at once: the leg row is locked and its state
+    re-read, so the second runner finds it already handled."""
+    now = now or timezone.now()
+    rma = leg_rma(leg_id)
+    if rma is None:
+        return None
+    with transaction.atomic():
+        # Same lock order as every return change (order, return, then legs).
+        ret = return_get_for_update(rma)
+        leg = leg_get_for_update(leg_id)
+        if leg is None or leg.state not in OPEN_LEG_STATES:
+            return None
+        if now < leg.due_at:
+            return Outcome(leg, "at_risk" if leg_mark_at_risk_if_due(leg, now) else "nothing")
+        decision = breach_decide(leg, ret, now)
+        before = leg_breach_start(leg, now)
+        decision, changed = _act(leg, decision)
+        if changed is not None:
+            sla_sync(changed, SYSTEM, at=now)
+            ret = changed
+        if decision.restart:
+            leg_start(ret, leg.leg, at=now, attempt=leg.attempt + 1)
+        return leg_breach_record(leg, ret, decision, now, before=before)
+
+
+def _act(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return | None]:
+    """Apply the decision in a savepoint (its fallback in another); on an
+    ApplicationError nothing stays and a supervisor takes over."""
+    try:
+        with transaction.atomic():
+            if decision.fallback is None:
+                return _apply(leg, decision)
+            try:
+                with transaction.atomic():
+                    return _apply(leg, decision)
+            except ApplicationError:
+                return _apply(leg, decision.fallback)
+    except ApplicationError as exc:
+        return decision.escalated(exc.message), None
+
+
+def _apply(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return | None]:
+    changed = None
+    for step in decision.steps:
+        data = _event_data(leg, step)
+        actor = return_event_actor(data, SYSTEM)
+        changed = return_get_for_update(leg.return_request.rma)
+        if return_event_claim(changed, data):
+            return_event_handle(changed, data, actor)
+            return_changed(changed, actor, sync_sla=False)
+    if decision.escalate_until is not None:
+        count = refund_escalate(
+            ret=leg.return_request,
+            reason=f"refund SLA breached (leg {leg.pk})",
+            new_date=decision.escalate_until,
+            actor=SYSTEM,
+        )
+        decision = decision.counted(count)
+    return decision, changed
+
+
+def _event_data(leg: Leg, step: BreachStep) -> ReturnEventData:
+    results = [
+        QcResult(unit=u, passed=True, grade="auto", notes="auto-passed: QC SLA breached")
+        for u in step.qc_passed_units
+    ]
+    return ReturnEventData(
+        type=step.type,
+        event_id=f"sla-leg-{leg.pk}-{step.type}",
+        reason=step.reason,
+        results=results,
+    )
 
 
 def sla_sweep(*, now: datetime | None = None, limit: int = 5000) -> list[Outcome]:

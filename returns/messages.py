@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from oms.dates import fmt
 from orders.messaging import message_enqueue
+from sla.selectors import return_promised_dates
 
 from .models import Return
-from .services.common import expected_dates
 from .states import Resolution, ReturnType
 from .webhooks import BY_TEMPLATE, return_webhook
 
@@ -24,7 +24,7 @@ def notify(ret: Return, template: str, **ctx) -> None:
 
 
 def _created(ret: Return, items=None, held=False, breakdown=None):
-    dates = expected_dates(ret.policy, pickup=ret.type != ReturnType.DOORSTEP_REFUSAL)
+    dates = return_promised_dates(ret, legs=[])
     lines = [f"We have your return request {ret.rma} for order {ret.order.number}."]
     if held:
         lines.append(
@@ -53,7 +53,7 @@ TEMPLATES = {
     "return_approved": lambda ret, **_: (
         f"Return {ret.rma} approved",
         f"Good news: your return {ret.rma} is approved. A courier will collect the item(s) by "
-        f"{_fmt(expected_dates(ret.policy)['pickup_by'])}.",
+        f"{_fmt(return_promised_dates(ret)['pickup_by'])}.",
     ),
     "return_rejected": lambda ret, note="", **_: (
         f"Return {ret.rma} not approved",

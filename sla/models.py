@@ -6,8 +6,6 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .states import LegKind, LegState
 
-L = LegState
-
 
 class BusinessCalendar(models.Model):
     """Working hours and holidays a leg's clock can run on."""
@@ -82,7 +80,7 @@ class Leg(ConcurrentTransitionMixin, models.Model):
     )
     leg = models.CharField(max_length=20, choices=LegKind.choices)
     attempt = models.PositiveSmallIntegerField(default=1)
-    state = FSMField(default=L.RUNNING, choices=LegState.choices, protected=True)
+    state = FSMField(default=LegState.RUNNING, choices=LegState.choices, protected=True)
     owner_team = models.CharField(max_length=40)
     hours = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
     calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT)
@@ -120,18 +118,22 @@ class Leg(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.leg} of return {self.return_request_id} ({self.state})"
 
-    @transition(field=state, source=L.RUNNING, target=L.AT_RISK)
+    @transition(field=state, source=LegState.RUNNING, target=LegState.AT_RISK)
     def mark_at_risk(self):
         pass
 
-    @transition(field=state, source=[L.RUNNING, L.AT_RISK], target=L.BREACHED)
+    @transition(field=state, source=[LegState.RUNNING, LegState.AT_RISK], target=LegState.BREACHED)
     def breach(self, at, action, reason):
         self.breached_at, self.action, self.action_reason = at, action, reason[:500]
 
-    @transition(field=state, source=[L.RUNNING, L.AT_RISK, L.BREACHED], target=L.COMPLETED)
+    @transition(
+        field=state,
+        source=[LegState.RUNNING, LegState.AT_RISK, LegState.BREACHED],
+        target=LegState.COMPLETED,
+    )
     def complete(self, at):
         self.completed_at = at
 
-    @transition(field=state, source=[L.RUNNING, L.AT_RISK], target=L.CANCELLED)
+    @transition(field=state, source=[LegState.RUNNING, LegState.AT_RISK], target=LegState.CANCELLED)
     def cancel(self, at):
         self.completed_at = at

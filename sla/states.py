@@ -21,9 +21,13 @@ class LegState(models.TextChoices):
 
 OPEN_LEG_STATES = (LegState.RUNNING, LegState.AT_RISK)
 
-OWNER_TEAMS = {
+OWNER_TEAMS: dict[str, str] = {
     LegKind.PICKUP: "logistics",
     LegKind.QC: "warehouse",
     LegKind.EXCHANGE_DISPATCH: "warehouse",
     LegKind.REFUND: "finance",
 }
+
+# Courier transit from pickup to the warehouse, used to project the receipt
+# (and the legs after it) before the return arrives. Wall-clock hours.
+TRANSIT_HOURS = 24

@@ -15,7 +15,7 @@ def sla_sweep_task() -> int:
     """Beat runs this every minute as the safety net for lost ETA tasks. It
     only selects the due legs (an index scan) and fans out one idempotent task
     per leg, so several workers share the breach work."""
-    from .services import sla_due_leg_ids
+    from .selectors import sla_due_leg_ids
 
     ids = sla_due_leg_ids()
     for leg_id in ids:

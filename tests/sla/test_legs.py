@@ -324,3 +324,25 @@ def test_refund_breach_email_names_the_new_date_in_ist_after_midnight(
     # 00:30 IST (UTC would say Wed 25 Nov)
     msg = OutboundMessage.objects.get(order=order, template="sla_refund_breach")
     assert "expect it by Thu 26 Nov 2026." in msg.body, msg.body
+
+
+def test_a_breach_action_syncs_sla_once_after_the_return_changed(
+    clock, policy, order, storefront_api, monkeypatch
+):
+    import flows.reactions
+    import flows.sla
+
+    policy()
+    ret, _ = _create(storefront_api, order)
+    inner, outer = [], []
+    monkeypatch.setattr(flows.reactions, "sla_sync", lambda *a, **k: inner.append(a))
+    real = flows.sla.sla_sync
+    monkeypatch.setattr(flows.sla, "sla_sync", lambda *a, **k: outer.append(a) or real(*a, **k))
+    # when the pickup leg breaches and the system reschedules the pickup
+    clock.set(clock.now + timedelta(hours=49))
+    outcome = sla_check_leg(leg_id=_legs(ret)[("pickup", 1)].pk)
+    # then the return's reactions did not re-enter sla; sla synced once, after
+    assert outcome.action == "rescheduled"
+    assert inner == []
+    assert len(outer) == 1
+    assert _legs(ret)[("pickup", 2)].state == "running"
