@@ -74,3 +74,15 @@ def order_ledger(order: Order) -> dict:
 def refund_open_for_return(ret) -> bool:
     """True while a refund of this return is due but not issued."""
     return Refund.objects.filter(return_request=ret, state__in=["pending", "failed"]).exists()
+
+
+def refunds_for_returns(return_ids: list[int]) -> dict[int, list[Refund]]:
+    """return id → its refunds (credit note and tenders loaded), for read models."""
+    out: dict[int, list[Refund]] = {}
+    for refund in (
+        Refund.objects.filter(return_request_id__in=return_ids)
+        .select_related("credit_note")
+        .prefetch_related("tenders")
+    ):
+        out.setdefault(refund.return_request_id, []).append(refund)
+    return out
