@@ -8,7 +8,6 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from refunds.models import Refund
 from refunds.states import RefundState
 from returns.models import Return, ReturnItem
 from returns.states import Resolution, ReturnState, ReturnType
+from sla.models import Leg
 
 
 def search(q: str) -> tuple[str | None, list[Order]]:
@@ -29,9 +29,9 @@ def search(q: str) -> tuple[str | None, list[Order]]:
     order = Order.objects.filter(number__iexact=q).first()
     if order:
         return f"order:{order.number}", [order]
-    ret = Return.objects.filter(rma__iexact=q).first()
-    if ret:
-        return f"return:{ret.rma}", []
+    return_request = Return.objects.filter(rma__iexact=q).first()
+    if return_request:
+        return f"return:{return_request.rma}", []
     qs = Order.objects.select_related("customer")
     if "@" in q:
         qs = qs.filter(Q(email__iexact=q) | Q(customer__email__iexact=q))
@@ -43,19 +43,6 @@ def search(q: str) -> tuple[str | None, list[Order]]:
         else:
             qs = qs.filter(Q(number__icontains=q) | Q(customer__name__icontains=q))
     return None, list(qs.order_by("-placed_at")[:50])
-
-
-def sla_leg_model():
-    if not apps.is_installed("sla"):
-        return None
-    try:
-        return apps.get_model("sla", "Leg")
-    except LookupError:
-        return None
-
-
-def _leg_return_field(Leg) -> str | None:
-    return next((f.name for f in Leg._meta.fields if f.related_model is Return), None)
 
 
 def _leg_status(leg, now) -> str:
@@ -81,21 +68,15 @@ def _leg_status(leg, now) -> str:
 def sla_queues() -> dict | None:
     """Open legs at risk (80% of their time gone) and breached, or None
     without the sla app."""
-    Leg = sla_leg_model()
-    if Leg is None:
-        return None
-    fk = _leg_return_field(Leg)
     now = timezone.now()
     at_risk, breached = [], []
-    qs = Leg.objects.filter(completed_at__isnull=True)
-    if fk:
-        qs = qs.select_related(fk)
+    qs = Leg.objects.filter(completed_at__isnull=True).select_related("return_request")
     for leg in qs.order_by("due_at")[:500]:
         status = _leg_status(leg, now)
         row = {
             "leg": getattr(leg, "leg", ""),
             "due_at": getattr(leg, "due_at", None),
-            "ret": getattr(leg, fk) if fk else None,
+            "return_request": leg.return_request,
             "obj": leg,
         }
         if status == "breached":
@@ -108,9 +89,6 @@ def sla_queues() -> dict | None:
 def sla_health() -> list[dict] | None:
     """Per leg: on track, at risk, breached (open), done, and the share of
     legs that ever breached."""
-    Leg = sla_leg_model()
-    if Leg is None:
-        return None
     now = timezone.now()
     out: dict[str, Counter] = defaultdict(Counter)
     for leg in Leg.objects.order_by("-pk")[:20000]:

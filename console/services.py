@@ -30,24 +30,24 @@ def return_set_root_cause(*, rma: str, root_cause: str, actor: EventActor) -> Re
     if root_cause not in dict(ROOT_CAUSES):
         raise ApplicationError("root_cause: unknown tag.", extra={"field": "root_cause"})
     with transaction.atomic():
-        ret = Return.objects.select_for_update().filter(rma=rma).first()
-        if ret is None:
+        return_request = Return.objects.select_for_update().filter(rma=rma).first()
+        if return_request is None:
             raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
-        before = ret.root_cause
-        Return.objects.filter(pk=ret.pk).update(root_cause=root_cause)
-        ret.root_cause = root_cause
+        before = return_request.root_cause
+        Return.objects.filter(pk=return_request.pk).update(root_cause=root_cause)
+        return_request.root_cause = root_cause
         timeline_record(
-            order=ret.order_id,
+            order=return_request.order_id,
             actor=actor,
             event=Event(
                 "return",
-                ret.rma,
+                return_request.rma,
                 "return.root_cause_tagged",
                 message=f"Root cause: {dict(ROOT_CAUSES)[root_cause]}",
-                payload={"rma": ret.rma, "root_cause": root_cause, "previous": before},
+                payload={"rma": return_request.rma, "root_cause": root_cause, "previous": before},
             ),
         )
-        return ret
+        return return_request
 
 
 def contact_log_create(

@@ -9,18 +9,18 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from flows import return_intake
+from flows import read, return_intake
 from flows.return_events import return_handle_event
 from flows.return_review import return_approve, return_reject
 from inventory.models import Location
 from oms.errors import ApplicationError, NotFound
 from orders.selectors import order_get, order_status, order_timeline, payment_status
 from orders.states import UnitState
-from portal.selectors import return_events, return_legs, sla_legs
 from refunds.selectors import order_ledger, refund_list
 from returns.selectors import return_get
 from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
+from sla.selectors import return_legs
 
 from . import selectors, services
 from .access import console_view, forbidden, staff_actor
@@ -123,34 +123,33 @@ def contact_add(request, number: str):
 
 @console_view("returns.view_return")
 def return_detail(request, rma: str):
-    ret = _return_or_404(rma)
+    return_request = _return_or_404(rma)
     user = request.user
-    items = list(ret.items.all())
-    events = return_events(ret)
+    items = list(return_request.items.all())
+    refunds = read.return_refunds(return_request)
+    events = read.return_event_rows(return_request, refunds)
     can_event = user.has_perm("returns.record_return_event")
     can_inspect = user.has_perm("returns.inspect_return")
-    from refunds.services import refunds_by_return
-
     ctx = {
-        "ret": ret,
+        "return_request": return_request,
         "items": items,
-        "legs": return_legs(ret, events),
-        "sla": sla_legs(ret),
+        "legs": read.return_progress(return_request, events),
+        "sla": sorted(return_legs(return_request), key=lambda leg: leg.pk),
         "events": events,
-        "refunds": refunds_by_return([ret.pk]).get(ret.pk, []),
-        "photos": ret.photos.select_related("unit"),
+        "refunds": refunds,
+        "photos": return_request.photos.select_related("unit"),
         "can_review": user.has_perm("returns.review_return")
-        and ret.state == ReturnState.PENDING_REVIEW,
+        and return_request.state == ReturnState.PENDING_REVIEW,
         "review_form": ReviewForm(),
-        "root_cause_form": RootCauseForm(initial={"root_cause": ret.root_cause})
+        "root_cause_form": RootCauseForm(initial={"root_cause": return_request.root_cause})
         if user.has_perm("returns.add_return")
         else None,
         "can_event": can_event,
         "pickup_pending": can_event
-        and ret.state == ReturnState.APPROVED
+        and return_request.state == ReturnState.APPROVED
         and any(i.unit.state == UnitState.RETURN_REQUESTED for i in items),
         "receive_form": ReceivedForm(
-            initial={"location": ret.location.code if ret.location else None},
+            initial={"location": return_request.location.code if return_request.location else None},
             locations=Location.objects.order_by("code"),
         )
         if can_inspect and any(i.unit.state in (UnitState.RETURN_IN_TRANSIT,) for i in items)
@@ -233,7 +232,7 @@ def return_root_cause(request, rma: str):
 @console_view("returns.record_return_event")
 @require_POST
 def return_event(request, rma: str):
-    ret = _return_or_404(rma)
+    return_request = _return_or_404(rma)
     kind = request.POST.get("type")
     if kind in (EventKind.RECEIVED, EventKind.QC_RESULT) and not request.user.has_perm(
         "returns.inspect_return"
@@ -249,7 +248,7 @@ def return_event(request, rma: str):
         data = ReturnEventData(type=kind, location=form.cleaned_data["location"])
     elif kind == EventKind.QC_RESULT:
         results = []
-        for item in ret.items.all():
+        for item in return_request.items.all():
             form = QcForm(request.POST, prefix=f"u{item.unit_id}")
             if f"u{item.unit_id}-passed" in request.POST and form.is_valid():
                 results.append(QcResult(unit=item.unit_id, **form.cleaned_data))

@@ -11,8 +11,8 @@ from django.urls import reverse
 from flows.return_intake import return_create, return_quote
 from oms.errors import ApplicationError
 from orders.models import Unit
-from portal.selectors import exchange_variants, refund_methods_for
 from returns.models import ReturnReason
+from returns.selectors import exchange_variants, refund_methods_for
 from returns.services import ItemRequest, ReturnRequest, policy_current
 from returns.states import RefundMethod, Resolution
 
@@ -237,17 +237,21 @@ def _review(request, order, state, ctx):
     req = _request(order.number, state, override=override)
     if request.method == "POST":
         try:
-            ret = return_create(req, actor=staff_actor(request))
+            return_request = return_create(req, actor=staff_actor(request))
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             request.session.pop(_key(order.number), None)
             messages.success(
                 request,
-                f"Return {ret.rma} created"
-                + (" and held for supervisor review." if ret.state == "pending_review" else "."),
+                f"Return {return_request.rma} created"
+                + (
+                    " and held for supervisor review."
+                    if return_request.state == "pending_review"
+                    else "."
+                ),
             )
-            return redirect("console:return", ret.rma)
+            return redirect("console:return", return_request.rma)
     try:
         quote = return_quote(req)
         error = ""

@@ -135,7 +135,7 @@ def verification_check(*, verification_id: int | None, code: str) -> PortalVerif
     return verification if used else None
 
 
-def photos_store(*, ret, photos: dict[int, list]) -> list[ReturnPhoto]:
+def photos_store(*, return_request, photos: dict[int, list]) -> list[ReturnPhoto]:
     """Save checked uploads (see ``forms.check_photos``) under evidence/<rma>/."""
     saved = []
     for unit_id, files in photos.items():
@@ -143,10 +143,13 @@ def photos_store(*, ret, photos: dict[int, list]) -> list[ReturnPhoto]:
             ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[content_type]
             upload.seek(0)
             name = default_storage.save(
-                f"evidence/{ret.rma}/unit{unit_id}-{secrets.token_hex(6)}.{ext}", upload
+                f"evidence/{return_request.rma}/unit{unit_id}-{secrets.token_hex(6)}.{ext}", upload
             )
             photo = ReturnPhoto(
-                return_request=ret, unit_id=unit_id, content_type=content_type, size=upload.size
+                return_request=return_request,
+                unit_id=unit_id,
+                content_type=content_type,
+                size=upload.size,
             )
             photo.file.name = name
             photo.save()

@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from flows.read import quote_dates, return_progress
 from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip
 from oms.errors import ApplicationError
 from orders.events import EventActor
 from orders.states import Actor
+from returns.selectors import exchange_variants, refund_methods_for
 from returns.services import policy_current
-from returns.services.common import expected_dates
 from returns.states import Resolution
 
 from . import selectors, services
@@ -144,8 +145,8 @@ def _return_form(request, order, *, data=None, files=None, for_quote=False, init
         initial=initial,
         units=units,
         reasons=selectors.reasons_active(),
-        variants=selectors.exchange_variants(order, units),
-        refund_methods=selectors.refund_methods_for(order),
+        variants=exchange_variants(order, units),
+        refund_methods=refund_methods_for(order),
         for_quote=for_quote,
     ), rows
 
@@ -169,12 +170,12 @@ def return_new(request, number: str):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                ret = return_create(form.to_request(order.number), actor=_actor())
-                services.photos_store(ret=ret, photos=form.photos)
+                return_request = return_create(form.to_request(order.number), actor=_actor())
+                services.photos_store(return_request=return_request, photos=form.photos)
         except ApplicationError as exc:
             error = exc.message
         else:
-            return redirect(f"{reverse('portal:return', args=[ret.rma])}?new=1")
+            return redirect(f"{reverse('portal:return', args=[return_request.rma])}?new=1")
     return render(
         request,
         "portal/return_form.html",
@@ -215,7 +216,7 @@ def quote(request, number: str):
         {
             "quote": q,
             "b": q["breakdown"],
-            "dates": expected_dates(policy),
+            "dates": quote_dates(policy),
             "has_exchange": has_exchange,
             "exchanges": [
                 {
@@ -232,19 +233,19 @@ def quote(request, number: str):
 
 @customer_required
 def return_status(request, rma: str):
-    ret = selectors.customer_return(request.customer_id, rma, **request.portal_access)
-    items = list(ret.items.select_related("unit__sku", "reason", "exchange_sku"))
+    return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
+    items = list(return_request.items.select_related("unit__sku", "reason", "exchange_sku"))
     for item in items:
         item.words = selectors.unit_words(item.unit.state)
     return render(
         request,
         "portal/return_status.html",
         {
-            "ret": ret,
+            "return_request": return_request,
             "items": items,
-            "legs": selectors.return_legs(ret),
+            "legs": return_progress(return_request),
             "new": request.GET.get("new") == "1",
-            "estimate": ret.estimate or {},
-            "photos": ret.photos.all(),
+            "estimate": return_request.estimate or {},
+            "photos": return_request.photos.all(),
         },
     )

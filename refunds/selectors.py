@@ -86,3 +86,7 @@ def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
     ):
         out[r.return_request_id].append(r)
     return out
+
+
+# The read models' name for the same read.
+refunds_for_returns = refunds_by_return

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from inventory.models import SKU
+from inventory.selectors import stock_available
+from inventory.services import location_default
 from oms.dates import fmt
 from oms.errors import NotFound
-from orders.models import Order, Unit
+from orders.models import Order, TimelineEvent, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
 
 from .models import Return, ReturnItem
@@ -68,7 +71,7 @@ def order_returns(order: Order) -> list[dict]:
 
 
 def return_get(rma: str) -> Return:
-    ret = (
+    return_request = (
         Return.objects.select_related("order", "policy", "location", "reviewed_by")
         .prefetch_related(
             Prefetch(
@@ -81,9 +84,9 @@ def return_get(rma: str) -> Return:
         .filter(rma=rma)
         .first()
     )
-    if ret is None:
+    if return_request is None:
         raise NotFound(f"Return {rma} does not exist.")
-    return ret
+    return return_request
 
 
 def return_list(*, state: str | None = None, order: str | None = None):
@@ -93,3 +96,47 @@ def return_list(*, state: str | None = None, order: str | None = None):
     if order:
         qs = qs.filter(order__number=order)
     return qs
+
+
+def return_timeline(return_request: Return, refund_ids: list[int]):
+    """The order's timeline rows about this return and its refunds (the ids
+    given: returns does not read refunds), oldest first."""
+    return TimelineEvent.objects.filter(
+        Q(order_id=return_request.order_id)
+        & (
+            Q(entity="return", entity_id=return_request.rma)
+            | Q(payload__rma=return_request.rma)
+            | Q(entity="refund", entity_id__in=[str(pk) for pk in refund_ids])
+        )
+    ).order_by("occurred_at", "pk")
+
+
+def exchange_variants(order: Order, units: list[Unit]) -> dict[int, list[tuple[str, str, int]]]:
+    """unit id → [(sku code, label, sellable stock where exchanges are reserved)]."""
+    location = order.ship_from or location_default()
+    out: dict[int, list[tuple[str, str, int]]] = {}
+    cache: dict[int, list] = {}
+    for unit in units:
+        product = unit.sku.product_id
+        if product not in cache:
+            cache[product] = list(SKU.objects.filter(product_id=product).order_by("price", "code"))
+        out[unit.pk] = [
+            (
+                sku.code,
+                _variant_label(sku),
+                stock_available(sku_id=sku.pk, location_id=location.pk if location else None),
+            )
+            for sku in cache[product]
+            if sku.pk != unit.sku_id
+        ]
+    return out
+
+
+def _variant_label(sku: SKU) -> str:
+    attrs = ", ".join(str(v) for v in (sku.attributes or {}).values() if v)
+    return f"{sku.name}" if not attrs or attrs in sku.name else f"{sku.name} ({attrs})"
+
+
+def refund_methods_for(order: Order) -> list[str]:
+    """The refund methods the current policy allows for the order's payments."""
+    return policy_current().allowed_refund_methods([p.method for p in order.payments.all()])
