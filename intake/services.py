@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
 from decimal import Decimal
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -20,14 +19,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from inventory.models import SKU
-from inventory.services import Move, sku_upsert, stock_move_many
-from inventory.states import Bucket
+from inventory.services import sku_upsert
 from oms.errors import ApplicationError, Conflict, NotFound
 from oms.jobs import job_enqueue
 from oms.money import allocate, from_minor, to_minor
 from orders.events import Event, EventActor, EventType, timeline_record
 from orders.models import Channel, Customer, LedgerEntry, Line, Order, Payment, Unit
-from orders.services import order_create, payment_refund_record, units_lock, units_transition
+from orders.services import (
+    order_create,
+    payment_refund_record,
+    units_cancel_unshipped,
+    units_lock,
+)
 from orders.states import PaymentMethod, PaymentState, UnitState
 
 from .adapters import OrderIntake, PayloadError, RefundIntake, parse_body, shopify, woocommerce
@@ -373,19 +376,10 @@ def _cancel_unshipped(order: Order, actor, delivery) -> list[str]:
     )
     if not units:
         return []
-    reserved: dict[tuple[int, int], int] = defaultdict(int)
-    for unit in units:
-        if unit.state == UnitState.ALLOCATED and unit.location_id:
-            reserved[(unit.sku_id, unit.location_id)] += 1
-    if reserved:
-        stock_move_many(
-            [Move(s, loc, n, Bucket.RESERVED, Bucket.SELLABLE) for (s, loc), n in reserved.items()],
-            reason="order_cancelled",
-            reference=order.number,
-        )
-    units_transition(
+    units_cancel_unshipped(
         units,
-        "cancel",
+        reference=order.number,
+        stock_reason="order_cancelled",
         actor=actor,
         message="cancelled on the storefront",
         source=delivery.platform,

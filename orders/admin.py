@@ -11,7 +11,6 @@ only have their name corrected.
 from django import forms
 from django.contrib import admin
 from django.core.validators import URLValidator
-from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -33,7 +32,8 @@ from .models import (
     Unit,
 )
 from .selectors import order_status, payment_status
-from .webhooks import EVENT_TYPES, WEBHOOK, target_refusal
+from .services import outbound_messages_retry
+from .webhooks import EVENT_TYPES, target_refusal
 
 
 def _admin_link(obj, label=None):
@@ -489,18 +489,5 @@ class OutboundMessageAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.action(description="Send selected failed messages again", permissions=["change"])
     def retry(self, request, queryset):
-        from oms.jobs import job_enqueue
-
-        from .tasks import message_deliver_task, webhook_deliver_task
-
-        with transaction.atomic():
-            rows = list(
-                queryset.filter(state=OutboundMessage.State.FAILED).values_list("pk", "channel")
-            )
-            OutboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-                state=OutboundMessage.State.PENDING, attempts=0, next_attempt_at=None
-            )
-            for message_id, channel in rows:
-                task = webhook_deliver_task if channel == WEBHOOK else message_deliver_task
-                job_enqueue(task, message_id)
-        self.message_user(request, f"{len(rows)} message(s) queued again.")
+        count = outbound_messages_retry(ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} message(s) queued again.")
