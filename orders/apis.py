@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 
 from flows import cancellation, delivery
 from flows.read import order_detail_extend
-from oms.errors import ErrorSerializer
+from oms.errors import ERRORS
 from oms.money import is_known_currency
 from oms.pagination import LimitOffsetPagination
 from oms.validation import IdField
@@ -27,17 +26,6 @@ from .events import EventActor
 from .models import Order
 from .states import PaymentMethod
 
-ERRORS = {
-    400: OpenApiResponse(
-        ErrorSerializer, description="Invalid input; the message names the field."
-    ),
-    401: OpenApiResponse(ErrorSerializer, description="No valid API key."),
-    403: OpenApiResponse(ErrorSerializer, description="The key's role lacks the permission."),
-    404: OpenApiResponse(ErrorSerializer, description="Not found."),
-    409: OpenApiResponse(
-        ErrorSerializer, description="Does not fit the current state, or lost a race."
-    ),
-}
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
