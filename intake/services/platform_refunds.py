@@ -43,9 +43,49 @@ def _refund_reconcile(
     currency = refund.currency or order.currency
     if currency != order.currency:
         raise PayloadError("currency", f"refund in {currency}, order in {order.currency}")
-    lines = {ln.external_id: ln for ln in Line.objects.filter(order=order).exclude(external_id="")}
-    record = PlatformRefund.objects.create(
-        channel=channel,
+    record = _refund_record(order, refund, delivery, currency)
+    unit_ids = _refund_units(order, refund, record, currency)
+    payment_events = _refund_payments(order, record, actor)
+    timeline_record(
+        order=order,
+        actor=actor,
+        occurred_at=record.processed_at,
+        event=Event(
+            "order",
+            order.number,
+            EventTypes.REFUND_RECORDED,
+            message=(
+                f"Refund {refund.external_id} made on {delivery.platform}: "
+                f"{len(unit_ids)} unit(s), {refund.amount} {currency} returned"
+            ),
+            payload={
+                "refund": refund.external_id,
+                "units": unit_ids,
+                "amount": str(refund.amount),
+                "lines": [
+                    {
+                        "line": r.line_external_id,
+                        "quantity": r.quantity,
+                        "subtotal": str(r.subtotal),
+                        "tax": str(r.tax),
+                    }
+                    for r in refund.lines
+                ],
+                "payments": payment_events,
+            },
+        ),
+        source=delivery.platform,
+        external_id=refund.external_id,
+    )
+    return f"refund {refund.external_id}: {len(unit_ids)} unit(s), {refund.amount} {currency}"
+
+
+def _refund_record(
+    order: Order, refund: RefundIntake, delivery: WebhookDelivery, currency: str
+) -> PlatformRefund:
+    """The platform refund's own row, with the amounts as the platform sent them."""
+    return PlatformRefund.objects.create(
+        channel=delivery.channel,
         order=order,
         external_id=refund.external_id,
         platform=delivery.platform,
@@ -60,6 +100,14 @@ def _refund_reconcile(
         delivery=delivery,
         raw=refund.raw,
     )
+
+
+def _refund_units(
+    order: Order, refund: RefundIntake, record: PlatformRefund, currency: str
+) -> list[int]:
+    """Pick, per refunded line, the units not refunded yet (lowest index first)
+    and link them to the refund with their share of its subtotal and tax."""
+    lines = {ln.external_id: ln for ln in Line.objects.filter(order=order).exclude(external_id="")}
     unit_ids: list[int] = []
     for i, item in enumerate(refund.lines):
         line = lines.get(item.line_external_id)
@@ -110,39 +158,7 @@ def _refund_reconcile(
             ]
         )
         unit_ids.extend(u.pk for u in chosen)
-    payment_events = _refund_payments(order, record, actor)
-    timeline_record(
-        order=order,
-        actor=actor,
-        occurred_at=record.processed_at,
-        event=Event(
-            "order",
-            order.number,
-            EventTypes.REFUND_RECORDED,
-            message=(
-                f"Refund {refund.external_id} made on {delivery.platform}: "
-                f"{len(unit_ids)} unit(s), {refund.amount} {currency} returned"
-            ),
-            payload={
-                "refund": refund.external_id,
-                "units": unit_ids,
-                "amount": str(refund.amount),
-                "lines": [
-                    {
-                        "line": r.line_external_id,
-                        "quantity": r.quantity,
-                        "subtotal": str(r.subtotal),
-                        "tax": str(r.tax),
-                    }
-                    for r in refund.lines
-                ],
-                "payments": payment_events,
-            },
-        ),
-        source=delivery.platform,
-        external_id=refund.external_id,
-    )
-    return f"refund {refund.external_id}: {len(unit_ids)} unit(s), {refund.amount} {currency}"
+    return unit_ids
 
 
 def _refund_payments(order: Order, record: PlatformRefund, actor: EventActor) -> list[dict]:

@@ -77,36 +77,8 @@ def shipment_deliver(
             code="delivered_before_shipped",
             extra={"field": "delivered_at", "shipped_at": shipment.shipped_at.isoformat()},
         )
-    units = units_lock(Unit.objects.filter(shipment=shipment))
-    refused_ids = set(refused_unit_ids or [])
-    unknown = sorted(refused_ids - {u.pk for u in units})
-    if unknown:
-        raise ApplicationError(
-            f"refused_units: {unknown} are not in shipment {shipment.pk}.",
-            code="unknown_units",
-            extra={"field": "refused_units", "units": unknown},
-        )
-    accepted = [u for u in units if u.pk not in refused_ids]
-    refused = [u for u in units if u.pk in refused_ids]
-
-    payments = list(
-        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
-    )
-    cod = next((p for p in payments if p.method == PaymentMethod.COD), None)
-    collected = None
-    if cod is not None:
-        expected = _cod_due(order, cod, accepted, payments)
-        if cod_collected is not None and cod_collected != expected:
-            raise ApplicationError(
-                f"cod_collected: {cod_collected} does not match the {expected} due for the accepted units.",
-                code="cod_mismatch",
-                extra={"field": "cod_collected", "expected": str(expected)},
-            )
-        collected = expected
-    elif cod_collected not in (None, Decimal("0")):
-        raise ApplicationError(
-            "cod_collected: this order is not cash on delivery.", extra={"field": "cod_collected"}
-        )
+    accepted, refused = _delivery_units(shipment, refused_unit_ids)
+    cod, collected = _cod_check(order, accepted, cod_collected)
 
     before = shipment.state
     shipment.deliver(at, bool(accepted))
@@ -151,6 +123,50 @@ def shipment_deliver(
             data=delivery_data(shipment, accepted, refused, collected),
         )
     return result
+
+
+def _delivery_units(
+    shipment: Shipment, refused_unit_ids: list[int] | None
+) -> tuple[list[Unit], list[Unit]]:
+    """The shipment's units, locked, split into accepted and refused."""
+    units = units_lock(Unit.objects.filter(shipment=shipment))
+    refused_ids = set(refused_unit_ids or [])
+    unknown = sorted(refused_ids - {u.pk for u in units})
+    if unknown:
+        raise ApplicationError(
+            f"refused_units: {unknown} are not in shipment {shipment.pk}.",
+            code="unknown_units",
+            extra={"field": "refused_units", "units": unknown},
+        )
+    accepted = [u for u in units if u.pk not in refused_ids]
+    refused = [u for u in units if u.pk in refused_ids]
+    return accepted, refused
+
+
+def _cod_check(
+    order: Order, accepted: list[Unit], cod_collected: Decimal | None
+) -> tuple[Payment | None, Decimal | None]:
+    """Lock the payments; the cash due at this door must be what the courier
+    says it collected (none when the order is not cash on delivery)."""
+    payments = list(
+        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("pk")
+    )
+    cod = next((p for p in payments if p.method == PaymentMethod.COD), None)
+    collected = None
+    if cod is not None:
+        expected = _cod_due(order, cod, accepted, payments)
+        if cod_collected is not None and cod_collected != expected:
+            raise ApplicationError(
+                f"cod_collected: {cod_collected} does not match the {expected} due for the accepted units.",
+                code="cod_mismatch",
+                extra={"field": "cod_collected", "expected": str(expected)},
+            )
+        collected = expected
+    elif cod_collected not in (None, Decimal("0")):
+        raise ApplicationError(
+            "cod_collected: this order is not cash on delivery.", extra={"field": "cod_collected"}
+        )
+    return cod, collected
 
 
 def _cod_due(order: Order, cod: Payment, accepted: list[Unit], payments: list[Payment]) -> Decimal:

@@ -18,7 +18,7 @@ from inventory.states import Bucket
 from oms.errors import ApplicationError
 from oms.money import is_known_currency
 
-from ..allocation import AllocationError, LineInput, allocate_order
+from ..allocation import Allocation, AllocationError, LineInput, allocate_order
 from ..events import Event, EventActor, EventType, timeline_record
 from ..models import (
     Channel,
@@ -126,6 +126,58 @@ def order_create(*, data: OrderData, actor: EventActor) -> tuple[Order, bool]:
 
 
 def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order:
+    skus, location = _order_validate(data)
+    alloc, grand_total = _order_amounts(data)
+    customer = _customer_for(data.customer)
+    order = Order.objects.create(
+        number=new_reference("OD"),
+        channel=channel,
+        external_id=data.external_id,
+        customer=customer,
+        # The order's own contact (the courier calls this phone); the
+        # customer's stored contact stays as it was.
+        email=(data.customer.get("email") or "").strip().lower() or customer.email,
+        phone=(data.customer.get("phone") or "").strip() or customer.phone,
+        currency=data.currency,
+        placed_at=data.placed_at,
+        prices_include_tax=data.prices_include_tax,
+        items_total=alloc.items_total,
+        line_discount_total=alloc.line_discount_total,
+        order_discount=data.order_discount,
+        tax_total=alloc.tax_total,
+        shipping_amount=data.shipping,
+        grand_total=grand_total,
+        ship_from=location,
+        raw=data.raw,
+    )
+    units, payments = _order_rows(order, data, skus, alloc)
+    timeline_record(
+        order=order,
+        actor=actor,
+        occurred_at=data.placed_at,
+        event=Event(
+            "order",
+            order.number,
+            EventType.ORDER_CREATED,
+            "",
+            "placed",
+            f"Order placed on {channel.code}: {len(units)} unit(s), total {grand_total} {order.currency}",
+            {
+                "external_id": data.external_id,
+                "payments": [
+                    {"method": p.method, "amount": str(p.amount), "state": p.state}
+                    for p in payments
+                ],
+            },
+        ),
+    )
+    units_reserve(order, units, location or inventory_location_default(), actor)
+    return order
+
+
+def _order_validate(data: OrderData) -> tuple[dict[str, SKU], Location | None]:
+    """Currency, lines, SKUs, quantities and the ship-from location: each a
+    400 naming its field."""
     if not is_known_currency(data.currency):
         raise ApplicationError(
             f"currency: unknown currency {data.currency!r}.",
@@ -165,6 +217,12 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
             raise ApplicationError(
                 f"ship_from: unknown location {data.ship_from!r}.", extra={"field": "ship_from"}
             )
+    return skus, location
+
+
+def _order_amounts(data: OrderData) -> tuple[Allocation, Decimal]:
+    """The per-unit allocation and the grand total, which the payments must
+    add up to."""
     try:
         alloc = allocate_order(
             currency=data.currency,
@@ -192,28 +250,13 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
                 "payments_total": str(paid),
             },
         )
-    customer = _customer_for(data.customer)
-    order = Order.objects.create(
-        number=new_reference("OD"),
-        channel=channel,
-        external_id=data.external_id,
-        customer=customer,
-        # The order's own contact (the courier calls this phone); the
-        # customer's stored contact stays as it was.
-        email=(data.customer.get("email") or "").strip().lower() or customer.email,
-        phone=(data.customer.get("phone") or "").strip() or customer.phone,
-        currency=data.currency,
-        placed_at=data.placed_at,
-        prices_include_tax=data.prices_include_tax,
-        items_total=alloc.items_total,
-        line_discount_total=alloc.line_discount_total,
-        order_discount=data.order_discount,
-        tax_total=alloc.tax_total,
-        shipping_amount=data.shipping,
-        grand_total=grand_total,
-        ship_from=location,
-        raw=data.raw,
-    )
+    return alloc, grand_total
+
+
+def _order_rows(
+    order: Order, data: OrderData, skus: dict[str, SKU], alloc: Allocation
+) -> tuple[list[Unit], list[Payment]]:
+    """The order's lines, units, payments and capture ledger rows."""
     lines = Line.objects.bulk_create(
         [
             Line(
@@ -275,28 +318,7 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
             if p.captured_amount > 0
         ]
     )
-    timeline_record(
-        order=order,
-        actor=actor,
-        occurred_at=data.placed_at,
-        event=Event(
-            "order",
-            order.number,
-            EventType.ORDER_CREATED,
-            "",
-            "placed",
-            f"Order placed on {channel.code}: {len(units)} unit(s), total {grand_total} {order.currency}",
-            {
-                "external_id": data.external_id,
-                "payments": [
-                    {"method": p.method, "amount": str(p.amount), "state": p.state}
-                    for p in payments
-                ],
-            },
-        ),
-    )
-    units_reserve(order, units, location or inventory_location_default(), actor)
-    return order
+    return units, payments
 
 
 def units_reserve(
