@@ -7,10 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oms.errors import NotFound
+from oms.errors import ERRORS, NotFound
 from oms.validation import path_code
-from orders.apis import ERRORS
-from orders.events import EventActor
 
 from . import selectors, services
 from .models import SKU, Location
@@ -20,6 +18,15 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 # One adjustment moves at most this many units either way (the balance column
 # is a 32-bit integer).
 MAX_ADJUSTMENT = 1_000_000
+
+
+def _actor_label(request) -> str:
+    """Who asked, as the stock movement's note names them: the API key's name
+    and role, else the staff user's name (the label of the timeline's actor)."""
+    api_key = getattr(request, "auth", None)
+    if api_key is not None and hasattr(api_key, "role"):
+        return f"{api_key.name} ({api_key.role})"
+    return request.user.get_username()
 
 
 class SkuOutput(serializers.Serializer):
@@ -198,7 +205,7 @@ class StockDispositionApi(APIView):
             disposition=v["disposition"],
             quantity=v["quantity"],
             reason=v["reason"],
-            actor_label=EventActor.from_request(request).label,
+            actor_label=_actor_label(request),
         )
         rows = selectors.stock_list(sku=sku.code, location=location.code)
         return Response(StockRowOutput(rows, many=True).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -50,6 +51,20 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     extra = serializers.DictField()
+
+
+# The documented error responses every API shares (drf-spectacular).
+ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer, description="Invalid input; the message names the field."
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="No valid API key."),
+    403: OpenApiResponse(ErrorSerializer, description="The key's role lacks the permission."),
+    404: OpenApiResponse(ErrorSerializer, description="Not found."),
+    409: OpenApiResponse(
+        ErrorSerializer, description="Does not fit the current state, or lost a race."
+    ),
+}
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:

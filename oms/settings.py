@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "portal",
     "console",
     "quality",
+    "demo",
 ]
 
 MIDDLEWARE = [

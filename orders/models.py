@@ -18,7 +18,6 @@ from .states import (
 )
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-S = UnitState
 
 
 class Customer(models.Model):
@@ -161,7 +160,9 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="units")
     sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT, related_name="+")
     index = models.PositiveIntegerField(help_text="1..quantity within the line")
-    state = FSMField(default=S.ORDERED, choices=UnitState.choices, protected=True, db_index=True)
+    state = FSMField(
+        default=UnitState.ORDERED, choices=UnitState.choices, protected=True, db_index=True
+    )
     net_paid = models.DecimalField(**MONEY, help_text="Fixed at intake by the allocation rule.")
     tax_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     discount_amount = models.DecimalField(**MONEY, default=Decimal("0"))
@@ -185,84 +186,90 @@ class Unit(ConcurrentTransitionMixin, models.Model):
         return f"unit {self.pk} ({self.sku_id}, {self.state})"
 
     # forward
-    @transition(field=state, source=S.ORDERED, target=S.ALLOCATED)
+    @transition(field=state, source=UnitState.ORDERED, target=UnitState.ALLOCATED)
     def allocate(self, location):
         self.location = location
 
-    @transition(field=state, source=S.ALLOCATED, target=S.SHIPPED)
+    @transition(field=state, source=UnitState.ALLOCATED, target=UnitState.SHIPPED)
     def ship(self, shipment):
         self.shipment = shipment
 
-    @transition(field=state, source=S.SHIPPED, target=S.DELIVERED)
+    @transition(field=state, source=UnitState.SHIPPED, target=UnitState.DELIVERED)
     def deliver(self, at):
         self.delivered_at = at
 
-    @transition(field=state, source=S.SHIPPED, target=S.REFUSED)
+    @transition(field=state, source=UnitState.SHIPPED, target=UnitState.REFUSED)
     def refuse(self):
         pass
 
-    @transition(field=state, source=[S.ORDERED, S.ALLOCATED], target=S.CANCELLED)
+    @transition(
+        field=state, source=[UnitState.ORDERED, UnitState.ALLOCATED], target=UnitState.CANCELLED
+    )
     def cancel(self):
         pass
 
     # reverse
-    @transition(field=state, source=S.DELIVERED, target=S.RETURN_REQUESTED)
+    @transition(field=state, source=UnitState.DELIVERED, target=UnitState.RETURN_REQUESTED)
     def request_return(self):
         pass
 
-    @transition(field=state, source=S.REFUSED, target=S.RETURN_IN_TRANSIT)
+    @transition(field=state, source=UnitState.REFUSED, target=UnitState.RETURN_IN_TRANSIT)
     def ride_back(self):
         """A unit refused at the door rides back with the courier."""
 
-    @transition(field=state, source=S.RETURN_REQUESTED, target=S.RETURN_IN_TRANSIT)
+    @transition(field=state, source=UnitState.RETURN_REQUESTED, target=UnitState.RETURN_IN_TRANSIT)
     def pick_up(self):
         pass
 
-    @transition(field=state, source=S.RETURN_REQUESTED, target=S.DELIVERED)
+    @transition(field=state, source=UnitState.RETURN_REQUESTED, target=UnitState.DELIVERED)
     def cancel_return(self):
         pass
 
-    @transition(field=state, source=[S.RETURN_IN_TRANSIT, S.RETURN_REQUESTED], target=S.RETURNED)
+    @transition(
+        field=state,
+        source=[UnitState.RETURN_IN_TRANSIT, UnitState.RETURN_REQUESTED],
+        target=UnitState.RETURNED,
+    )
     def receive(self, location):
         self.location = location
 
-    @transition(field=state, source=S.RETURNED, target=S.PENDING_REFUND)
+    @transition(field=state, source=UnitState.RETURNED, target=UnitState.PENDING_REFUND)
     def pass_qc_for_refund(self):
         pass
 
-    @transition(field=state, source=S.RETURNED, target=S.PENDING_EXCHANGE)
+    @transition(field=state, source=UnitState.RETURNED, target=UnitState.PENDING_EXCHANGE)
     def pass_qc_for_exchange(self):
         pass
 
-    @transition(field=state, source=S.RETURNED, target=S.RETURN_REJECTED)
+    @transition(field=state, source=UnitState.RETURNED, target=UnitState.RETURN_REJECTED)
     def fail_qc(self):
         pass
 
-    @transition(field=state, source=S.RETURNED, target=S.NOT_CHARGED)
+    @transition(field=state, source=UnitState.RETURNED, target=UnitState.NOT_CHARGED)
     def pass_qc_uncharged(self):
         """A cash-on-delivery unit refused at the door passed QC: never paid, nothing to refund."""
 
-    @transition(field=state, source=S.PENDING_EXCHANGE, target=S.PENDING_REFUND)
+    @transition(field=state, source=UnitState.PENDING_EXCHANGE, target=UnitState.PENDING_REFUND)
     def convert_exchange_to_refund(self):
         """The exchange could not be shipped: the accepted unit is refunded instead."""
 
-    @transition(field=state, source=S.PENDING_REFUND, target=S.REFUNDED)
+    @transition(field=state, source=UnitState.PENDING_REFUND, target=UnitState.REFUNDED)
     def mark_refunded(self):
         pass
 
-    @transition(field=state, source=S.PENDING_EXCHANGE, target=S.REPLACED)
+    @transition(field=state, source=UnitState.PENDING_EXCHANGE, target=UnitState.REPLACED)
     def mark_replaced(self):
         pass
 
-    @transition(field=state, source=S.RETURNED, target=S.IN_REPAIR)
+    @transition(field=state, source=UnitState.RETURNED, target=UnitState.IN_REPAIR)
     def pass_qc_for_repair(self):
         pass
 
-    @transition(field=state, source=S.IN_REPAIR, target=S.REPAIRED)
+    @transition(field=state, source=UnitState.IN_REPAIR, target=UnitState.REPAIRED)
     def send_back_repaired(self):
         pass
 
-    @transition(field=state, source=S.RETURN_REQUESTED, target=S.KEPT)
+    @transition(field=state, source=UnitState.RETURN_REQUESTED, target=UnitState.KEPT)
     def keep(self):
         pass
 

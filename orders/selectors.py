@@ -12,8 +12,13 @@ from oms.errors import NotFound
 from .models import Line, Order, Payment, Shipment, TimelineEvent, Unit
 from .states import OPEN_RETURN_STATES, PaymentMethod, PaymentState, UnitState
 
-S = UnitState
-_REVERSE = OPEN_RETURN_STATES | {S.REFUNDED, S.REPLACED, S.RETURN_REJECTED, S.KEPT, S.NOT_CHARGED}
+_REVERSE = OPEN_RETURN_STATES | {
+    UnitState.REFUNDED,
+    UnitState.REPLACED,
+    UnitState.RETURN_REJECTED,
+    UnitState.KEPT,
+    UnitState.NOT_CHARGED,
+}
 
 
 def order_get(number: str, *, for_detail: bool = True) -> Order:
@@ -48,18 +53,18 @@ def order_status(units: list[Unit]) -> str:
     """The order's summary, derived from its units; never stored."""
     counts = Counter(u.state for u in units)
     total = sum(counts.values())
-    if not total or counts[S.CANCELLED] == total:
+    if not total or counts[UnitState.CANCELLED] == total:
         return "cancelled"
-    live = total - counts[S.CANCELLED]
-    pending = counts[S.ORDERED] + counts[S.ALLOCATED]
-    reversed_ = sum(counts[s] for s in _REVERSE) + counts[S.REFUSED]
+    live = total - counts[UnitState.CANCELLED]
+    pending = counts[UnitState.ORDERED] + counts[UnitState.ALLOCATED]
+    reversed_ = sum(counts[s] for s in _REVERSE) + counts[UnitState.REFUSED]
     open_returns = sum(counts[s] for s in OPEN_RETURN_STATES)
     if pending == live:
         return "unfulfilled"
     if pending:
         return "partially_fulfilled"
-    if counts[S.SHIPPED]:
-        return "in_transit" if counts[S.SHIPPED] == live else "partially_delivered"
+    if counts[UnitState.SHIPPED]:
+        return "in_transit" if counts[UnitState.SHIPPED] == live else "partially_delivered"
     if open_returns:
         return "return_in_progress"
     if reversed_ == live:
@@ -113,3 +118,10 @@ def order_list(
     if phone:
         qs = qs.filter(phone=phone)
     return qs
+
+
+def order_get_by_number(number: str) -> Order:
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        raise NotFound(f"Order {number} does not exist.")
+    return order

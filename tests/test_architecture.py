@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["oms", "inventory", "orders", "returns", "refunds", "quality", "sla", "intake", "portal"]
-APPS += ["console"]
+APPS += ["console", "demo"]
 PACKAGES = [*APPS, "flows"]
 REGISTRY_SUFFIXES = ("_REACTIONS", "_EXTENSIONS", "_VALIDATORS", "_CHECKS", "_HOOKS")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"

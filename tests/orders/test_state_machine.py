@@ -8,41 +8,40 @@ import pytest
 from django_fsm import TransitionNotAllowed
 
 from orders.models import Unit
-from orders.states import FINAL_REVERSE_STATES
-from orders.states import UnitState as S
+from orders.states import FINAL_REVERSE_STATES, UnitState
 
 # transition -> (allowed source states, target state)
 ALLOWED = {
-    "allocate": ({S.ORDERED}, S.ALLOCATED),
-    "ship": ({S.ALLOCATED}, S.SHIPPED),
-    "deliver": ({S.SHIPPED}, S.DELIVERED),
-    "refuse": ({S.SHIPPED}, S.REFUSED),
-    "cancel": ({S.ORDERED, S.ALLOCATED}, S.CANCELLED),
-    "request_return": ({S.DELIVERED}, S.RETURN_REQUESTED),
-    "ride_back": ({S.REFUSED}, S.RETURN_IN_TRANSIT),
-    "pick_up": ({S.RETURN_REQUESTED}, S.RETURN_IN_TRANSIT),
-    "cancel_return": ({S.RETURN_REQUESTED}, S.DELIVERED),
-    "receive": ({S.RETURN_IN_TRANSIT, S.RETURN_REQUESTED}, S.RETURNED),
-    "pass_qc_for_refund": ({S.RETURNED}, S.PENDING_REFUND),
-    "pass_qc_for_exchange": ({S.RETURNED}, S.PENDING_EXCHANGE),
-    "fail_qc": ({S.RETURNED}, S.RETURN_REJECTED),
-    "mark_refunded": ({S.PENDING_REFUND}, S.REFUNDED),
-    "mark_replaced": ({S.PENDING_EXCHANGE}, S.REPLACED),
-    "convert_exchange_to_refund": ({S.PENDING_EXCHANGE}, S.PENDING_REFUND),
-    "keep": ({S.RETURN_REQUESTED}, S.KEPT),
-    "pass_qc_for_repair": ({S.RETURNED}, S.IN_REPAIR),
-    "send_back_repaired": ({S.IN_REPAIR}, S.REPAIRED),
+    "allocate": ({UnitState.ORDERED}, UnitState.ALLOCATED),
+    "ship": ({UnitState.ALLOCATED}, UnitState.SHIPPED),
+    "deliver": ({UnitState.SHIPPED}, UnitState.DELIVERED),
+    "refuse": ({UnitState.SHIPPED}, UnitState.REFUSED),
+    "cancel": ({UnitState.ORDERED, UnitState.ALLOCATED}, UnitState.CANCELLED),
+    "request_return": ({UnitState.DELIVERED}, UnitState.RETURN_REQUESTED),
+    "ride_back": ({UnitState.REFUSED}, UnitState.RETURN_IN_TRANSIT),
+    "pick_up": ({UnitState.RETURN_REQUESTED}, UnitState.RETURN_IN_TRANSIT),
+    "cancel_return": ({UnitState.RETURN_REQUESTED}, UnitState.DELIVERED),
+    "receive": ({UnitState.RETURN_IN_TRANSIT, UnitState.RETURN_REQUESTED}, UnitState.RETURNED),
+    "pass_qc_for_refund": ({UnitState.RETURNED}, UnitState.PENDING_REFUND),
+    "pass_qc_for_exchange": ({UnitState.RETURNED}, UnitState.PENDING_EXCHANGE),
+    "fail_qc": ({UnitState.RETURNED}, UnitState.RETURN_REJECTED),
+    "mark_refunded": ({UnitState.PENDING_REFUND}, UnitState.REFUNDED),
+    "mark_replaced": ({UnitState.PENDING_EXCHANGE}, UnitState.REPLACED),
+    "convert_exchange_to_refund": ({UnitState.PENDING_EXCHANGE}, UnitState.PENDING_REFUND),
+    "keep": ({UnitState.RETURN_REQUESTED}, UnitState.KEPT),
+    "pass_qc_for_repair": ({UnitState.RETURNED}, UnitState.IN_REPAIR),
+    "send_back_repaired": ({UnitState.IN_REPAIR}, UnitState.REPAIRED),
 }
-if hasattr(S, "NOT_CHARGED"):
+if hasattr(UnitState, "NOT_CHARGED"):
     # Arrives with the doorstep-refusal QC flow (returns work in progress):
     # a refused cash-on-delivery unit passes QC with nothing to refund.
-    ALLOWED["pass_qc_uncharged"] = ({S.RETURNED}, S.NOT_CHARGED)
+    ALLOWED["pass_qc_uncharged"] = ({UnitState.RETURNED}, UnitState.NOT_CHARGED)
 ARGS = {"allocate": (None,), "ship": (None,), "deliver": (None,), "receive": (None,)}
 
 TABLE = [
     pytest.param(state, method, target if state in sources else None, id=f"{state}-{method}")
     for method, (sources, target) in ALLOWED.items()
-    for state in S
+    for state in UnitState
 ]
 
 
@@ -69,13 +68,13 @@ def test_the_table_covers_every_transition_of_the_model():
 
 def test_terminal_states_have_no_way_out():
     # cancelled and the final reverse states end the unit's story in this order
-    for state in {S.CANCELLED, *FINAL_REVERSE_STATES}:
+    for state in {UnitState.CANCELLED, *FINAL_REVERSE_STATES}:
         assert not any(state in sources for sources, _ in ALLOWED.values())
         unit = Unit(state=state)
         assert list(unit.get_available_state_transitions()) == []
 
 
 def test_state_cannot_be_set_directly():
-    unit = Unit(state=S.DELIVERED)
+    unit = Unit(state=UnitState.DELIVERED)
     with pytest.raises(AttributeError):
-        unit.state = S.REFUNDED
+        unit.state = UnitState.REFUNDED

@@ -1,3 +1,9 @@
+"""``manage.py jobs_recover``: queue the work an older version (or a lost
+broker) dropped. It lives in intake, the entry layer, because it reaches two
+apps below it: intake's own webhook deliveries and refunds' pending refunds."""
+
+from __future__ import annotations
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 

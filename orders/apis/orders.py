@@ -1,4 +1,4 @@
-"""Order API: intake, read, timeline, shipments, delivery."""
+"""Order API: output shapes, create and list, detail, timeline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
@@ -15,29 +14,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flows import cancellation, delivery
 from flows.read import order_detail_extend
-from oms.errors import ErrorSerializer
+from oms.errors import ERRORS
 from oms.money import is_known_currency
 from oms.pagination import LimitOffsetPagination
-from oms.validation import IdField
 
-from . import selectors, services
-from .events import EventActor
-from .models import Order
-from .states import PaymentMethod
+from .. import selectors, services
+from ..events import EventActor
+from ..models import Order
+from ..states import PaymentMethod
 
-ERRORS = {
-    400: OpenApiResponse(
-        ErrorSerializer, description="Invalid input; the message names the field."
-    ),
-    401: OpenApiResponse(ErrorSerializer, description="No valid API key."),
-    403: OpenApiResponse(ErrorSerializer, description="The key's role lacks the permission."),
-    404: OpenApiResponse(ErrorSerializer, description="Not found."),
-    409: OpenApiResponse(
-        ErrorSerializer, description="Does not fit the current state, or lost a race."
-    ),
-}
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -325,177 +311,3 @@ class OrderTimelineApi(APIView):
     def get(self, request, number: str):
         order = selectors.order_get(number, for_detail=False)
         return Response(self.Output(selectors.order_timeline(order), many=True).data)
-
-
-class ShipmentCreateApi(APIView):
-    required_permissions = ["orders.add_shipment"]
-
-    class Input(serializers.Serializer):
-        units = serializers.ListField(child=IdField(), min_length=1, max_length=1000)
-        tracking_number = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=100
-        )
-        serials = serializers.DictField(
-            child=serializers.CharField(max_length=100), required=False, default=dict
-        )
-        shipped_at = serializers.DateTimeField(
-            required=False,
-            allow_null=True,
-            default=None,
-            help_text="When the parcel left (default now); a delivery cannot be dated before it.",
-        )
-
-    class Output(serializers.Serializer):
-        id = serializers.IntegerField()
-        state = serializers.CharField()
-        units = serializers.SerializerMethodField()
-
-        def get_units(self, shipment) -> list[int]:
-            return sorted(u.pk for u in shipment.units.all())
-
-    @extend_schema(
-        operation_id="shipments_create", request=Input, responses={201: Output, **ERRORS}
-    )
-    def post(self, request, number: str):
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order = services.order_get_by_number(number)
-        shipment = services.shipment_create(
-            order=order,
-            unit_ids=serializer.validated_data["units"],
-            actor=EventActor.from_request(request),
-            tracking_number=serializer.validated_data["tracking_number"],
-            serials={
-                int(k): v
-                for k, v in serializer.validated_data["serials"].items()
-                if str(k).isdigit()
-            },
-            shipped_at=serializer.validated_data["shipped_at"],
-        )
-        return Response(self.Output(shipment).data, status=status.HTTP_201_CREATED)
-
-
-class ShipmentDeliveredApi(APIView):
-    required_permissions = ["orders.change_shipment"]
-
-    class Input(serializers.Serializer):
-        delivered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        refused_units = serializers.ListField(
-            child=IdField(), required=False, default=list, max_length=1000
-        )
-        cod_collected = serializers.DecimalField(
-            **MONEY, required=False, allow_null=True, default=None, min_value=0
-        )
-        event_id = serializers.CharField(
-            required=False,
-            allow_blank=True,
-            default="",
-            max_length=150,
-            help_text="Courier's event id; a redelivered event changes nothing.",
-        )
-
-    class Output(serializers.Serializer):
-        id = serializers.IntegerField()
-        state = serializers.CharField()
-        delivered_units = serializers.ListField(child=serializers.IntegerField())
-        refused_units = serializers.ListField(child=serializers.IntegerField())
-        cod_collected = serializers.DecimalField(**MONEY, allow_null=True)
-
-    @extend_schema(
-        operation_id="shipments_delivered", request=Input, responses={200: Output, **ERRORS}
-    )
-    def post(self, request, shipment_id: int):
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        v = serializer.validated_data
-        result = delivery.shipment_deliver(
-            shipment_id=shipment_id,
-            actor=EventActor.from_request(request),
-            delivered_at=v["delivered_at"],
-            refused_unit_ids=v["refused_units"],
-            cod_collected=v["cod_collected"],
-            external_id=v["event_id"],
-        )
-        return Response(
-            self.Output(
-                {
-                    "id": result.shipment.pk,
-                    "state": result.shipment.state,
-                    "delivered_units": [u.pk for u in result.delivered],
-                    "refused_units": [u.pk for u in result.refused],
-                    "cod_collected": result.cod_collected,
-                }
-            ).data
-        )
-
-
-class OrderCancelApi(APIView):
-    required_permissions = ["orders.change_order"]
-
-    class Input(serializers.Serializer):
-        class LineInput(serializers.Serializer):
-            line = IdField()
-            quantity = serializers.IntegerField(min_value=1, max_value=1000)
-
-        units = serializers.ListField(
-            child=IdField(),
-            required=False,
-            min_length=1,
-            max_length=1000,
-            help_text="Unit ids to cancel.",
-        )
-        lines = LineInput(
-            many=True,
-            required=False,
-            allow_empty=False,
-            help_text="Or quantities per line: backordered units go first, then the last ones.",
-        )
-        all = serializers.BooleanField(
-            required=False, default=False, help_text="Or every unit that has not shipped."
-        )
-        reason = serializers.CharField(max_length=500, help_text="Why; kept on the timeline.")
-        event_id = serializers.CharField(
-            required=False,
-            allow_blank=True,
-            default="",
-            max_length=150,
-            help_text="The caller's id for this cancellation; the same id again changes nothing "
-            "and returns the order.",
-        )
-
-        def validate(self, attrs):
-            given = [k for k in ("units", "lines") if attrs.get(k)] + (
-                ["all"] if attrs.get("all") else []
-            )
-            if len(given) != 1:
-                raise serializers.ValidationError("give exactly one of units, lines or all: true.")
-            return attrs
-
-    @extend_schema(
-        operation_id="orders_cancel",
-        request=Input,
-        responses={200: OrderOutput, **ERRORS},
-        description=(
-            "Cancel units that have not shipped (ordered or allocated), all or nothing. "
-            "Reservations go back to sellable. Prepaid tenders get a refund of the units' net "
-            "paid (and the shipping charge once nothing of the order ships any more), issued "
-            "after commit; cash on delivery is lowered, or voided when nothing is left to "
-            "collect. A unit that has shipped or is cancelled already: 409 naming it and its "
-            "state; a unit of another order: 400."
-        ),
-    )
-    def post(self, request, number: str):
-        serializer = self.Input(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        v = serializer.validated_data
-        order = services.order_get_by_number(number)
-        cancellation.order_cancel(
-            order=order,
-            unit_ids=v.get("units"),
-            lines=[(ln["line"], ln["quantity"]) for ln in v.get("lines") or []] or None,
-            everything=v["all"],
-            actor=EventActor.from_request(request),
-            reason=v["reason"],
-            external_id=v["event_id"],
-        )
-        return Response(order_payload(order))

@@ -1,0 +1,35 @@
+"""Order API: intake, read, timeline, shipments, delivery, cancellation."""
+
+from oms.errors import ERRORS
+
+from .cancel import OrderCancelApi
+from .orders import (
+    MONEY,
+    LineOutput,
+    OrderCreateApi,
+    OrderDetailApi,
+    OrderOutput,
+    OrderTimelineApi,
+    PaymentOutput,
+    ShipmentOutput,
+    UnitOutput,
+    order_payload,
+)
+from .shipments import ShipmentCreateApi, ShipmentDeliveredApi
+
+__all__ = [
+    "ERRORS",
+    "MONEY",
+    "LineOutput",
+    "OrderCancelApi",
+    "OrderCreateApi",
+    "OrderDetailApi",
+    "OrderOutput",
+    "OrderTimelineApi",
+    "PaymentOutput",
+    "ShipmentCreateApi",
+    "ShipmentDeliveredApi",
+    "ShipmentOutput",
+    "UnitOutput",
+    "order_payload",
+]

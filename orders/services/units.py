@@ -1,0 +1,162 @@
+"""The unit transition helper every app uses to move units, unit locks, inbound
+event claims and readable references."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django_fsm import TransitionNotAllowed
+
+from inventory.services import Move, stock_move_many
+from inventory.states import Bucket
+from oms.errors import Conflict
+
+from ..events import Event, EventActor, EventType, timeline_record_many
+from ..models import (
+    ProcessedEvent,
+    Unit,
+)
+from ..states import UnitState
+
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference(prefix: str, length: int = 8) -> str:
+    """Readable, unguessable reference (no 0/O or 1/I to misread on the phone)."""
+    return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+# --- units -------------------------------------------------------------------
+
+
+def units_transition(
+    units: list[Unit],
+    method: str | Callable[..., object],
+    *,
+    actor: EventActor,
+    args: tuple = (),
+    fields: tuple[str, ...] = (),
+    message: str = "",
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> None:
+    """Apply transition ``method`` to each unit and persist it in bulk.
+
+    ``method`` is the FSM method (``Unit.pass_qc_for_refund``) or, for now,
+    its name; the name is the ``action`` in a refusal and the default message.
+
+    The FSM refuses a transition from the wrong state (409 naming the unit and
+    its state). Persisting is a conditional update per (from, to) group, so a
+    unit that another transaction moved meanwhile makes the whole change fail
+    instead of being overwritten. ``fields`` are attnames set by the transition
+    that must be saved with it. One timeline row per unit.
+    """
+    if not units:
+        return
+    transition = method if callable(method) else getattr(Unit, method)
+    method = transition.__name__
+    groups: dict[tuple[str, str], list[Unit]] = defaultdict(list)
+    events = []
+    for unit in units:
+        before = unit.state
+        try:
+            transition(unit, *args)
+        except TransitionNotAllowed as exc:
+            raise Conflict(
+                f"Unit {unit.pk} is {before}; '{method}' does not apply.",
+                code="invalid_state",
+                extra={"unit": unit.pk, "state": before, "action": method},
+            ) from exc
+        groups[(before, unit.state)].append(unit)
+        events.append(
+            Event(
+                "unit",
+                unit.pk,
+                EventType.UNIT_TRANSITION,
+                before,
+                unit.state,
+                message or method.replace("_", " "),
+                payload or {},
+            )
+        )
+    for (before, after), members in groups.items():
+        values = {f: getattr(members[0], f) for f in fields}
+        updated = Unit.objects.filter(pk__in=[u.pk for u in members], state=before).update(
+            state=after, **values
+        )
+        if updated != len(members):
+            raise Conflict(
+                "Units changed concurrently; nothing was changed.", code="concurrent_change"
+            )
+    order_id = units[0].order_id
+    timeline_record_many(
+        order=order_id,
+        events=events,
+        actor=actor,
+        occurred_at=occurred_at,
+        source=source,
+        external_id=external_id,
+    )
+
+
+def units_lock(qs):
+    """Lock the units for update, in primary-key order (no-op on SQLite, whose
+    IMMEDIATE transactions already serialise writers)."""
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))
+
+
+def event_claim(*, source: str, external_id: str) -> bool:
+    """Record an inbound event id. False when it was already processed, so the
+    caller ignores a redelivery. Call inside the change's transaction."""
+    if not external_id:
+        return True
+    try:
+        with transaction.atomic():
+            ProcessedEvent.objects.create(source=source, external_id=external_id)
+    except IntegrityError:
+        return False
+    return True
+
+
+def units_cancel_unshipped(
+    units: list[Unit],
+    *,
+    reference: str,
+    stock_reason: str,
+    actor: EventActor,
+    message: str,
+    payload: dict | None = None,
+    source: str = "",
+    external_id: str = "",
+) -> None:
+    """Cancel ``units`` (ordered or allocated, locked by the caller): their
+    reservations go back to sellable, then each unit moves to cancelled.
+    Order cancellation and a storefront's cancellation share it."""
+    reserved: dict[tuple[int, int], int] = defaultdict(int)
+    for unit in units:
+        if unit.state == UnitState.ALLOCATED and unit.location_id:
+            reserved[(unit.sku_id, unit.location_id)] += 1
+    if reserved:
+        stock_move_many(
+            [
+                Move(sku_id, location_id, n, Bucket.RESERVED, Bucket.SELLABLE)
+                for (sku_id, location_id), n in sorted(reserved.items())
+            ],
+            reason=stock_reason,
+            reference=reference,
+        )
+    units_transition(
+        units,
+        Unit.cancel,
+        actor=actor,
+        message=message,
+        payload=payload,
+        source=source,
+        external_id=external_id,
+    )
