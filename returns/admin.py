@@ -4,10 +4,11 @@ version), and read-only returns whose states move only through services."""
 from django.contrib import admin
 from django.utils.html import format_html
 
+from flows.policy import policy_version_create
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import Return, ReturnItem, ReturnPolicy, ReturnReason
-from .services.policy import POLICY_FIELDS, policy_version_create
+from .services.policy import POLICY_FIELDS
 
 
 @admin.register(ReturnReason)
@@ -80,24 +81,6 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
             obj.pk, obj.version, obj.created_by = created.pk, created.version, created.created_by
             obj.created_at = created.created_at
             obj._state.adding, obj._state.db = False, created._state.db
-            if base is not None:
-                # WP-C: moves into flows.policy with sla.services.sla_rules_copy
-                from sla.models import SlaRule
-
-                SlaRule.objects.bulk_create(
-                    [
-                        SlaRule(
-                            policy=created,
-                            leg=r.leg,
-                            return_type=r.return_type,
-                            channel=r.channel,
-                            hours=r.hours,
-                            calendar_id=r.calendar_id,
-                            owner_team=r.owner_team,
-                        )
-                        for r in SlaRule.objects.filter(policy=base)
-                    ]
-                )
 
 
 class ReturnItemInline(ReadOnlyTabularInline):
