@@ -10,7 +10,6 @@ from quality.selectors import return_quality
 from refunds.selectors import refunds_for_returns
 from returns.models import Return
 from returns.selectors import order_returns, return_get, return_timeline
-from returns.services.common import expected_dates
 from sla import selectors as sla_selectors
 from sla.selectors import leg_body, return_legs
 
@@ -111,10 +110,10 @@ def _refund_body(r) -> dict:
     }
 
 
-def quote_dates(policy) -> dict:
-    """When a customer quoting a return now can expect each step."""
-    # TODO(WP-C merge): sla.selectors.promised_dates replaces expected_dates.
-    return expected_dates(policy)
+def quote_dates(policy, *, return_type: str, channel: str):
+    """When a customer quoting a return now can expect each step: sla's one
+    clock (the same rules and business calendar as the breach times)."""
+    return sla_selectors.promised_dates(policy=policy, return_type=return_type, channel=channel)
 
 
 def return_progress(return_request: Return, events=None) -> list[dict]:

@@ -216,7 +216,7 @@ def quote(request, number: str):
         {
             "quote": q,
             "b": q["breakdown"],
-            "dates": quote_dates(policy),
+            "dates": quote_dates(policy, return_type=q["type"], channel=req.channel),
             "has_exchange": has_exchange,
             "exchanges": [
                 {

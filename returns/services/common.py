@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.utils import timezone
 
@@ -182,19 +181,3 @@ def return_close(return_request: Return, actor: EventActor) -> None:
         message=f"Return {return_request.rma} completed",
     )
     return_webhook(return_request, "return.completed")
-
-
-def expected_dates(policy: ReturnPolicy, *, start=None, pickup: bool = True) -> dict:
-    """When the customer can expect each step, from the policy's SLA hours."""
-    start = start or timezone.now()
-    hours = policy.sla_hours or {}
-    pickup_by = start + timedelta(hours=hours.get("pickup", 48)) if pickup else None
-    received_by = (pickup_by or start) + timedelta(hours=24)
-    qc_by = received_by + timedelta(hours=hours.get("qc", 48))
-    return {
-        "pickup_by": pickup_by,
-        "refund_by": qc_by + timedelta(hours=hours.get("refund", 24)),
-        "exchange_by": start + timedelta(hours=hours.get("exchange_dispatch", 48))
-        if policy.exchange_dispatch_before_receipt
-        else qc_by + timedelta(hours=hours.get("exchange_dispatch", 48)),
-    }
