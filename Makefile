@@ -52,7 +52,7 @@ lint: install
 # Each bench/*.py script prints its own figures; they run with the project on
 # the import path and the project's settings.
 bench: install
-	@found=0; for script in bench/*.py; do \
+	@found=0; for script in bench/[!_]*.py; do \
 		[ -e "$$script" ] || continue; \
 		found=1; echo "== $$script"; \
 		PYTHONPATH="$(CURDIR)" DJANGO_SETTINGS_MODULE=oms.settings $(BIN)/python "$$script" || exit 1; \

@@ -25,44 +25,13 @@ import time
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _throwaway_db import create_database, drop_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
-
-
-def _admin_connection(url: str):
-    import psycopg2
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    return conn, parts.path.lstrip("/")
-
-
-def create_database(url: str, *, reuse: bool) -> None:
-    conn, name = _admin_connection(url)
-    if name in ("", "postgres", "oms"):
-        raise SystemExit(f"refusing to use database {name!r} for a benchmark")
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        exists = cur.fetchone() is not None
-        if exists and not reuse:
-            raise SystemExit(f"database {name} exists; drop it or pass --reuse")
-        if not exists:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-def drop_database(url: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    conn, name = _admin_connection(url)
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    conn.close()
 
 
 def setup(url: str) -> None:

@@ -28,15 +28,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def _admin(url: str):
-    import psycopg2
-
-    parts = urlsplit(url)
-    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    conn.autocommit = True
-    return conn, parts.path.lstrip("/")
+from _throwaway_db import create_database, drop_database  # noqa: E402
 
 
 def database_url() -> tuple[str, bool]:
@@ -49,30 +43,6 @@ def database_url() -> tuple[str, bool]:
     parts = urlsplit(base)
     name = f"{parts.path.lstrip('/') or 'oms'}_soak_{os.getpid()}"
     return urlunsplit(parts._replace(path=f"/{name}")), False
-
-
-def create_database(url: str, *, reuse: bool) -> None:
-    conn, name = _admin(url)
-    if name in ("", "postgres", "oms"):
-        raise SystemExit(f"refusing to use database {name!r} for the soak")
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        exists = cur.fetchone() is not None
-        if exists and not reuse:
-            raise SystemExit(f"database {name} exists; drop it or pass --reuse")
-        if not exists:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-
-
-def drop_database(url: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    conn, name = _admin(url)
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    conn.close()
 
 
 def setup(url: str) -> None:
@@ -108,7 +78,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="use an existing database")
     args = parser.parse_args()
     url, _ = database_url()
-    create_database(url, reuse=args.reuse)
+    create_database(url, reuse=args.reuse, what="the soak")
     try:
         setup(url)
         from django.db import connection

@@ -1,0 +1,43 @@
+"""A throwaway PostgreSQL database for a bench script: created for the run,
+dropped afterwards. Shared by ``returns_bench.py`` and ``soak.py``; `make
+bench` skips this module (its name starts with an underscore)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+PROTECTED = ("", "postgres", "oms")
+
+
+def admin_connection(url: str):
+    """(autocommit connection to the server's ``postgres`` database, the name in ``url``)."""
+    import psycopg2
+
+    parts = urlsplit(url)
+    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    conn.autocommit = True
+    return conn, parts.path.lstrip("/")
+
+
+def create_database(url: str, *, reuse: bool, what: str = "a benchmark") -> None:
+    conn, name = admin_connection(url)
+    if name in PROTECTED:
+        raise SystemExit(f"refusing to use database {name!r} for {what}")
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cur.fetchone() is not None
+        if exists and not reuse:
+            raise SystemExit(f"database {name} exists; drop it or pass --reuse")
+        if not exists:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def drop_database(url: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    conn, name = admin_connection(url)
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    conn.close()
