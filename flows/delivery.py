@@ -10,7 +10,8 @@ from django.db import transaction
 from orders.events import EventActor
 from orders.services import DeliveryResult
 from orders.services import shipment_deliver as orders_shipment_deliver
-from returns.services import doorstep_refusal_create
+from refunds.calculator import refund_estimate
+from returns.services import doorstep_refusal_create, return_estimate_record
 
 from .reactions import return_changed
 
@@ -25,7 +26,8 @@ def shipment_deliver(
     external_id: str = "",
 ) -> DeliveryResult:
     """Record the delivery; refused units open a doorstep-refusal return in
-    the same transaction, followed by its reactions."""
+    the same transaction (returns writes it, refunds estimates it), followed
+    by its reactions."""
     with transaction.atomic():
         result = orders_shipment_deliver(
             shipment_id=shipment_id,
@@ -37,5 +39,6 @@ def shipment_deliver(
         )
         ret = doorstep_refusal_create(delivery=result, actor=actor)
         if ret is not None:
+            return_estimate_record(ret, refund_estimate(ret))  # refunds prices it
             return_changed(ret, actor)
         return result

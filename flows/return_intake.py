@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from quality.services import return_items_validate
-from refunds.calculator import refund_quote
+from refunds.calculator import order_payments, refund_quote
 from returns.events import ReturnEventType
 from returns.models import Return
 from returns.services import (
@@ -24,6 +24,7 @@ from returns.services import (
     return_unit_conflict,
 )
 from returns.states import ReturnState
+from sla.selectors import return_promised_dates
 
 from .reactions import return_changed
 from .return_events import return_handle_event
@@ -32,11 +33,12 @@ from .return_events import return_handle_event
 def return_plan(req: ReturnRequest, *, lock: bool = False) -> Plan:
     """Validate a request without writing: returns checks each unit, quality
     checks the defect lines (it may fill their defect code), then returns
-    checks the refund method, classifies, scores the risk and estimates."""
+    checks the refund method, classifies and scores the risk; refunds
+    estimates with the calculator its refunds will use when due."""
     draft = return_plan_units(req, lock=lock)
     return_items_validate(req, draft.items)
-    plan = return_plan_finish(draft)
-    plan.breakdown = refund_quote(plan, req.refund_method)  # the refund-time rules (refunds)
+    plan = return_plan_finish(draft, order_payments(draft.order))
+    plan.breakdown = refund_quote(plan, req.refund_method)  # the refunds' own batches
     return plan
 
 
@@ -56,7 +58,8 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
             if return_request.state != ReturnState.PENDING_REVIEW:
                 keep_units_on_approval(return_request, items, actor)
                 return_changed(return_request, actor)
-            return_created_notify(return_request, items, plan)
+            dates = return_promised_dates(return_request, legs=[])  # sla's clock
+            return_created_notify(return_request, items, plan, dates)
             return return_request
     except IntegrityError as exc:
         conflict = return_unit_conflict(exc)

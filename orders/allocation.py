@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from oms.money import allocate, from_minor, to_minor
+from oms.money import allocate, from_minor, round_money, to_minor
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,18 @@ def allocate_order(
         tax_total=from_minor(tax_total, currency),
         line_discount_total=from_minor(line_discount_total, currency),
     )
+
+
+def exchange_difference(
+    *, net_paid: Decimal, old_price: Decimal, new_price: Decimal, currency: str
+) -> Decimal:
+    """What an exchange to another variant costs (positive) or gives back
+    (negative): the new variant priced as the customer paid for the old one,
+    i.e. its catalogue price times the share of the old one's catalogue price
+    the unit's net paid is. That share carries the unit's discounts and, where
+    the order's prices excluded tax, its tax, so a size swap of a sale item at
+    the same catalogue price costs nothing and a dearer variant on a
+    tax-exclusive order costs its difference plus GST (issue 12, leak 2)."""
+    if old_price <= 0:
+        return round_money(new_price - net_paid, currency)
+    return round_money(new_price * net_paid / old_price, currency) - net_paid

@@ -1,11 +1,14 @@
 """What the customer is told at each step (DOMAIN.md, Customer communication).
-Every message goes through the outbox in the transaction of its change."""
+Every message goes through the outbox in the transaction of its change.
+
+The dates promised are sla's clock (``sla.selectors.return_promised_dates``):
+the use cases in ``flows`` read them and pass them in as ``dates``, so
+returns never imports sla."""
 
 from __future__ import annotations
 
 from oms.dates import fmt
 from orders.messaging import message_enqueue
-from sla.selectors import return_promised_dates
 
 from .models import Return
 from .states import Resolution, ReturnType
@@ -23,8 +26,7 @@ def notify(ret: Return, template: str, **ctx) -> None:
         return_webhook(ret, BY_TEMPLATE[template])
 
 
-def _created(ret: Return, items=None, held=False, breakdown=None):
-    dates = return_promised_dates(ret, legs=[])
+def _created(ret: Return, items=None, held=False, breakdown=None, dates=None):
     lines = [f"We have your return request {ret.rma} for order {ret.order.number}."]
     if held:
         lines.append(
@@ -50,10 +52,10 @@ def _created(ret: Return, items=None, held=False, breakdown=None):
 
 TEMPLATES = {
     "return_created": _created,
-    "return_approved": lambda ret, **_: (
+    "return_approved": lambda ret, dates, **_: (
         f"Return {ret.rma} approved",
         f"Good news: your return {ret.rma} is approved. A courier will collect the item(s) by "
-        f"{_fmt(return_promised_dates(ret)['pickup_by'])}.",
+        f"{_fmt(dates['pickup_by'])}.",
     ),
     "return_rejected": lambda ret, note="", **_: (
         f"Return {ret.rma} not approved",

@@ -100,6 +100,27 @@ class ReturnPolicy(models.Model):
     risk_threshold = models.PositiveSmallIntegerField(default=50)
     high_value_order = models.DecimalField(**MONEY, default=Decimal("20000"))
     high_value_item = models.DecimalField(**MONEY, default=Decimal("10000"))
+    review_value_limit = models.DecimalField(
+        **MONEY,
+        default=Decimal("25000"),
+        help_text="A return whose units' net paid adds up to more waits for review, whatever its score.",
+    )
+    # Risk weights: what each reason adds to the score (0 to 100).
+    risk_weight_repeat_returner = models.PositiveSmallIntegerField(
+        default=35, help_text="Risk added for two or more returns in the last 90 days."
+    )
+    risk_weight_high_order_value = models.PositiveSmallIntegerField(
+        default=20, help_text="Risk added when the order is worth at least the high order value."
+    )
+    risk_weight_high_item_value = models.PositiveSmallIntegerField(
+        default=25, help_text="Risk added when a unit is worth at least the high item value."
+    )
+    risk_weight_serial_mismatch = models.PositiveSmallIntegerField(
+        default=50, help_text="Risk added when a serial number is not the one shipped."
+    )
+    risk_weight_contact_changed = models.PositiveSmallIntegerField(
+        default=25, help_text="Risk added when contact details changed in the last 14 days."
+    )
     max_pickup_attempts = models.PositiveSmallIntegerField(default=3)
     sla_hours = models.JSONField(default=default_sla_hours)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -117,6 +138,18 @@ class ReturnPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(return_shipping_fee__gte=0), name="policy_shipping_fee_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(review_value_limit__gte=0),
+                name="policy_review_value_limit_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_weight_repeat_returner__lte=100)
+                & Q(risk_weight_high_order_value__lte=100)
+                & Q(risk_weight_high_item_value__lte=100)
+                & Q(risk_weight_serial_mismatch__lte=100)
+                & Q(risk_weight_contact_changed__lte=100),
+                name="policy_risk_weights_at_most_100",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +164,11 @@ class ReturnPolicy(models.Model):
         allowed: set[str] | None = None
         for method in payment_methods:
             options = set(self.refund_methods.get(method, ["store_credit"]))
+            if method in options:
+                # A tender that may be refunded as itself (store credit back
+                # to store credit) is refunded to its original: with split
+                # tenders, "original" sends each back to itself.
+                options.add("original")
             allowed = options if allowed is None else allowed & options
         return [m for m in RefundMethod.values if m in (allowed or {"store_credit"})]
 

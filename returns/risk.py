@@ -1,8 +1,13 @@
-"""Risk score of a return, with readable reasons (DOMAIN.md, Risk guardrails)."""
+"""Risk score of a return, with readable reasons (DOMAIN.md, Risk guardrails).
+
+The weights are policy fields (versioned, edited by ops in the admin); a
+return worth more than the policy's review value limit waits for review
+whatever its score."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -29,16 +34,16 @@ def return_risk(
         .count()
     )
     if previous >= 2:
-        score += 35
+        score += policy.risk_weight_repeat_returner
         reasons.append(
             f"Repeat partial returner: {previous} returns in the last {REPEAT_WINDOW_DAYS} days."
         )
     if order.grand_total >= policy.high_value_order:
-        score += 20
+        score += policy.risk_weight_high_order_value
         reasons.append(f"High order value: {order.grand_total} {order.currency}.")
     dear = [u for u in units if u.net_paid >= policy.high_value_item]
     if dear:
-        score += 25
+        score += policy.risk_weight_high_item_value
         reasons.append(
             f"High item value: {len(dear)} unit(s) at or above {policy.high_value_item}."
         )
@@ -48,15 +53,24 @@ def return_risk(
         if serial and _unit_serial(units, uid) not in ("", serial)
     ]
     if mismatched:
-        score += 50
+        score += policy.risk_weight_serial_mismatch
         reasons.append(
             f"Serial number not the one shipped for unit(s) {', '.join(map(str, mismatched))}."
         )
     changed = order.customer.contact_changed_at
     if changed and changed >= timezone.now() - timedelta(days=CONTACT_CHANGE_DAYS):
-        score += 25
+        score += policy.risk_weight_contact_changed
         reasons.append(f"Contact details changed recently ({fmt(changed)}).")
-    return min(score, 100), reasons
+    value = sum((u.net_paid for u in units), Decimal("0"))
+    score = min(score, 100)
+    if value > policy.review_value_limit:
+        # Value alone sends a return to review (issue 12, leak 7).
+        score = max(score, policy.risk_threshold)
+        reasons.append(
+            f"Return value {value} {order.currency} is above the review value limit "
+            f"({policy.review_value_limit})."
+        )
+    return score, reasons
 
 
 def _unit_serial(units: list, unit_id: int) -> str:

@@ -47,7 +47,7 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.KEEP_IT) not in covered
     ]
     if keep:
-        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor)
+        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor, items)
     credit = [
         i
         for i in items
@@ -56,11 +56,11 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.PARTIAL_CREDIT) not in covered
     ]
     if credit:
-        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor)
+        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor, items)
     physical = [i for i in items if i.resolution not in NO_PICKUP]
     instant = _instant_due(ret, physical, covered)
     if instant:
-        created += _create(ret, order, instant, RefundKind.INSTANT, actor)
+        created += _create(ret, order, instant, RefundKind.INSTANT, actor, items)
         covered |= {(i.unit_id, RefundKind.RETURN) for i in instant}
     _settle_refunded_early(ret, physical, covered, actor)
     if any(i.unit.state in WAITING for i in physical):
@@ -88,17 +88,22 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.EXCHANGE_DIFFERENCE) not in covered
     ]
     if due:
-        created += _create(ret, order, due, RefundKind.RETURN, actor)
+        created += _create(ret, order, due, RefundKind.RETURN, actor, items)
     return created
 
 
 def _create(
-    ret: Return, order: Order, items: list[ReturnItem], kind: str, actor: EventActor
+    ret: Return,
+    order: Order,
+    items: list[ReturnItem],
+    kind: str,
+    actor: EventActor,
+    return_items: list[ReturnItem],
 ) -> list[Refund]:
     payments = list(
         Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("position")
     )
-    breakdown = refund_due_breakdown(ret, order, items, payments)
+    breakdown = refund_due_breakdown(ret, order, items, payments, return_items)
     if breakdown.total <= 0:
         _settle_without_money(ret, items, actor, breakdown.as_dict())
         return []

@@ -34,11 +34,10 @@ from .plan import (
     return_plan_finish,
     return_plan_units,
     sku_is_returnable,
-    tenders_in_policy_order,
     window_ends_at,
 )
-from .refusal import doorstep_refusal_create
-from .review import return_review_approve, return_review_reject
+from .refusal import doorstep_refusal_create, return_estimate_record
+from .review import return_approved_notify, return_review_approve, return_review_reject
 
 __all__ = [
     "ItemRequest",
@@ -51,9 +50,11 @@ __all__ = [
     "keep_units_on_approval",
     "policy_current",
     "quote_from_plan",
+    "return_approved_notify",
     "return_close",
     "return_create_from_plan",
     "return_created_notify",
+    "return_estimate_record",
     "return_event_actor",
     "return_event_claim",
     "return_event_handle",
@@ -67,6 +68,5 @@ __all__ = [
     "return_settled",
     "return_unit_conflict",
     "sku_is_returnable",
-    "tenders_in_policy_order",
     "window_ends_at",
 ]

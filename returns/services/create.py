@@ -4,6 +4,8 @@ events; and what approval does to keep-it units."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -112,13 +114,22 @@ def return_create_from_plan(
     return return_request, items
 
 
-def return_created_notify(return_request: Return, items: list[ReturnItem], plan: Plan) -> None:
+def return_created_notify(
+    return_request: Return, items: list[ReturnItem], plan: Plan, dates: Mapping[str, Any]
+) -> None:
+    """The customer's message; ``dates`` are the promised ones (sla's clock,
+    passed in by the use case)."""
     from ..messages import notify
 
-    if return_request.state == ReturnState.PENDING_REVIEW:
-        notify(return_request, "return_created", items=items, held=True, breakdown=plan.breakdown)
-    else:
-        notify(return_request, "return_created", items=items, breakdown=plan.breakdown)
+    held = return_request.state == ReturnState.PENDING_REVIEW
+    notify(
+        return_request,
+        "return_created",
+        items=items,
+        held=held,
+        breakdown=plan.breakdown,
+        dates=dates,
+    )
 
 
 def _reserve_exchanges(return_request: Return, items: list[ReturnItem], actor: EventActor) -> None:

@@ -1,5 +1,6 @@
 """Planning a return without writing: the request and plan types, the
-per-unit eligibility checks, classification, risk and the refund estimate."""
+per-unit eligibility checks, classification and risk. The refund estimate is
+refunds' (``refunds.calculator.refund_quote``, called by ``flows.return_intake``)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from django.utils import timezone
 from inventory.models import SKU
 from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict
+from orders.allocation import exchange_difference
 from orders.models import Order, Payment, Unit
-from orders.states import OPEN_RETURN_STATES, PaymentMethod, UnitState
+from orders.states import OPEN_RETURN_STATES, UnitState
 
 from ..models import ReturnPolicy, ReturnReason
-from ..pricing import PricedUnit, price_return, tenders_in_policy_order
 from ..risk import return_risk
-from ..states import NO_PICKUP, RefundMethod, Resolution, ReturnType
+from ..states import RefundMethod, Resolution, ReturnType
 from .common import policy_current
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
@@ -70,8 +71,9 @@ class Plan:
     is_full_return: bool
     risk_score: int
     risk_reasons: list[str]
-    breakdown: dict
+    breakdown: dict  # filled by refunds (``refund_quote``)
     payments: list[Payment]
+    units: list[Unit] = field(default_factory=list)  # every unit of the order
 
 
 @dataclass
@@ -193,17 +195,19 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
             raise _err(f, "give a unit or a line with a quantity.")
         for unit in picked:
             planned.append(
-                _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now)
+                _check_unit(
+                    f, unit, item, reason, policy, req, chosen, exchange_skus, now, order.currency
+                )
             )
             chosen.add(unit.pk)
     return PlanDraft(req, order, policy, units, planned, chosen)
 
 
-def return_plan_finish(draft: PlanDraft) -> Plan:
-    """The rest of the plan: refund method, type, risk and the estimate."""
+def return_plan_finish(draft: PlanDraft, payments: list[Payment]) -> Plan:
+    """The rest of the plan: refund method, type and risk. ``payments`` are
+    the order's (refunds reads them with their money state)."""
     req, order, policy, units = draft.req, draft.order, draft.policy, draft.units
     planned, chosen = draft.items, draft.chosen
-    payments = list(Payment.objects.filter(order=order).order_by("position"))
     _check_refund_method(req, policy, payments, planned)
     all_units = [u for u in units.values() if u.state != UnitState.CANCELLED]
     is_full = len(chosen) == len(all_units)
@@ -214,19 +218,23 @@ def return_plan_finish(draft: PlanDraft) -> Plan:
         units=[p.unit for p in planned],
         serials={p.unit.pk: p.serial for p in planned if p.serial},
     )
-    breakdown = estimate(
-        order=order,
-        policy=policy,
-        planned=planned,
-        type_=type_,
-        payments=payments,
-        refund_method=req.refund_method,
-        all_units=all_units,
+    return Plan(
+        order,
+        policy,
+        planned,
+        type_,
+        is_full,
+        score,
+        risk_reasons,
+        {},
+        payments,
+        list(units.values()),
     )
-    return Plan(order, policy, planned, type_, is_full, score, risk_reasons, breakdown, payments)
 
 
-def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) -> PlannedItem:
+def _check_unit(
+    f, unit, item, reason, policy, req, chosen, exchange_skus, now, currency
+) -> PlannedItem:
     if unit.pk in chosen:
         raise _err(f"{f}.unit", f"unit {unit.pk} is listed twice.")
     if unit.state in OPEN_RETURN_STATES:
@@ -276,7 +284,12 @@ def _check_unit(f, unit, item, reason, policy, req, chosen, exchange_skus, now) 
             )
         if exchange_sku.pk == unit.sku_id:
             raise _err(f"{f}.exchange_sku", "is the same SKU; ask for a replacement instead.")
-        difference = exchange_sku.price - unit.line.unit_price
+        difference = exchange_difference(
+            net_paid=unit.net_paid,
+            old_price=unit.sku.price or unit.line.unit_price,
+            new_price=exchange_sku.price,
+            currency=currency,
+        )
     elif item.resolution == Resolution.REPLACEMENT:
         exchange_sku = unit.sku
     elif item.resolution in (Resolution.PARTIAL_CREDIT, Resolution.REPAIR) and not reason.defect:
@@ -360,72 +373,6 @@ def classify(planned: list[PlannedItem]) -> str:
     if any(p.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT) for p in planned):
         return ReturnType.EXCHANGE
     return ReturnType.PARTIAL_RETURN
-
-
-def estimate(
-    *,
-    order: Order,
-    policy: ReturnPolicy,
-    planned: list[PlannedItem],
-    type_: str,
-    payments: list[Payment],
-    refund_method: str,
-    all_units: list[Unit],
-) -> dict:
-    """The refund this return should produce if every unit passes QC. The
-    binding amount is computed again when the refund falls due."""
-    returned_ids = {p.unit.pk for p in planned if p.resolution == Resolution.REFUND}
-    stays = [
-        u
-        for u in all_units
-        if u.pk not in returned_ids
-        and u.state
-        not in (
-            UnitState.REFUNDED,
-            UnitState.REFUSED,
-            UnitState.NOT_CHARGED,
-            UnitState.RETURN_REQUESTED,
-            UnitState.RETURN_IN_TRANSIT,
-            UnitState.RETURNED,
-            UnitState.PENDING_REFUND,
-        )
-    ]
-    merchant_fault = any(
-        p.reason.merchant_fault
-        for p in planned
-        if p.resolution in (Resolution.REFUND, Resolution.KEEP)
-    )
-    cod_refusal = type_ == ReturnType.DOORSTEP_REFUSAL and any(
-        p.method == PaymentMethod.COD for p in payments
-    )
-    breakdown = price_return(
-        currency=order.currency,
-        units=[
-            PricedUnit(
-                p.unit.pk,
-                p.unit.net_paid,
-                p.unit.tax_amount,
-                p.resolution,
-                p.reason.merchant_fault,
-                p.price_difference,
-            )
-            for p in planned
-        ],
-        restocking_fee=policy.restocking_fee,
-        return_shipping_fee=policy.return_shipping_fee,
-        needs_pickup=type_ != ReturnType.DOORSTEP_REFUSAL
-        and any(p.resolution not in NO_PICKUP for p in planned),
-        charge_fees=type_ != ReturnType.DOORSTEP_REFUSAL,
-        shipping_charge=order.shipping_amount,
-        shipping_due=order.shipping_amount > 0 and (not stays or merchant_fault),
-        tenders=tenders_in_policy_order(payments, policy),
-        refund_method=refund_method,
-        partial_credit_percent=policy.partial_credit_percent,
-        nothing_to_refund_reason="Cash on delivery: refused items were never paid for; nothing to refund."
-        if cod_refusal
-        else "",
-    )
-    return breakdown.as_dict()
 
 
 def quote_from_plan(plan: Plan) -> dict:

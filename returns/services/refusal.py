@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -21,12 +20,12 @@ from ..models import Return, ReturnItem, ReturnReason
 from ..states import RefundMethod, Resolution, ReturnState, ReturnType
 from ..webhooks import return_webhook
 from .common import policy_current
-from .plan import PlannedItem, estimate
 
 
 def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     """Delivering a shipment with refused units opens a doorstep_refusal return
-    by itself: no pickup, the units ride back with the courier."""
+    by itself: no pickup, the units ride back with the courier. Its estimate
+    is refunds' (``flows.delivery`` records it with ``return_estimate_record``)."""
     if not delivery.refused:
         return None
     order = delivery.shipment.order
@@ -41,19 +40,10 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     )
     payments = list(Payment.objects.filter(order=order).order_by("position"))
     all_units = [u for u in Unit.objects.filter(order=order) if u.state != UnitState.CANCELLED]
-    planned = [
-        PlannedItem(u, reason, Resolution.REFUND, None, Decimal("0.00"), "", "") for u in units
-    ]
     cod = any(p.method == PaymentMethod.COD for p in payments)
-    breakdown = estimate(
-        order=order,
-        policy=policy,
-        planned=planned,
-        type_=ReturnType.DOORSTEP_REFUSAL,
-        payments=payments,
-        refund_method=RefundMethod.STORE_CREDIT if cod else RefundMethod.ORIGINAL,
-        all_units=all_units,
-    )
+    # Part prepaid, part cash: what the prepaid tenders paid beyond what the
+    # customer keeps goes back to them (refunds caps it); all cash: nothing.
+    prepaid = any(p.method != PaymentMethod.COD and p.captured_amount > 0 for p in payments)
     return_request = Return.objects.create(
         rma=new_reference("RMA"),
         order=order,
@@ -61,9 +51,8 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
         is_full_return=len(units) == len(all_units),
         state=ReturnState.IN_TRANSIT,
         policy=policy,
-        refund_method=RefundMethod.STORE_CREDIT if cod else RefundMethod.ORIGINAL,
+        refund_method=RefundMethod.STORE_CREDIT if cod and not prepaid else RefundMethod.ORIGINAL,
         location=delivery.shipment.location or inventory_location_default(),
-        estimate=breakdown,
         channel="courier",
         approved_at=timezone.now(),
     )
@@ -99,7 +88,7 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
         actor=actor,
         to_state=return_request.state,
         message=f"Doorstep refusal of {len(items)} unit(s)"
-        + (": cash on delivery, nothing to refund" if cod else ""),
+        + (": cash on delivery, nothing to refund" if cod and not prepaid else ""),
         payload={
             "type": return_request.type,
             "units": [u.pk for u in units],
@@ -110,3 +99,9 @@ def doorstep_refusal_create(*, delivery, actor: EventActor) -> Return | None:
     # hears of the return like any other.
     return_webhook(return_request, "return.created")
     return return_request
+
+
+def return_estimate_record(return_request: Return, estimate: dict) -> None:
+    """Store the refund estimate refunds worked out for a return returns wrote."""
+    return_request.estimate = estimate
+    Return.objects.filter(pk=return_request.pk).update(estimate=estimate)

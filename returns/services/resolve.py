@@ -13,6 +13,7 @@ from inventory.models import SKU, Location
 from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
+from orders.allocation import exchange_difference
 from orders.events import EventActor
 from orders.services import units_transition
 from orders.states import UnitState
@@ -184,7 +185,12 @@ def exchange_relocate(return_request: Return, data, actor: EventActor) -> bool:
         ReturnItem.objects.filter(pk=item.pk).update(
             reserved_at=target,
             exchange_sku=new_sku,
-            price_difference=new_sku.price - item.unit.line.unit_price,
+            price_difference=exchange_difference(
+                net_paid=item.unit.net_paid,
+                old_price=item.unit.sku.price or item.unit.line.unit_price,
+                new_price=new_sku.price,
+                currency=return_request.order.currency,
+            ),
         )
         moved.append({"unit": item.unit_id, "location": target.code, "sku": new_sku.code})
     if not moved:

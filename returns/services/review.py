@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import transaction
 
 from oms.errors import Conflict
@@ -41,9 +44,14 @@ def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Ret
         return_event(
             return_request, ReturnEventType.APPROVED, actor=actor, message=note or "Approved"
         )
-        notify(return_request, "return_approved")
         keep_units_on_approval(return_request, return_items(return_request, lock_units=True), actor)
         return return_request
+
+
+def return_approved_notify(return_request: Return, dates: Mapping[str, Any]) -> None:
+    """Tell the customer; ``dates`` are the promised ones (sla's clock, passed
+    in by ``flows.return_review``)."""
+    notify(return_request, "return_approved", dates=dates)
 
 
 def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:

@@ -28,8 +28,8 @@ from orders.models import Payment, Unit
 from orders.services import PaymentData
 from orders.states import OPEN_RETURN_STATES, UnitState
 from refunds.models import Refund, RefundItem, RefundTender
+from refunds.pricing import Tender, price_return, split_tenders
 from returns.models import ReturnItem, ReturnPolicy
-from returns.pricing import Tender, price_return, split_tenders
 from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from tests.returns.helpers import assert_invariants
 
@@ -288,7 +288,7 @@ def test_split_never_exceeds_a_tender_and_adds_up(total, caps, method):
     cap=paise,
 )
 def test_price_return_is_never_negative_and_never_above_the_tenders(nets, fee, ship_fee, cap):
-    from returns.pricing import PricedUnit
+    from refunds.pricing import PricedUnit
 
     b = price_return(
         currency="INR",

@@ -16,7 +16,7 @@ from orders.states import PaymentMethod, UnitState
 from ...events import ReturnEventType, return_event
 from ...messages import notify
 from ...models import Return, ReturnItem
-from ...states import Disposition, Resolution, ReturnType
+from ...states import Disposition, RefundMethod, Resolution, ReturnType
 from ..common import release_reservations, require_open, return_items
 from .data import QcResult, ReturnEventData
 
@@ -129,8 +129,11 @@ def _qc_route(
     return_request: Return, checked: list[tuple[ReturnItem, QcResult, str]]
 ) -> dict[Callable[..., object], list[Unit]]:
     """The unit transition each inspected unit takes, in input order."""
+    # A refusal on an all-cash order was never paid for; part prepaid, part
+    # cash: the units go on to a refund of what the prepaid tenders overpaid.
     cod_refusal = (
         return_request.type == ReturnType.DOORSTEP_REFUSAL
+        and return_request.refund_method != RefundMethod.ORIGINAL
         and return_request.order.payments.filter(method=PaymentMethod.COD).exists()
     )
     by_method: dict[Callable[..., object], list[Unit]] = defaultdict(list)

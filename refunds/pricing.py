@@ -1,7 +1,8 @@
-"""Refund arithmetic for a return (DOMAIN.md, Money).
+"""Refund arithmetic (DOMAIN.md, Money), owned by refunds.
 
-Pure functions over plain values so the quote, the estimate at creation and
-the refund computed when it falls due all use the same rule:
+Pure functions over plain values; ``refunds.calculator`` reads the money
+state they need and is their only caller outside tests, so the quote, the
+estimate at creation and the refund made when it falls due are one rule:
 
     refund = net paid of units resolved refund or keep
            + the policy's percentage of net paid of units resolved partial credit
@@ -22,11 +23,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from oms.money import round_money
+from orders.states import UnitState
+from returns.states import NO_PICKUP, Resolution, ReturnType
 
 if TYPE_CHECKING:
     from orders.models import Payment
-
-    from .models import ReturnPolicy
+    from returns.models import ReturnPolicy
 
 ZERO = Decimal("0.00")
 
@@ -195,3 +197,135 @@ def tenders_in_policy_order(
         )
         for p in ordered
     ]
+
+
+# --- one batch of a return's refunds -------------------------------------------------
+
+# Unit states in which a unit is still with the customer: while one is, a
+# return does not refund the order's shipping (unless the fault is ours).
+WITH_CUSTOMER = frozenset(
+    {
+        UnitState.ORDERED,
+        UnitState.ALLOCATED,
+        UnitState.SHIPPED,
+        UnitState.DELIVERED,
+        UnitState.RETURN_REJECTED,
+        UnitState.KEPT,
+        UnitState.IN_REPAIR,
+        UnitState.REPAIRED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReturnTerms:
+    """What every refund of one return is priced under."""
+
+    currency: str
+    return_type: str
+    refund_method: str
+    restocking_fee: Decimal
+    return_shipping_fee: Decimal
+    partial_credit_percent: int
+    shipping_charge: Decimal
+    # Any unit of the return is merchant fault: the pickup is ours to pay, so
+    # no return-shipping fee on any of its refunds (issue 12, leak 5).
+    any_merchant_fault: bool
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    unit_id: int
+    net_paid: Decimal
+    tax: Decimal
+    resolution: str
+    merchant_fault: bool  # the reason is merchant fault
+    fees_waived: bool = False
+    price_difference: Decimal = ZERO
+
+
+@dataclass
+class MoneyState:
+    """What the order's earlier refunds left, as a batch sees it."""
+
+    tenders: list[Tender]  # policy order; captured − refunded − promised
+    shipping_refunded: Decimal
+    fees_taken: Decimal  # by earlier refunds of this return
+    # A refusal on an order with cash on delivery refunds at most what the
+    # tenders hold beyond what the customer still owes; None: no such cap.
+    overpaid: Decimal | None = None
+
+
+def batch_price(
+    terms: ReturnTerms, items: list[BatchItem], state: MoneyState, unit_states: dict[int, str]
+) -> Breakdown:
+    """The refund one batch of a return's items makes (keep-it, partial
+    credit, or the units refunded after QC with the exchange differences),
+    given every unit of the order in the state it has when the batch falls
+    due. Fees are waived for merchant-fault reasons and items converted to a
+    refund; the return-shipping fee is taken once per return and never when
+    a unit is merchant fault; the order's shipping comes back once, when
+    nothing stays with the customer (or the fault is ours)."""
+    refusal = terms.return_type == ReturnType.DOORSTEP_REFUSAL
+    refunding = {i.unit_id for i in items if i.resolution == Resolution.REFUND}
+    others = [s for uid, s in unit_states.items() if uid not in refunding]
+    stays = any(s in WITH_CUSTOMER for s in others) or any(i.resolution in NO_PICKUP for i in items)
+    replaced_any = UnitState.REPLACED in others
+    merchant_fault = any(
+        i.merchant_fault for i in items if i.resolution in (Resolution.REFUND, Resolution.KEEP)
+    )
+    take_shipping_fee = state.fees_taken == 0 and not terms.any_merchant_fault
+    out = price_return(
+        currency=terms.currency,
+        units=[
+            PricedUnit(
+                i.unit_id,
+                i.net_paid,
+                i.tax,
+                i.resolution,
+                i.merchant_fault or i.fees_waived,
+                i.price_difference,
+            )
+            for i in items
+        ],
+        restocking_fee=terms.restocking_fee,
+        return_shipping_fee=terms.return_shipping_fee if take_shipping_fee else ZERO,
+        needs_pickup=not refusal and bool(refunding),
+        charge_fees=not refusal,
+        shipping_charge=terms.shipping_charge,
+        shipping_due=terms.shipping_charge > 0
+        and state.shipping_refunded == 0
+        and (merchant_fault or not (stays or replaced_any)),
+        tenders=state.tenders,
+        refund_method=terms.refund_method,
+        partial_credit_percent=terms.partial_credit_percent,
+    )
+    if state.overpaid is not None and out.total > state.overpaid:
+        _cap_at_overpayment(out, state, terms)
+    return out
+
+
+def _cap_at_overpayment(out: Breakdown, state: MoneyState, terms: ReturnTerms) -> None:
+    """Cash on delivery took only what the prepaid tenders had not covered, so
+    a refused unit gives back only what they paid beyond what the customer
+    keeps: units first (in id order), then shipping."""
+    total = max(state.overpaid or ZERO, ZERO)
+    left = total
+    units = []
+    items = ZERO
+    for u in sorted(out.units, key=lambda u: u["unit"]):
+        take = min(Decimal(u["amount"]), left)
+        left -= take
+        items += take
+        units.append({"unit": u["unit"], "amount": str(take)})
+    out.units = units
+    out.items = items
+    out.shipping = min(out.shipping, left)
+    out.total = items + out.shipping
+    out.tenders = split_tenders(out.total, state.tenders, terms.refund_method)
+    out.notes.append(
+        "Cash on delivery: what was refused was never paid for in cash; the prepaid tenders "
+        f"give back {out.total} {terms.currency} they paid beyond what is kept."
+        if out.total
+        else "Cash on delivery: refused items were never paid for; nothing to refund."
+    )
