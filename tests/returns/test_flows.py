@@ -150,7 +150,8 @@ def _unit(order, sku_code, n=0):
 def test_exchange_for_a_dearer_variant_collects_the_difference_before_dispatch(
     delivered_order, storefront_api, warehouse_api, finance_api, django_capture_on_commit_callbacks
 ):
-    # given a delivered M tee and an XL at 1199 (200 dearer)
+    # given a delivered M tee (999 list, about 929.87 paid after discounts) and an XL at
+    # 1199: priced as the M was paid (issue 12), the XL costs 186.16 more, not 200
     order = delivered_order
     tee = _unit(order, "TEE-M")
     xl = SKU.objects.get(code="TEE-XL")
@@ -175,7 +176,7 @@ def test_exchange_for_a_dearer_variant_collects_the_difference_before_dispatch(
     body = r.json()
     rma = body["rma"]
     assert body["type"] == "exchange"
-    assert body["refund"]["breakdown"]["to_collect"] == "200.00"
+    assert body["refund"]["breakdown"]["to_collect"] == "186.16"
     assert body["refund"]["estimated"] == "0.00"
     assert stock(xl) == {"sellable": 9, "reserved": 1}
     # and the replacement cannot ship before the difference is collected
@@ -184,13 +185,13 @@ def test_exchange_for_a_dearer_variant_collects_the_difference_before_dispatch(
     assert r.json()["code"] == "difference_not_collected"
     # (a warehouse key may not record money; finance does)
     assert (
-        event(warehouse_api, rma, {"type": "difference_collected", "amount": "200.00"}).status_code
+        event(warehouse_api, rma, {"type": "difference_collected", "amount": "186.16"}).status_code
         == 403
     )
     r = event(finance_api, rma, {"type": "difference_collected", "amount": "150.00"})
     assert r.status_code == 400
     with django_capture_on_commit_callbacks(execute=True):
-        r = event(finance_api, rma, {"type": "difference_collected", "amount": "200.00"})
+        r = event(finance_api, rma, {"type": "difference_collected", "amount": "186.16"})
         assert r.status_code == 200, r.json()
         r = event(warehouse_api, rma, {"type": "exchange_dispatched"})
         assert r.status_code == 200, r.json()
@@ -209,10 +210,10 @@ def test_exchange_for_a_dearer_variant_collects_the_difference_before_dispatch(
     assert new_unit.state == "shipped"
     assert new_unit.line.replacement_for_id == tee.pk
     collected = LedgerEntry.objects.get(order=order, kind="exchange_collection")
-    assert collected.amount == Decimal("200.00")
+    assert collected.amount == Decimal("186.16")
     ledger = finance_api.get(f"/api/v1/orders/{order.number}/ledger/").json()
     assert ledger["balanced"] is True
-    assert ledger["exchange_collected"] == "200.00"
+    assert ledger["exchange_collected"] == "186.16"
     assert_invariants(order)
 
 
@@ -239,8 +240,8 @@ def test_exchange_for_a_cheaper_variant_refunds_the_difference_once_final(
         )
         assert r.status_code == 201, r.json()
         rma = r.json()["rma"]
-        # then the quote promises the 200 difference back
-        assert r.json()["refund"]["breakdown"]["exchange_difference"] == "200.00"
+        # then the quote promises the difference back, priced as the M was paid (186.16)
+        assert r.json()["refund"]["breakdown"]["exchange_difference"] == "186.16"
         # when the replacement ships first and the original passes QC later
         assert event(warehouse_api, rma, {"type": "exchange_dispatched"}).status_code == 200
         assert Refund.objects.filter(order=order).count() == 0  # not final yet
@@ -251,10 +252,10 @@ def test_exchange_for_a_cheaper_variant_refunds_the_difference_once_final(
     assert len(body["refunds"]) == 1
     refund = body["refunds"][0]
     assert refund["state"] == "issued"
-    assert refund["amount"] == "200.00"
+    assert refund["amount"] == "186.16"
     assert refund["credit_note"].startswith("CN-")
     assert body["units"][0]["state"] == "replaced"
-    assert Payment.objects.get(order=order).refunded_amount == Decimal("200.00")
+    assert Payment.objects.get(order=order).refunded_amount == Decimal("186.16")
     assert_invariants(order)
 
 
