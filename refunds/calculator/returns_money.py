@@ -221,8 +221,8 @@ def order_payments(order: Order) -> list[Payment]:
 
 # The state each unit of a return is in when its refunds fall due: at approval
 # (keep-it and partial credit) and after QC (everything else).
-AT_APPROVAL = dict.fromkeys(NO_PICKUP, UnitState.KEPT)
-AFTER_QC = {
+AT_APPROVAL: dict[str, str] = dict.fromkeys(NO_PICKUP, UnitState.KEPT)
+AFTER_QC: dict[str, str] = {
     Resolution.REFUND: UnitState.PENDING_REFUND,
     Resolution.KEEP: UnitState.KEPT,
     Resolution.PARTIAL_CREDIT: UnitState.KEPT,
@@ -259,8 +259,8 @@ def refund_estimate(ret: Return) -> dict:
     refusal, opened by the delivery report)."""
     order = ret.order
     payments = order_payments(order)
-    promised = {p.pk: p.promised for p in payments}
-    shipping_refunded = payments[0].shipping_refunded if payments else ZERO
+    promised = {p.pk: getattr(p, "promised", ZERO) for p in payments}
+    shipping_refunded = getattr(payments[0], "shipping_refunded", ZERO) if payments else ZERO
     units = list(Unit.objects.filter(order=order).values_list("pk", "state", "net_paid"))
     items = [(i, i.unit) for i in ret.items.select_related("unit", "reason").order_by("pk")]
     return _simulate(

@@ -2,7 +2,8 @@
 
 For random orders (lines, discounts, tax, shipping, split prepaid tenders),
 random policies (restocking and return-shipping fees) and random sequences of
-returns over their units (each a random group, each unit kept or sent back,
+returns over their units (each a random group, each unit kept, refunded or
+exchanged for a variant at up to the same catalogue price,
 each return for a merchant-fault reason or not, its refunds issued at once or
 left pending), the quote taken just before a return is created equals the
 sum of the refunds that return makes once its units pass QC, when nothing
@@ -30,7 +31,7 @@ from refunds.models import Refund, RefundTender
 from returns.models import ReturnPolicy
 from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 from returns.states import ReturnState
-from tests.returns.test_properties import DB_SETTINGS, _build_order, order_spec
+from tests.returns.test_properties import DB_SETTINGS, STOCK, _build_order, order_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +86,14 @@ def test_quote_equals_refund_for_random_return_sequences(
         base=base, data={**policy, "keep_it_max_value": Decimal("100000.00")}, actor=None
     )
     order = _build_order(spec, make_sku, make_order, deliver_order)
+    # and, per line, another variant at up to the same catalogue price (an exchange)
+    variants = {}
+    for line in order.lines.select_related("sku"):
+        pct = data.draw(st.integers(min_value=50, max_value=100), label="variant price %")
+        price = max(Decimal("0.01"), (line.sku.price * pct / 100).quantize(Decimal("0.01")))
+        alt = make_sku(f"{line.sku.code}-ALT", price, stock=STOCK, product=line.sku.product)
+        variants[line.pk] = alt.code
+    line_of = dict(Unit.objects.filter(order=order).values_list("pk", "line_id"))
     waiting = data.draw(
         st.permutations(list(Unit.objects.filter(order=order).values_list("pk", flat=True))),
         label="sequence",
@@ -93,16 +102,24 @@ def test_quote_equals_refund_for_random_return_sequences(
         size = data.draw(st.integers(min_value=1, max_value=len(waiting)), label="size")
         group, waiting = waiting[:size], waiting[size:]
         reason = data.draw(st.sampled_from(["changed_mind", "wrong_item"]), label="reason")
-        kept = data.draw(st.lists(st.booleans(), min_size=size, max_size=size), label="kept")
+        resolutions = data.draw(
+            st.lists(st.sampled_from(["refund", "keep", "exchange"]), min_size=size, max_size=size),
+            label="resolutions",
+        )
         issue = data.draw(st.booleans(), label="issue refunds at once")
         req = ReturnRequest(
             order=order.number,
             items=[
-                ItemRequest(reason=reason, resolution="keep" if keep else "refund", unit=u)
-                for u, keep in zip(group, kept, strict=True)
+                ItemRequest(
+                    reason=reason,
+                    resolution=r,
+                    unit=u,
+                    exchange_sku=variants[line_of[u]] if r == "exchange" else None,
+                )
+                for u, r in zip(group, resolutions, strict=True)
             ],
         )
-        sent_back = [u for u, keep in zip(group, kept, strict=True) if not keep]
+        sent_back = [u for u, r in zip(group, resolutions, strict=True) if r != "keep"]
         # when the customer is quoted, then creates the return at once
         quoted = return_quote(req)["breakdown"]
         with django_capture_on_commit_callbacks(execute=issue):
@@ -110,7 +127,8 @@ def test_quote_equals_refund_for_random_return_sequences(
         if ret.state == ReturnState.PENDING_REVIEW:
             with django_capture_on_commit_callbacks(execute=issue):
                 return_approve(rma=ret.rma, actor=actor)
-        events = [
+        events = [ReturnEventData(type="exchange_dispatched")] if "exchange" in resolutions else []
+        events += [
             ReturnEventData(type="pickup_completed"),
             ReturnEventData(type="received", location="wh-main"),
             ReturnEventData(
