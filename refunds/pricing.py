@@ -217,6 +217,9 @@ WITH_CUSTOMER = frozenset(
 )
 
 
+COD_NOTHING = "Cash on delivery: refused items were never paid for; nothing to refund."
+
+
 @dataclass(frozen=True)
 class ReturnTerms:
     """What every refund of one return is priced under."""
@@ -299,6 +302,7 @@ def batch_price(
         tenders=state.tenders,
         refund_method=terms.refund_method,
         partial_credit_percent=terms.partial_credit_percent,
+        nothing_to_refund_reason=COD_NOTHING if state.overpaid == 0 else "",
     )
     if state.overpaid is not None and out.total > state.overpaid:
         _cap_at_overpayment(out, state, terms)
@@ -327,5 +331,5 @@ def _cap_at_overpayment(out: Breakdown, state: MoneyState, terms: ReturnTerms) -
         "Cash on delivery: what was refused was never paid for in cash; the prepaid tenders "
         f"give back {out.total} {terms.currency} they paid beyond what is kept."
         if out.total
-        else "Cash on delivery: refused items were never paid for; nothing to refund."
+        else COD_NOTHING
     )
