@@ -317,7 +317,7 @@ def order_body(tag: str, lines: int, qty: int) -> dict:
     }
 
 
-def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
+def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -469,7 +469,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
             print(line(f"POST /orders/ {name} (1 client)", len(m), s, m, base, n_intake[label]))
         ratio = pct(intake["20"][1], 50) / max(pct(intake["1"][1], 50), 1e-9)
         print(f"order intake: 20-line / 1-line median time = {ratio:.2f}x")
-        problems = failed + g1[2] + g2[2] + sum((intake[k][2] for k in intake), [])
+        problems = failed + g1[2] + g2[2] + [f for k in intake for f in intake[k][2]]
         if problems:
             for p in problems[:5]:
                 print("unexpected:", p, file=sys.stderr)
