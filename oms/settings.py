@@ -274,6 +274,10 @@ OMS_PORTAL_LOOKUPS_PER_ORDER_IP = int(os.environ.get("OMS_PORTAL_LOOKUPS_PER_ORD
 OMS_PORTAL_CODE_TRIES_PER_IP = int(os.environ.get("OMS_PORTAL_CODE_TRIES_PER_IP", "20"))
 
 # --- REST API -----------------------------------------------------------------
+# Seconds an API key that authenticated is remembered (its row, user and
+# permissions) in the shared cache; revoking a key takes effect at once, a
+# role's changed permissions within this time. 0 = read them on every request.
+OMS_API_KEY_CACHE_SECONDS = int(os.environ.get("OMS_API_KEY_CACHE_SECONDS", "30"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.auth.ApiKeyAuthentication",
