@@ -242,10 +242,12 @@ def main() -> None:
 
         connections.close_all()
 
+        from django.conf import settings as dj_settings
+
         broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
         print(
             f"database {url.rsplit('/', 1)[-1]} (PostgreSQL), broker {broker.split('://')[0]}, "
-            f"Celery eager off, CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', 'default')}, "
+            f"Celery eager off, CONN_MAX_AGE={dj_settings.DATABASES['default']['CONN_MAX_AGE']}, "
             f"gunicorn 2 workers x 2 threads, {args.clients} clients, "
             f"ceiling {args.ceiling_threads} threads x {args.ceiling_seconds:.0f} s"
         )
