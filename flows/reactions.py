@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from orders.events import EventActor
+from orders.states import UnitState
 from quality.services import quality_react
 from refunds.selectors import refund_open_for_return
 from refunds.services import refund_create_due
-from returns.models import Return
+from returns.models import Return, ReturnItem
 from returns.services import return_close, return_settled
+from returns.states import ReturnType
 from sla.services import sla_sync
 
 
@@ -29,3 +31,19 @@ def return_changed(ret: Return, actor: EventActor, *, sync_sla: bool = True) -> 
         sla_sync(ret, actor)
     if return_settled(ret) and not refund_open_for_return(ret):
         return_close(ret, actor)
+
+
+def return_created(ret: Return, items: list[ReturnItem], actor: EventActor) -> bool:
+    """The reactions to a return approved as it was created, in the same
+    transaction. While every unit still waits for its pickup, none of steps
+    1, 2 and 4 of ``return_changed`` can do anything (no defect line to
+    assess, no refund due: keep-it and instant refunds need a kept or
+    picked-up unit; nothing settled), so only the SLA clock starts, from the
+    items in hand. Otherwise the whole chain runs. True when the short way
+    was taken (the items' units are then as the caller holds them)."""
+    waiting = all(i.unit.state == UnitState.RETURN_REQUESTED for i in items)
+    if ret.type == ReturnType.QUALITY_REJECTION or not waiting:
+        return_changed(ret, actor)
+        return False
+    sla_sync(ret, actor, created_items=items)
+    return True

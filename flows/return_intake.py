@@ -26,7 +26,7 @@ from returns.services import (
 from returns.states import ReturnState
 from sla.selectors import return_promised_dates
 
-from .reactions import return_changed
+from .reactions import return_created
 from .return_events import return_handle_event
 
 
@@ -55,11 +55,16 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
         with transaction.atomic():
             plan = return_plan(req, lock=True)
             return_request, items = return_create_from_plan(req, plan, actor)
+            held_as_is = True
             if return_request.state != ReturnState.PENDING_REVIEW:
                 keep_units_on_approval(return_request, items, actor)
-                return_changed(return_request, actor)
+                held_as_is = return_created(return_request, items, actor)
             dates = return_promised_dates(return_request, legs=[])  # sla's clock
             return_created_notify(return_request, items, plan, dates)
+            # The objects the transaction holds, for the caller's response
+            # (returns.apis.create); when the full chain ran they may be stale.
+            if held_as_is:
+                return_request.__dict__["created_items"] = items
             return return_request
     except IntegrityError as exc:
         conflict = return_unit_conflict(exc)

@@ -90,7 +90,7 @@ def _act(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return | N
 def _apply(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return | None]:
     changed = None
     for step in decision.steps:
-        data = _event_data(leg, step)
+        data = _event_data(leg, step, email_customer=not decision.customer)
         actor = return_event_actor(data, SYSTEM)
         changed = return_get_for_update(leg.return_request.rma)
         if return_event_claim(changed, data):
@@ -107,7 +107,10 @@ def _apply(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return |
     return decision, changed
 
 
-def _event_data(leg: Leg, step: BreachStep) -> ReturnEventData:
+def _event_data(leg: Leg, step: BreachStep, *, email_customer: bool) -> ReturnEventData:
+    """The return event of one step. When the breach has its own customer
+    message (``leg_breach_record``), the event queues none: one message per
+    breach."""
     results = [
         QcResult(unit=u, passed=True, grade="auto", notes="auto-passed: QC SLA breached")
         for u in step.qc_passed_units
@@ -117,6 +120,7 @@ def _event_data(leg: Leg, step: BreachStep) -> ReturnEventData:
         event_id=f"sla-leg-{leg.pk}-{step.type}",
         reason=step.reason,
         results=results,
+        email_customer=email_customer,
     )
 
 

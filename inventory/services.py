@@ -101,6 +101,34 @@ def stock_move_many(
             ],
             ignore_conflicts=True,
         )
+    if connection.vendor == "postgresql":
+        _apply_set_based(decrements, increments)
+    else:
+        _apply_per_key(decrements, increments)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                sku_id=sku_id,
+                location_id=location_id,
+                bucket=bucket,
+                delta=sign * qty,
+                reason=reason,
+                reference=reference,
+                transfer_id=transfer_id,
+                note=note,
+            )
+            for sign, side in ((-1, decrements), (1, increments))
+            for (sku_id, location_id, bucket), qty in sorted(side.items())
+        ]
+    )
+    return transfer_id
+
+
+def _apply_per_key(
+    decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
+) -> None:
+    """Any database: one conditional UPDATE for the decrements (Case/When per
+    key), one for the increments. SQLite's BEGIN IMMEDIATE serialises writers."""
     if connection.features.has_select_for_update:
         list(
             StockBalance.objects.select_for_update()
@@ -121,23 +149,51 @@ def stock_move_many(
         StockBalance.objects.filter(_keys_q(set(increments))).update(
             quantity=F("quantity") + _by_key(increments)
         )
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                sku_id=sku_id,
-                location_id=location_id,
-                bucket=bucket,
-                delta=sign * qty,
-                reason=reason,
-                reference=reference,
-                transfer_id=transfer_id,
-                note=note,
+
+
+_UNNEST = "unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::int[]) AS k(sku_id, location_id, bucket, qty)"
+_MATCH = "b.sku_id = k.sku_id AND b.location_id = k.location_id AND b.bucket = k.bucket"
+
+
+def _columns(amounts: dict[tuple[int, int, str], int]) -> list[list]:
+    keys = sorted(amounts)
+    return [
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [amounts[k] for k in keys],
+    ]
+
+
+def _apply_set_based(
+    decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
+) -> None:
+    """PostgreSQL: whatever the number of keys, three statements built from
+    arrays (``UPDATE ... FROM unnest(...)``). The balance rows are locked first
+    in (sku, location, bucket) order, so concurrent moves cannot deadlock;
+    a decrement applies only where ``quantity >= qty``, and if any key cannot
+    give its quantity nothing is applied (the move raises and rolls back)."""
+    table = connection.ops.quote_name(StockBalance._meta.db_table)
+    every = dict.fromkeys([*decrements, *increments], 0)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+            "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
+            _columns(every),
+        )
+        if decrements:
+            cur.execute(
+                f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
+                f"WHERE {_MATCH} AND b.quantity >= k.qty",
+                _columns(decrements),
             )
-            for sign, side in ((-1, decrements), (1, increments))
-            for (sku_id, location_id, bucket), qty in sorted(side.items())
-        ]
-    )
-    return transfer_id
+            if cur.rowcount != len(decrements):
+                _raise_short(decrements)
+        if increments:
+            cur.execute(
+                f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
+                _columns(increments),
+            )
 
 
 def _keys_q(keys: set[tuple[int, int, str]]) -> Q:

@@ -7,7 +7,6 @@ timeline row.
 """
 
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from .models import ApiKey, IdempotencyRecord, Job
 
@@ -59,7 +58,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = queryset.revoke()
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
 

@@ -11,6 +11,36 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# What the authentication cache (oms.auth) holds for a revoked key.
+REVOKED = "revoked"
+
+
+def api_key_cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def revoke(self) -> int:
+        """Revoke the keys not yet revoked; how many. When it commits, each
+        one's authentication cache entry is replaced by a "revoked" marker
+        (kept for twice the cache time), so no process accepts it again."""
+        from django.core.cache import cache
+        from django.db import transaction
+        from django.utils import timezone
+
+        from .auth import cache_seconds
+
+        with transaction.atomic():
+            live = self.filter(revoked_at__isnull=True)
+            prefixes = list(live.values_list("prefix", flat=True))
+            count = live.update(revoked_at=timezone.now())
+            seconds = cache_seconds()
+            if prefixes and seconds:
+                markers = {api_key_cache_key(p): REVOKED for p in prefixes}
+                transaction.on_commit(lambda: cache.set_many(markers, 2 * seconds))
+        return count
+
+
 class ApiKey(models.Model):
     """A key for a system that calls the API. It acts as its own user, whose
     only group is the key's role, so permissions work as they do for staff."""
@@ -24,6 +54,8 @@ class ApiKey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"

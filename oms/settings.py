@@ -105,10 +105,17 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections: a request reuses its thread's connection for
+# CONN_MAX_AGE seconds instead of opening one (on PostgreSQL, a connection
+# costs about as much as a short request). CONN_HEALTH_CHECKS makes Django
+# check a reused connection once per request before using it, so a database
+# restart costs one failed check, not a failed request. 0 = one connection per
+# request.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -267,6 +274,10 @@ OMS_PORTAL_LOOKUPS_PER_ORDER_IP = int(os.environ.get("OMS_PORTAL_LOOKUPS_PER_ORD
 OMS_PORTAL_CODE_TRIES_PER_IP = int(os.environ.get("OMS_PORTAL_CODE_TRIES_PER_IP", "20"))
 
 # --- REST API -----------------------------------------------------------------
+# Seconds an API key that authenticated is remembered (its row, user and
+# permissions) in the shared cache; revoking a key takes effect at once, a
+# role's changed permissions within this time. 0 = read them on every request.
+OMS_API_KEY_CACHE_SECONDS = int(os.environ.get("OMS_API_KEY_CACHE_SECONDS", "30"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.auth.ApiKeyAuthentication",

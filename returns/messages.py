@@ -7,6 +7,10 @@ returns never imports sla."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from oms.dates import fmt
 from orders.messaging import message_enqueue
 
@@ -19,9 +23,24 @@ def _fmt(dt) -> str:
     return fmt(dt, "%a %d %b %Y")
 
 
+_withheld: ContextVar[bool] = ContextVar("returns_emails_withheld", default=False)
+
+
+@contextmanager
+def emails_withheld() -> Iterator[None]:
+    """Inside, ``notify`` queues no email (the storefront webhook still goes):
+    for an event whose caller sends the customer one message of its own."""
+    token = _withheld.set(True)
+    try:
+        yield
+    finally:
+        _withheld.reset(token)
+
+
 def notify(ret: Return, template: str, **ctx) -> None:
-    subject, body = TEMPLATES[template](ret, **ctx)
-    message_enqueue(order=ret.order, template=template, subject=subject, body=body)
+    if not _withheld.get():
+        subject, body = TEMPLATES[template](ret, **ctx)
+        message_enqueue(order=ret.order, template=template, subject=subject, body=body)
     if template in BY_TEMPLATE:
         return_webhook(ret, BY_TEMPLATE[template])
 

@@ -3,7 +3,7 @@ from celery import shared_task
 
 @shared_task(acks_late=True, bind=True, max_retries=3, default_retry_delay=30)
 def sla_leg_check_task(self, leg_id: int) -> str:
-    """Scheduled with an ETA at the leg's 80% and 100% marks. Idempotent."""
+    """One leg's check, queued by the minute sweep (``sla_sweep_task``). Idempotent."""
     from flows.sla import sla_check_leg
 
     outcome = sla_check_leg(leg_id=leg_id)
@@ -12,9 +12,10 @@ def sla_leg_check_task(self, leg_id: int) -> str:
 
 @shared_task(acks_late=True)
 def sla_sweep_task() -> int:
-    """Beat runs this every minute as the safety net for lost ETA tasks. It
-    only selects the due legs (an index scan) and fans out one idempotent task
-    per leg, so several workers share the breach work."""
+    """Beat runs this every minute: the one clock of every leg (legs have no
+    ETA task of their own). It only selects the due and at-risk legs (index
+    scans) and fans out one idempotent task per leg, so several workers share
+    the breach work."""
     from .selectors import sla_due_leg_ids
 
     ids = sla_due_leg_ids()

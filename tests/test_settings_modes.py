@@ -30,6 +30,8 @@ print(json.dumps({
     "folders": s.CELERY_BROKER_TRANSPORT_OPTIONS,
     "email": s.EMAIL_BACKEND,
     "var_dir": str(s.VAR_DIR),
+    "conn_max_age": s.DATABASES["default"]["CONN_MAX_AGE"],
+    "conn_health_checks": s.DATABASES["default"]["CONN_HEALTH_CHECKS"],
 }))
 """
 
@@ -136,3 +138,25 @@ def test_environment_switches_to_postgres_and_redis(tmp_path):
     assert config["name"] == "oms"
     assert config["celery_broker"] == "redis://cache.internal:6379/0"
     assert "data_folder_in" not in config["folders"]
+    # and connections persist between requests, checked before reuse
+    assert config["conn_max_age"] == 60
+    assert config["conn_health_checks"] is True
+
+
+def test_connection_reuse_can_be_turned_off(tmp_path):
+    # given a deployment that wants one connection per request
+    env = clean_env(
+        DATABASE_URL="postgres://oms:secret@db.internal:5432/oms",
+        CONN_MAX_AGE="0",
+        CONN_HEALTH_CHECKS="false",
+        OMS_VAR_DIR=str(tmp_path),
+    )
+
+    # when the settings are loaded
+    result = run(["-c", READ_SETTINGS], env)
+
+    # then connections are closed after each request
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config["conn_max_age"] == 0
+    assert config["conn_health_checks"] is False

@@ -152,6 +152,31 @@ class QuoteApi(APIView):
         return Response(return_intake.return_quote(_request(s.validated_data, channel="api")))
 
 
+def _created_body(return_request) -> dict | None:
+    """The 201 body from the objects the creating transaction holds (the same
+    keys and values ``return_payload`` would read back), or None when the
+    flow ran reactions that may have changed them."""
+    items = return_request.__dict__.get("created_items")
+    if items is None:
+        return None
+    return {
+        "rma": return_request.rma,
+        "type": return_request.type,
+        "state": return_request.state,
+        "is_full_return": return_request.is_full_return,
+        "refund": {
+            "estimated": return_request.estimate.get("total"),
+            "breakdown": return_request.estimate,
+        },
+        "risk": {"score": return_request.risk_score, "reasons": return_request.risk_reasons},
+        "policy_version": return_request.policy.version,
+        "units": [
+            {"id": i.unit_id, "state": i.unit.state, "resolution": i.resolution}
+            for i in sorted(items, key=lambda i: i.pk)
+        ],
+    }
+
+
 class ReturnCreateApi(APIView):
     required_permissions = {"POST": ["returns.add_return"], "GET": ["returns.view_return"]}
     # GET pages with ?limit=&offset= and answers {count, next, previous, results}.
@@ -184,6 +209,9 @@ class ReturnCreateApi(APIView):
                 _request(s.validated_data, channel="api", override=override),
                 actor=EventActor.from_request(request),
             )
+            out = _created_body(return_request)
+            if out is not None:
+                return Response(out, status=status.HTTP_201_CREATED)
             body = return_payload(return_request.rma)
             out = {
                 k: body[k]

@@ -11,7 +11,6 @@ from decimal import Decimal
 from django.utils import timezone
 
 from oms.dates import fmt
-from oms.jobs import job_enqueue
 from orders.events import EventActor
 from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
@@ -66,10 +65,9 @@ def leg_start(
         actor=actor,
         payload={"attempt": attempt, "owner": owner},
     )
-    from ..tasks import sla_leg_check_task
-
-    job_enqueue(sla_leg_check_task, leg.pk, due_at=leg.at_risk_at)
-    job_enqueue(sla_leg_check_task, leg.pk, due_at=leg.due_at)
+    # No ETA task per leg: beat's sla-sweep runs every minute and finds the leg
+    # at 80 % and at 100 % through the partial indexes (an ETA 48 h away would
+    # also outlive Redis's one-hour visibility timeout and be redelivered).
     return leg
 
 
@@ -89,12 +87,26 @@ def _close(
     )
 
 
-def sla_sync(ret: Return, actor: EventActor, *, at: datetime | None = None) -> None:
+def sla_sync(
+    ret: Return,
+    actor: EventActor,
+    *,
+    at: datetime | None = None,
+    created_items: list[ReturnItem] | None = None,
+) -> None:
     """Reaction to every return change: start the legs that should be running
-    and complete those whose completing event happened."""
+    and complete those whose completing event happened.
+
+    ``created_items``: the return was created in this transaction and these
+    are its items, units loaded: it has no legs and no refunds yet, so neither
+    is read."""
     at = at or timezone.now()
-    legs = list(
-        Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
+    legs = (
+        []
+        if created_items is not None
+        else list(
+            Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
+        )
     )
     open_legs = {g.leg: g for g in legs if g.state in OPEN_LEG_STATES}
     ever = {g.leg for g in legs}
@@ -104,7 +116,11 @@ def sla_sync(ret: Return, actor: EventActor, *, at: datetime | None = None) -> N
         return
     if ret.state == ReturnState.PENDING_REVIEW:
         return
-    items = list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+    items = (
+        created_items
+        if created_items is not None
+        else list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+    )
     physical = [i for i in items if i.resolution not in NO_PICKUP]
     states = [i.unit.state for i in physical]
 
@@ -132,7 +148,7 @@ def sla_sync(ret: Return, actor: EventActor, *, at: datetime | None = None) -> N
         and (early or any(i.unit.state == UnitState.PENDING_EXCHANGE for i in exchanges)),
         all(i.dispatched or i.unit.state == UnitState.RETURN_REJECTED for i in exchanges),
     )
-    money_open = refund_open_for_return(ret)
+    money_open = created_items is None and refund_open_for_return(ret)
     refund_leg = open_legs.get(LegKind.REFUND)
     if refund_leg is None and money_open:
         attempt = 1 + sum(1 for g in legs if g.leg == LegKind.REFUND)

@@ -107,3 +107,33 @@ def test_two_orders_for_the_last_unit_one_is_allocated(make_sku, channel, wareho
     assert states == [UnitState.ALLOCATED, UnitState.ORDERED]
     assert balances(sku) == {"sellable": 0, "reserved": 1}
     call_command("check_stock")
+
+
+def test_set_based_moves_over_shared_skus_neither_deadlock_nor_oversell(
+    make_sku, warehouse_location
+):
+    # given three SKUs with 4 sellable units each
+    from inventory.services import Move, stock_move_many
+
+    skus = [make_sku(f"SET-{i}", Decimal("10.00"), stock=4) for i in range(3)]
+    loc = warehouse_location.pk
+
+    # when 6 transactions each reserve one unit of every SKU, listing them in
+    # opposite orders (the statement locks rows in one fixed order)
+    def reserve(i):
+        order = skus if i % 2 else list(reversed(skus))
+        return stock_move_many(
+            [Move(s.pk, loc, 1, Bucket.SELLABLE, Bucket.RESERVED) for s in order],
+            reason="order_reserve",
+            reference=f"set-{i}",
+        )
+
+    outcomes = race(reserve, n=6)
+
+    # then exactly 4 succeed, the rest are short of stock, nothing went negative
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 2, outcomes
+    assert all(isinstance(e, InsufficientStock) for e in errors), errors
+    for s in skus:
+        assert balances(s) == {"sellable": 0, "reserved": 4}
+    call_command("check_stock")

@@ -1,5 +1,6 @@
-"""A real Celery worker against the machine's Redis escalates a leg from its
-ETA task; two sweeps racing afterwards do nothing more."""
+"""A real Celery worker against the machine's Redis breaches a leg from beat's
+minute sweep (legs have no ETA task of their own); two sweeps racing
+afterwards do nothing more."""
 
 import os
 import signal
@@ -58,7 +59,7 @@ def _worker_env(url: str) -> dict:
     return env
 
 
-def test_eta_task_escalates_and_concurrent_sweeps_do_nothing_more(
+def test_the_sweep_task_breaches_on_a_worker_and_concurrent_sweeps_do_nothing_more(
     real_broker, make_sku, make_order, deliver_order
 ):
     # given a worker consuming from Redis
@@ -101,7 +102,13 @@ def test_eta_task_escalates_and_concurrent_sweeps_do_nothing_more(
             actor=__import__("orders.events", fromlist=["EventActor"]).EventActor.system("test"),
         )
         leg = Leg.objects.get(return_request=ret, leg="pickup", attempt=1)
-        # when its ETA passes, the worker's task breaches it
+        # when it is due and beat publishes the minute sweep, the worker's
+        # tasks (the sweep, then the leg's check it fans out) breach it
+        while timezone.now() <= leg.due_at:
+            time.sleep(0.2)
+        from sla.tasks import sla_sweep_task
+
+        sla_sweep_task.delay()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             leg.refresh_from_db()

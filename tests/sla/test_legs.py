@@ -346,3 +346,35 @@ def test_a_breach_action_syncs_sla_once_after_the_return_changed(
     assert inner == []
     assert len(outer) == 1
     assert _legs(ret)[("pickup", 2)].state == "running"
+
+
+def test_a_missed_pickup_sends_the_customer_one_message(clock, policy, order, storefront_api):
+    # given an approved return whose pickup clock runs
+    policy(max_pickup_attempts=2)
+    ret, _ = _create(storefront_api, order)
+    before = set(OutboundMessage.objects.filter(order=order).values_list("pk", flat=True))
+
+    # when the pickup is missed and the sweep reschedules it
+    out = sla_sweep(now=clock.now + timedelta(hours=48))
+
+    # then the customer gets one message, the breach's own, and the return's
+    # timeline still records the failed pickup
+    assert [(o.what, o.action) for o in out] == [("breached", "rescheduled")]
+    new = OutboundMessage.objects.filter(order=order).exclude(pk__in=before)
+    assert list(new.values_list("template", flat=True)) == ["sla_pickup_breach"]
+    ret.refresh_from_db()
+    assert ret.pickup_attempts == 1
+
+
+def test_a_courier_reported_failed_pickup_still_emails_the_customer(
+    policy, order, storefront_api, warehouse_api
+):
+    # given an approved return
+    policy()
+    ret, _ = _create(storefront_api, order)
+
+    # when the courier reports a failed pickup (no SLA breach involved)
+    _event(warehouse_api, ret.rma, {"type": "pickup_failed", "reason": "door locked"})
+
+    # then the customer is told, as before
+    assert OutboundMessage.objects.filter(order=order, template="pickup_failed").exists()

@@ -14,6 +14,7 @@ from orders.events import EventActor
 from orders.services import event_claim
 
 from ...events import ReturnEventType
+from ...messages import emails_withheld
 from ...models import Return
 from .. import resolve
 from .cancel import _cancelled, _relocate
@@ -68,4 +69,8 @@ def return_event_handle(return_request: Return, data: ReturnEventData, actor: Ev
     handler = HANDLERS.get(ReturnEventType.from_kind(data.type))
     if handler is None:
         raise ApplicationError(f"type: unknown event type {data.type!r}.", extra={"field": "type"})
-    handler(return_request, data, actor)
+    if data.email_customer:
+        handler(return_request, data, actor)
+        return
+    with emails_withheld():
+        handler(return_request, data, actor)

@@ -25,3 +25,6 @@ class ReturnEventData:
     reason: str = ""
     event_id: str = ""
     method: str = ""
+    # False: the caller writes the customer's one message itself (an SLA
+    # breach explains what it did); the event's own email is not queued.
+    email_customer: bool = True

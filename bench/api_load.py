@@ -1,0 +1,372 @@
+"""Load through gunicorn, side by side with the database's raw ceiling.
+
+    python bench/api_load.py                    # --n 400 --clients 16
+    python bench/api_load.py --n 200 --port 19180
+
+Creates a throwaway PostgreSQL database (``DATABASE_URL``, default
+postgres://postgres@127.0.0.1:5432/oms_api_bench; refused if it exists
+unless ``--reuse``), migrates it, seeds delivered orders through the services,
+then starts gunicorn exactly as ``make run`` does (``scripts/run.py``'s
+command: 2 workers x 2 threads) with Celery eager OFF, as in production (the
+tasks a request queues are job rows published to the broker on commit; no
+worker runs, so none of their work is counted).
+
+In the same run it measures:
+
+* the raw ceiling: a bare psycopg2 transaction writing the rows of a return
+  (13 statements: lock the order and its units, insert the return, two items,
+  update the units, three timeline rows, a leg, an outbox row and a job row,
+  bump a counter) from ``--ceiling-threads`` threads; measured before and
+  after the API phases, the ratio uses their mean;
+* ``POST /api/v1/returns/`` from ``--clients`` concurrent keep-alive clients,
+  one partial return of 2 units per order (alternating refund and exchange);
+* ``GET /api/v1/orders/{n}/`` and ``GET /api/v1/returns/{rma}/`` under the same
+  load;
+* ``POST /api/v1/orders/`` with 1 line, 20 lines, and 1,000 units (one client,
+  sequential; the figure that matters is the time of one order).
+
+For each it prints the rate, p50/p95/p99, the SQL statements per request
+(counted in this process with django.test.Client on the same database and the
+same view code: gunicorn does not report them) and the ratio to the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+
+from _ceiling import ceiling, line, pct  # noqa: E402
+from _throwaway_db import create_database, drop_database  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_api_bench"
+
+
+# --- gunicorn ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, env: dict) -> subprocess.Popen:
+    import run as launcher  # scripts/run.py: the command `make run` uses
+
+    cmd = launcher._commands(port, web_workers=2, worker_concurrency=2)["web"]
+    cmd = [c if c != "-" else "/dev/null" for c in cmd]  # access log: not on our screen
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/api/v1/orders/none/")
+            c.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def load(port: int, key: str, jobs: list, clients: int) -> tuple[float, list, list]:
+    """Run (method, path, body, expected_status) jobs from ``clients`` keep-alive
+    connections. Returns (seconds, latencies ms, bodies of unexpected answers)."""
+    q: queue.Queue = queue.Queue()
+    for j in jobs:
+        q.put(j)
+    latencies: list[float] = []
+    failures: list = []
+    results: list = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        while True:
+            try:
+                method, path, body, expected = q.get_nowait()
+            except queue.Empty:
+                break
+            payload = json.dumps(body) if body is not None else None
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=payload, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                with lock:
+                    failures.append(repr(exc))
+                continue
+            mine.append((time.perf_counter() - started) * 1000)
+            if r.status != expected:
+                with lock:
+                    failures.append((r.status, data[:300]))
+            else:
+                with lock:
+                    results.append(data)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    load.results = results  # type: ignore[attr-defined]
+    return time.perf_counter() - began, latencies, failures
+
+
+# --- in-process statement counts ------------------------------------------------
+
+
+def statements(client, method: str, path: str, body=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        if method == "POST":
+            r = client.post(path, body, content_type="application/json")
+        else:
+            r = client.get(path)
+    assert r.status_code in (200, 201), (path, r.status_code, r.content[:300])
+    return len(ctx.captured_queries)
+
+
+def order_body(tag: str, lines: int, qty: int) -> dict:
+    from django.utils import timezone
+
+    skus = [f"BI-{i:02d}" for i in range(20)]
+    body_lines = [
+        {"sku": skus[i % 20], "quantity": qty, "unit_price": "100.00", "tax_rate": "12"}
+        for i in range(lines)
+    ]
+    total = Decimal("100.00") * lines * qty
+    return {
+        "channel": "web",
+        "external_id": tag,
+        "currency": "INR",
+        "placed_at": timezone.now().isoformat(),
+        "customer": {"email": "intake@example.com", "name": "Intake"},
+        "lines": body_lines,
+        "payments": [{"method": "card", "amount": str(total)}],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=400, help="returns to create through gunicorn")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--ceiling-threads", type=int, default=4)
+    parser.add_argument("--ceiling-seconds", type=float, default=5.0)
+    parser.add_argument("--gets", type=int, default=1000, help="GET requests per detail path")
+    parser.add_argument("--intake-reps", type=int, default=5)
+    parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="use an existing database")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if not url.startswith("postgres"):
+        raise SystemExit("this benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    var_dir = tempfile.mkdtemp(prefix="oms-api-bench-")
+    (Path(var_dir) / "static").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "OMS_VAR_DIR": os.environ.get("OMS_VAR_DIR", var_dir),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "oms.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    create_database(url, reuse=args.reuse)
+    server = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test import Client
+
+        from orders.models import Order
+
+        call_command("migrate", verbosity=0)
+        import returns_bench
+
+        extra = 6  # orders for the in-process statement counts
+        t = time.perf_counter()
+        key, orders = returns_bench.seed(args.n + extra)
+        print(f"seeded {args.n + extra} delivered orders in {time.perf_counter() - t:.1f} s")
+        _intake_seed()
+        order_ids = list(Order.objects.values_list("pk", flat=True))
+        from django.db import connections
+
+        connections.close_all()
+
+        from django.conf import settings as dj_settings
+
+        broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+        print(
+            f"database {url.rsplit('/', 1)[-1]} (PostgreSQL), broker {broker.split('://')[0]}, "
+            f"Celery eager off, CONN_MAX_AGE={dj_settings.DATABASES['default']['CONN_MAX_AGE']}, "
+            f"gunicorn 2 workers x 2 threads, {args.clients} clients, "
+            f"ceiling {args.ceiling_threads} threads x {args.ceiling_seconds:.0f} s"
+        )
+        c1, c1_ms = ceiling(url, order_ids, args.ceiling_threads, args.ceiling_seconds)
+
+        # statements per request, in process (the last `extra` orders)
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+        spare = orders[args.n :]
+        client.get("/api/v1/orders/?limit=1")  # the key's authentication cached, as in steady state
+        n_refund = statements(client, "POST", "/api/v1/returns/", returns_bench.body(0, *spare[0]))
+        n_exchange = statements(
+            client, "POST", "/api/v1/returns/", returns_bench.body(1, *spare[1])
+        )
+        rma = client.get(f"/api/v1/returns/?order={spare[0][0]}").json()["results"][0]["rma"]
+        n_order_get = statements(client, "GET", f"/api/v1/orders/{spare[0][0]}/")
+        n_return_get = statements(client, "GET", f"/api/v1/returns/{rma}/")
+        n_intake = {
+            label: statements(client, "POST", "/api/v1/orders/", order_body(f"S-{label}", ln, q))
+            for label, ln, q in (("1", 1, 1), ("20", 20, 1), ("1000", 10, 100))
+        }
+        connections.close_all()
+
+        port = args.port or free_port()
+        server = start_server(port, env)
+        # warm both workers (imports, first connection)
+        load(port, key, [("GET", f"/api/v1/orders/{orders[0][0]}/", None, 200)] * 20, 4)
+
+        jobs = [
+            ("POST", "/api/v1/returns/", returns_bench.body(i, number, units), 201)
+            for i, (number, units) in enumerate(orders[: args.n])
+        ]
+        secs, ms, failed = load(port, key, jobs, args.clients)
+        rmas = [json.loads(b)["rma"] for b in load.results]  # type: ignore[attr-defined]
+        created = len(rmas)
+        get_orders = [
+            ("GET", f"/api/v1/orders/{orders[i % args.n][0]}/", None, 200) for i in range(args.gets)
+        ]
+        g1 = load(port, key, get_orders, args.clients)
+        get_returns = [
+            ("GET", f"/api/v1/returns/{rmas[i % len(rmas)]}/", None, 200) for i in range(args.gets)
+        ]
+        g2 = load(port, key, get_returns, args.clients) if rmas else (1.0, [0.0], ["no returns"])
+
+        intake = {}
+        for label, ln, q in (("1", 1, 1), ("20", 20, 1), ("1000", 10, 100)):
+            reps = [
+                ("POST", "/api/v1/orders/", order_body(f"I-{label}-{r}", ln, q), 201)
+                for r in range(args.intake_reps)
+            ]
+            intake[label] = load(port, key, reps, 1)
+        stop_server(server)
+        server = None
+
+        c2, c2_ms = ceiling(url, order_ids, args.ceiling_threads, args.ceiling_seconds)
+        base = (c1 + c2) / 2
+        print()
+        print(
+            line(
+                "raw ceiling (before)",
+                int(c1 * args.ceiling_seconds),
+                args.ceiling_seconds,
+                c1_ms,
+                0,
+                13,
+            )
+        )
+        print(
+            line(
+                "raw ceiling (after)",
+                int(c2 * args.ceiling_seconds),
+                args.ceiling_seconds,
+                c2_ms,
+                0,
+                13,
+            )
+        )
+        print(f"{'raw ceiling (mean)':<34} {base:8.1f}/s")
+        print(
+            line(
+                "POST /returns/ (refund|exchange)",
+                created,
+                secs,
+                ms,
+                base,
+                f"{n_refund}|{n_exchange}",
+            )
+        )
+        print(line("GET /orders/{n}/", len(g1[1]), g1[0], g1[1], base, n_order_get))
+        print(line("GET /returns/{rma}/", len(g2[1]), g2[0], g2[1], base, n_return_get))
+        for label, name in (("1", "1 line"), ("20", "20 lines"), ("1000", "1,000 units")):
+            s, m, _f = intake[label]
+            print(line(f"POST /orders/ {name} (1 client)", len(m), s, m, base, n_intake[label]))
+        ratio = pct(intake["20"][1], 50) / max(pct(intake["1"][1], 50), 1e-9)
+        print(f"order intake: 20-line / 1-line median time = {ratio:.2f}x")
+        problems = failed + g1[2] + g2[2] + [f for k in intake for f in intake[k][2]]
+        if problems:
+            for p in problems[:5]:
+                print("unexpected:", p, file=sys.stderr)
+            raise SystemExit(f"{len(problems)} request(s) failed")
+    finally:
+        if server is not None:
+            stop_server(server)
+        if not args.keep:
+            drop_database(url)
+
+
+def _intake_seed() -> None:
+    from inventory.models import Location
+    from inventory.services import sku_upsert, stock_adjust
+
+    location = Location.objects.get(code="wh-main")
+    for i in range(20):
+        sku, _ = sku_upsert(
+            code=f"BI-{i:02d}", product=f"bi{i}", name=f"Intake {i}", price=Decimal("100.00")
+        )
+        stock_adjust(
+            sku=sku, location=location, bucket="sellable", quantity=100_000, reason="bench"
+        )
+
+
+if __name__ == "__main__":
+    main()
