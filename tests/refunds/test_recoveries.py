@@ -141,7 +141,8 @@ def test_finance_records_the_payment_once(instant_failed, finance_api, agent_api
     # an agent may not; a missing reference is a 400 naming it
     assert agent_api.post(url, {"reference": "pay_1"}, format="json").status_code == 403
     bad = finance_api.post(url, {}, format="json")
-    assert bad.status_code == 400 and "reference" in bad.json()["message"]
+    assert bad.status_code == 400
+    assert "reference" in bad.json()["message"]
     # when finance records the payment, twice (a retried request)
     for _ in range(2):
         body = _ok(finance_api.post(url, {"reference": "pay_LINK123"}, format="json"))
@@ -219,9 +220,11 @@ def test_exchange_first_then_failed_qc_owes_the_replacement_and_it_cannot_be_ret
         replacement.pk,
     )
     ledger = _ok(finance_api.get(f"/api/v1/orders/{order.number}/ledger/"))
-    assert ledger["recovery_open"] == "999.00" and ledger["balanced"] is True
+    assert ledger["recovery_open"] == "999.00"
+    assert ledger["balanced"] is True
     message = OutboundMessage.objects.get(order=order, template="recovery_link")
-    assert "replacement" in message.body and "999.00 INR" in message.body
+    assert "replacement" in message.body
+    assert "999.00 INR" in message.body
     # and the replacement cannot be returned for a refund, with the reason
     response = storefront_api.post(
         "/api/v1/returns/",
@@ -258,14 +261,14 @@ def test_a_gateway_that_can_charge_collects_it(
         _fail_qc(warehouse_api, rma, unit)
     # then the gateway was asked once for 400.00 on the card, keyed by the recovery
     recovery = Recovery.objects.get()
-    assert charging_gateway.CALLS == [
+    assert [
         {
             "key": f"recovery-{recovery.pk}",
             "payment": order.payments.get().pk,
             "amount": Decimal("400.00"),
             "text": f"Return {rma}: amount owed",
         }
-    ]
+    ] == charging_gateway.CALLS
     assert (recovery.state, recovery.method, recovery.reference) == (
         "collected",
         "gateway",
@@ -304,7 +307,7 @@ def test_a_declined_charge_falls_back_to_a_payment_link(
 def test_the_customers_next_order_takes_the_recovery_over(
     instant_failed, storefront_api, finance_api, channel
 ):
-    order, _, rma = instant_failed
+    order, _, _rma = instant_failed
     recovery = Recovery.objects.get()
     # when the same customer's next order is taken in (native API)
     body = {
@@ -329,7 +332,8 @@ def test_the_customers_next_order_takes_the_recovery_over(
             order__number=number, type="recovery.next_order"
         ).exists()
     message = OutboundMessage.objects.get(template="recovery_next_order")
-    assert created["number"] in message.body and "400.00 INR" in message.body
+    assert created["number"] in message.body
+    assert "400.00 INR" in message.body
     # and the same order sent again applies nothing twice
     _ok(storefront_api.post("/api/v1/orders/", body, format="json"), 200)
     assert OutboundMessage.objects.filter(template="recovery_next_order").count() == 1
@@ -368,4 +372,5 @@ def test_the_queue_is_paginated_and_filters_by_state(instant_failed, finance_api
     assert len(page["results"]) == 1
     assert _ok(finance_api.get("/api/v1/recoveries/?state=collected"))["count"] == 0
     bad = finance_api.get("/api/v1/recoveries/?state=nope")
-    assert bad.status_code == 400 and "state" in bad.json()["message"]
+    assert bad.status_code == 400
+    assert "state" in bad.json()["message"]
