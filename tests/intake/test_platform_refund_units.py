@@ -48,6 +48,29 @@ def _unit_of(order, line_external_id):
     return Unit.objects.get(order=order, line__external_id=line_external_id)
 
 
+def test_leak_a_unit_shopify_refunded_is_not_refunded_again(
+    order_450_delivered, storefront_api, warehouse_api, finance_api
+):
+    """The leak as a finance user found it: through the API only."""
+    order = order_450_delivered
+    unit = _unit_of(order, "703073504")  # in Shopify's refund 509562969
+    # when the customer returns it for a refund
+    response = storefront_api.post(
+        "/api/v1/returns/",
+        {
+            "order": order.number,
+            "items": [{"unit": unit.pk, "reason": "changed_mind", "resolution": "refund"}],
+        },
+        format="json",
+    )
+    # then it is refused with the reason (before: 201, and once QC passed the
+    # ledger showed 408.65 refunded for Shopify's 209.00)
+    assert response.status_code == 400, response.json()
+    assert "already refunded on shopify (refund 509562969)" in response.json()["message"]
+    ledger = finance_api.get(f"/api/v1/orders/{order.number}/ledger/").json()
+    assert ledger["refunded"] == "209.00"
+
+
 def test_platform_refunded_units_are_marked_and_not_returnable(
     order_450_delivered, storefront_api, finance_api
 ):
