@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wizard
+from . import recoveries, views, wizard
 
 app_name = "console"
 
@@ -19,4 +19,15 @@ urlpatterns = [
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("recoveries/", recoveries.recoveries, name="recoveries"),
+    path(
+        "recoveries/<int:recovery_id>/collected/",
+        recoveries.recovery_collected,
+        name="recovery_collected",
+    ),
+    path(
+        "recoveries/<int:recovery_id>/write-off/",
+        recoveries.recovery_written_off,
+        name="recovery_write_off",
+    ),
 ]

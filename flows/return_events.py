@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from orders.events import EventActor
+from refunds.services.recovery import recoveries_open_for_failed_qc
+from returns.events import ReturnEventType
 from returns.models import Return
 from returns.services import (
     ReturnEventData,
@@ -32,4 +34,8 @@ def return_event_apply(return_request: Return, data: ReturnEventData, actor: Eve
     if not return_event_claim(return_request, data):
         return
     return_event_handle(return_request, data, actor)
+    if data.type == ReturnEventType.QC_RESULT.kind and any(not r.passed for r in data.results):
+        # A unit that failed QC after its refund was paid or its replacement
+        # shipped: the customer owes it back (issue 12, leak 1).
+        recoveries_open_for_failed_qc(return_request, actor)
     return_changed(return_request, actor)

@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "returns.record_return_event",
         "refunds.view_refund",
+        "refunds.view_recovery",
         *_READ_STOCK,
     ],
     "supervisor": [
@@ -60,6 +61,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.review_return",
         "returns.override_eligibility",
         "refunds.view_refund",
+        "refunds.view_recovery",
+        "refunds.change_recovery",
+        "refunds.write_off_recovery",
         "orders.view_ledgerentry",
         "quality.view_defectpattern",
         "quality.view_skuquality",
@@ -70,6 +74,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "refunds.view_refund",
         "refunds.change_refund",
+        "refunds.view_recovery",
+        "refunds.change_recovery",
         "orders.view_ledgerentry",
     ],
     "ops": [

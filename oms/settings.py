@@ -205,6 +205,13 @@ CELERY_BEAT_SCHEDULE: dict = {
 OMS_JOB_LEASE_SECONDS = float(os.environ.get("OMS_JOB_LEASE_SECONDS", "90"))
 # Test hook: seconds the built-in offline refund gateway waits before it
 # records a refund, to stand in for a slow payment gateway. Ignored in production.
+# Recoveries (amounts a customer owes back) whose tender cannot be charged are
+# collected by a payment link: the brand's payment page, with {reference},
+# {amount} and {currency} filled in (e.g. a Razorpay or Stripe payment page).
+OMS_RECOVERY_PAYMENT_LINK_URL = os.environ.get(
+    "OMS_RECOVERY_PAYMENT_LINK_URL",
+    "http://localhost:8000/pay/{reference}?amount={amount}&currency={currency}",
+)
 OMS_OFFLINE_GATEWAY_DELAY = (
     0.0 if PRODUCTION else float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
 )

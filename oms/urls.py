@@ -67,6 +67,17 @@ api_v1 = [
     path(
         "refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"
     ),
+    path("recoveries/", refund_apis.RecoveryListApi.as_view(), name="recoveries"),
+    path(
+        "recoveries/<int:recovery_id>/collected/",
+        refund_apis.RecoveryCollectedApi.as_view(),
+        name="recovery-collected",
+    ),
+    path(
+        "recoveries/<int:recovery_id>/write-off/",
+        refund_apis.RecoveryWriteOffApi.as_view(),
+        name="recovery-write-off",
+    ),
     path("skus/<str:code>/", inventory_apis.SkuUpsertApi.as_view(), name="sku"),
     path("locations/<slug:code>/", inventory_apis.LocationUpsertApi.as_view(), name="location"),
     path("stock/", inventory_apis.StockListApi.as_view(), name="stock"),

@@ -174,6 +174,14 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     )
     serial = models.CharField(max_length=100, blank=True, default="")
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Refunded by the storefront itself (a Shopify or WooCommerce refund that
+    # intake reconciled): the money is back with the customer, so the unit can
+    # never be returned for a refund here. Its lifecycle state is left alone:
+    # the platform says where the money went, not where the goods are.
+    platform_refunded_at = models.DateTimeField(null=True, blank=True)
+    platform_refund_ref = models.CharField(
+        max_length=150, blank=True, default="", help_text="platform:refund id"
+    )
 
     class Meta:
         ordering = ["line_id", "index"]
@@ -469,8 +477,19 @@ class LedgerEntry(models.Model):
         REFUND = "refund", "Refunded to the original tender"
         STORE_CREDIT = "store_credit", "Store credit issued"
         PAYOUT = "payout", "Bank/UPI payout"
+        # A recovery (refunds.Recovery): what the customer owes once a unit
+        # failed QC after its refund or replacement left. Opened is a
+        # receivable, not cash; collected is cash in; written off closes it.
+        RECOVERY_OPENED = "recovery_opened", "Owed by the customer (recovery)"
+        RECOVERY_COLLECTED = "recovery_collected", "Recovery collected"
+        RECOVERY_WRITTEN_OFF = "recovery_written_off", "Recovery written off"
 
-    INFLOWS = (Kind.CAPTURE, Kind.COD_COLLECTION, Kind.EXCHANGE_COLLECTION)
+    INFLOWS = (
+        Kind.CAPTURE,
+        Kind.COD_COLLECTION,
+        Kind.EXCHANGE_COLLECTION,
+        Kind.RECOVERY_COLLECTED,
+    )
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=30, choices=Kind.choices)

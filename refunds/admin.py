@@ -8,7 +8,15 @@ from oms.errors import ApplicationError
 from orders.events import EventActor
 
 from .gateways import GatewayError
-from .models import CreditNote, GatewayRefund, Refund, RefundItem, RefundTender, StoreCredit
+from .models import (
+    CreditNote,
+    GatewayRefund,
+    Recovery,
+    Refund,
+    RefundItem,
+    RefundTender,
+    StoreCredit,
+)
 
 
 class RefundItemInline(ReadOnlyTabularInline):
@@ -84,3 +92,25 @@ class StoreCreditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class GatewayRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "gateway", "instrument", "amount", "idempotency_key", "created_at"]
     search_fields = ["reference", "idempotency_key"]
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: recoveries are settled through the API or the console page
+    (``/console/recoveries/``), so the timeline and the ledger follow."""
+
+    list_display = [
+        "pk",
+        "order",
+        "return_request",
+        "reason",
+        "state",
+        "amount",
+        "currency",
+        "method",
+        "applied_order",
+        "created_at",
+    ]
+    list_filter = ["state", "reason", "method"]
+    search_fields = ["order__number", "return_request__rma", "customer__email", "reference"]
+    list_select_related = ["order", "return_request", "applied_order"]

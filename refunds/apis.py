@@ -3,12 +3,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import recoveries as recovery_flows
 from flows import refunds as refunds_flows
+from oms.errors import ApplicationError
+from oms.pagination import LimitOffsetPagination
 from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
 
 from . import selectors
+from .states import RecoveryState
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -89,6 +93,10 @@ class LedgerOutput(serializers.Serializer):
     refunded = serializers.CharField()
     credit_issued = serializers.CharField()
     paid_out = serializers.CharField()
+    recovery_owed = serializers.CharField(help_text="Recoveries opened: owed by the customer.")
+    recovery_collected = serializers.CharField()
+    recovery_written_off = serializers.CharField()
+    recovery_open = serializers.CharField(help_text="Still owed: opened − collected − written off.")
     retained = serializers.CharField()
     tenders_retained = serializers.CharField()
     balanced = serializers.BooleanField()
@@ -101,3 +109,112 @@ class OrderLedgerApi(APIView):
     @extend_schema(operation_id="orders_ledger", responses={200: LedgerOutput, **ERRORS})
     def get(self, request, number: str):
         return Response(selectors.order_ledger(order_get(number, for_detail=False)))
+
+
+# --- recoveries: amounts customers owe back -----------------------------------
+
+
+class RecoveryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.CharField(source="order.number")
+    rma = serializers.CharField(source="return_request.rma")
+    unit = serializers.IntegerField(source="unit_id")
+    customer = serializers.SerializerMethodField()
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    reason_label = serializers.CharField(source="get_reason_display")
+    state = serializers.CharField()
+    method = serializers.CharField()
+    reference = serializers.CharField()
+    payment_link = serializers.CharField()
+    applied_order = serializers.SerializerMethodField()
+    refund = serializers.IntegerField(source="refund_id", allow_null=True)
+    replacement_unit = serializers.IntegerField(source="replacement_unit_id", allow_null=True)
+    note = serializers.CharField(help_text="The write-off reason.")
+    settled_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    collected_at = serializers.DateTimeField(allow_null=True)
+    written_off_at = serializers.DateTimeField(allow_null=True)
+
+    def get_customer(self, recovery) -> dict:
+        c = recovery.customer
+        return {"id": c.pk, "email": c.email, "name": c.name}
+
+    def get_applied_order(self, recovery) -> str | None:
+        return recovery.applied_order.number if recovery.applied_order_id else None
+
+
+class RecoveryListApi(APIView):
+    required_permissions = ["refunds.view_recovery"]
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(
+        operation_id="recoveries_list",
+        responses={200: RecoveryOutput(many=True), **ERRORS},
+        parameters=[
+            OpenApiParameter("state", str, enum=RecoveryState.values, description="open, ..."),
+            OpenApiParameter("order", str, description="Order number."),
+        ],
+        description="Amounts customers owe back after a unit failed QC (oldest first).",
+    )
+    def get(self, request):
+        state = request.query_params.get("state")
+        if state and state not in RecoveryState.values:
+            raise ApplicationError(
+                f"state: must be one of {', '.join(RecoveryState.values)}.",
+                extra={"field": "state"},
+            )
+        qs = selectors.recovery_list(state=state, order=request.query_params.get("order"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(RecoveryOutput(page, many=True).data)
+
+
+class RecoveryCollectedApi(APIView):
+    required_permissions = ["refunds.change_recovery"]
+
+    class Input(serializers.Serializer):
+        reference = serializers.CharField(max_length=150, help_text="The payment's reference.")
+
+    @extend_schema(
+        operation_id="recoveries_collected",
+        request=Input,
+        responses={200: RecoveryOutput, **ERRORS},
+        description="The customer paid (payment link or with the next order). Idempotent "
+        "with the same reference; 409 once written off or collected under another one.",
+    )
+    def post(self, request, recovery_id: int):
+        data = _valid(self.Input, request)
+        recovery = recovery_flows.recovery_collect(
+            recovery_id=recovery_id,
+            reference=data["reference"],
+            actor=EventActor.from_request(request),
+        )
+        return Response(RecoveryOutput(selectors.recovery_list().get(pk=recovery.pk)).data)
+
+
+class RecoveryWriteOffApi(APIView):
+    required_permissions = ["refunds.write_off_recovery"]
+
+    class Input(serializers.Serializer):
+        reason = serializers.CharField(max_length=500, help_text="Why it is written off.")
+
+    @extend_schema(
+        operation_id="recoveries_write_off",
+        request=Input,
+        responses={200: RecoveryOutput, **ERRORS},
+        description="A supervisor gives the amount up, with a reason. 409 once collected.",
+    )
+    def post(self, request, recovery_id: int):
+        data = _valid(self.Input, request)
+        recovery = recovery_flows.recovery_write_off(
+            recovery_id=recovery_id, reason=data["reason"], actor=EventActor.from_request(request)
+        )
+        return Response(RecoveryOutput(selectors.recovery_list().get(pk=recovery.pk)).data)
+
+
+def _valid(input_class, request) -> dict:
+    serializer = input_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -2,6 +2,10 @@
 
 A gateway gives money back for one tender and is idempotent by key: calling it
 again with the same key returns the first result and moves no more money.
+A gateway that can also take money from a customer's tender (a saved card or
+mandate) says ``can_charge = True`` and implements ``charge``: recoveries
+(``refunds.services.recovery``) use it; one that cannot falls back to a
+payment link.
 ``OfflineGateway`` is built in: it records the refund (for cash-on-delivery
 payouts, store credit and brands that refund by hand). Real gateways plug in
 through ``OMS_REFUND_GATEWAYS`` (instrument → dotted path).
@@ -26,6 +30,11 @@ class GatewayError(Exception):
     """The gateway refused or failed; the refund is retried, then escalated."""
 
 
+class ChargeUnsupported(GatewayError):
+    """This gateway cannot take money from a customer (recoveries fall back
+    to a payment link)."""
+
+
 @dataclass(frozen=True)
 class GatewayResult:
     reference: str
@@ -34,14 +43,28 @@ class GatewayResult:
 
 class RefundGateway(Protocol):
     name: str
+    can_charge: bool
 
     def refund(
         self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict
     ) -> GatewayResult: ...
 
+    def charge(
+        self, *, idempotency_key: str, payment, amount: Decimal, description: str
+    ) -> GatewayResult:
+        """Take ``amount`` from the customer through ``payment``'s instrument
+        (idempotent by key). Raises ``ChargeUnsupported`` when it cannot."""
+        ...
+
 
 class OfflineGateway:
     name = "offline"
+    can_charge = False
+
+    def charge(
+        self, *, idempotency_key: str, payment, amount: Decimal, description: str
+    ) -> GatewayResult:
+        raise ChargeUnsupported("The offline gateway cannot charge a customer.")
 
     def refund(
         self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict

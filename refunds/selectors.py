@@ -10,7 +10,7 @@ from django.db.models import Sum
 from oms.money import round_money
 from orders.models import LedgerEntry, Order, Payment
 
-from .models import Refund
+from .models import Recovery, Refund
 
 
 def refund_list(*, order: str | None = None, state: str | None = None):
@@ -36,14 +36,21 @@ def order_ledger(order: Order) -> dict:
     captured = totals["capture"] + totals["cod_collection"]
     collected = totals["exchange_collection"]
     refunded, credit, payout = totals["refund"], totals["store_credit"], totals["payout"]
-    retained = captured + collected - refunded - credit - payout
+    # Recoveries: opened is a receivable (owed, not cash); collected is cash in.
+    owed, recovered = totals["recovery_opened"], totals["recovery_collected"]
+    written_off = totals["recovery_written_off"]
+    retained = captured + collected + recovered - refunded - credit - payout
     payments = Payment.objects.filter(order=order).aggregate(
         c=Sum("captured_amount"), r=Sum("refunded_amount")
     )
     # Exchange differences are collected as tenders of their own; only a
     # collection without a tender row sits outside the payments' counters.
+    # A recovery collected is cash in on no tender of the order (a charge, a
+    # payment link, the next order), so it sits outside the counters too.
     outside = LedgerEntry.objects.filter(
-        order=order, kind=LedgerEntry.Kind.EXCHANGE_COLLECTION, payment__isnull=True
+        order=order,
+        kind__in=[LedgerEntry.Kind.EXCHANGE_COLLECTION, LedgerEntry.Kind.RECOVERY_COLLECTED],
+        payment__isnull=True,
     ).aggregate(s=Sum("amount"))["s"] or Decimal("0")
     tender_retained = round_money(
         (payments["c"] or Decimal("0")) - (payments["r"] or Decimal("0")) + outside,
@@ -56,6 +63,10 @@ def order_ledger(order: Order) -> dict:
         "refunded": str(refunded),
         "credit_issued": str(credit),
         "paid_out": str(payout),
+        "recovery_owed": str(owed),
+        "recovery_collected": str(recovered),
+        "recovery_written_off": str(written_off),
+        "recovery_open": str(owed - recovered - written_off),
         "retained": str(retained),
         "tenders_retained": str(tender_retained),
         "balanced": retained == tender_retained,
@@ -90,3 +101,15 @@ def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
 
 # The read models' name for the same read.
 refunds_for_returns = refunds_by_return
+
+
+def recovery_list(*, state: str | None = None, order: str | None = None):
+    """Finance's and CX's queue, oldest first."""
+    qs = Recovery.objects.select_related(
+        "order", "return_request", "customer", "applied_order"
+    ).order_by("created_at", "pk")
+    if state:
+        qs = qs.filter(state=state)
+    if order:
+        qs = qs.filter(order__number=order)
+    return qs

@@ -14,3 +14,28 @@ class RefundKind(models.TextChoices):
     EXCHANGE_DIFFERENCE = "exchange_difference", "Cheaper exchange"
     INSTANT = "instant", "Instant refund"
     CANCELLATION = "cancellation", "Cancelled before shipping"
+
+
+class RecoveryState(models.TextChoices):
+    OPEN = "open", "Open"  # the customer owes it; in finance's and CX's queue
+    COLLECTED = "collected", "Collected"  # paid: gateway charge, payment link or next order
+    WRITTEN_OFF = "written_off", "Written off"  # a supervisor gave it up, with a reason
+
+
+class RecoveryReason(models.TextChoices):
+    INSTANT_REFUND_QC_FAILED = (
+        "instant_refund_qc_failed",
+        "Refunded at pickup, then failed QC",
+    )  # the money went out before QC; the unit goes back to the customer
+    EXCHANGE_QC_FAILED = (
+        "exchange_qc_failed",
+        "Replacement shipped, then the original failed QC",
+    )  # exchange-first: the replacement stays with the customer, so does the original
+
+
+class RecoveryMethod(models.TextChoices):
+    NONE = "", "Not settled yet"
+    GATEWAY = "gateway", "Charged through the gateway"  # the tender's gateway can charge
+    PAYMENT_LINK = "payment_link", "Payment link"  # a link sent to the customer
+    NEXT_ORDER = "next_order", "On the next order"  # applied to the customer's next order
+    WRITE_OFF = "write_off", "Written off"  # given up by a supervisor

@@ -11,3 +11,10 @@ def refund_issue_task(self, refund_id: int) -> str:
         return refund_issue(refund_id=refund_id).state
     except GatewayError as exc:
         raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def recovery_charge_task(self, recovery_id: int) -> str:
+    from flows.recoveries import recovery_charge
+
+    return recovery_charge(recovery_id=recovery_id).state

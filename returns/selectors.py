@@ -15,6 +15,7 @@ from orders.states import OPEN_RETURN_STATES, UnitState
 
 from .models import Return, ReturnItem
 from .services import policy_current, sku_is_returnable, window_ends_at
+from .services.eligibility import unit_never_returnable
 
 
 def order_returnable(order: Order) -> list[dict]:
@@ -24,7 +25,7 @@ def order_returnable(order: Order) -> list[dict]:
     now = timezone.now()
     units = list(
         Unit.objects.filter(order=order, line__replacement_for__isnull=True)
-        .select_related("sku", "line")
+        .select_related("sku", "line", "line__replacement_for")
         .order_by("line_id", "index")
     )
     lines: dict[int, dict] = {}
@@ -48,6 +49,8 @@ def order_returnable(order: Order) -> list[dict]:
         why = None
         if unit.state in OPEN_RETURN_STATES:
             why = f"unit {unit.pk} is already in an open return"
+        elif never := unit_never_returnable(unit):
+            why = never[1]
         elif unit.state != UnitState.DELIVERED:
             why = f"unit {unit.pk} is {unit.get_state_display().lower()}"
         elif not sku_is_returnable(unit.sku, policy):

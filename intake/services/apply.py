@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.text import slugify
 
+from flows.orders import order_take_in
 from inventory.models import SKU
 from inventory.services import sku_upsert
 from oms.errors import ApplicationError
 from orders.events import Event, EventActor, EventType, timeline_record
 from orders.models import Channel, Customer, Order, Payment, Unit
 from orders.services import (
-    order_create,
     units_cancel_unshipped,
     units_lock,
 )
@@ -104,7 +104,7 @@ def _order_upsert(delivery: WebhookDelivery, channel: Channel, intake: OrderInta
         if intake.hold_reason:
             return intake.hold_reason
         created_skus = _skus_ensure(channel, intake)
-        order, created = order_create(data=data, actor=actor)
+        order, created = order_take_in(data=data, actor=actor)
         if created:
             notes.append(f"created order {order.number}")
             if created_skus:

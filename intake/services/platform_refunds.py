@@ -13,6 +13,7 @@ from orders.services import (
     payment_refund_record,
     units_lock,
 )
+from orders.states import OPEN_RETURN_STATES
 
 from ..adapters import PayloadError, RefundIntake
 from ..models import PlatformRefund, PlatformRefundLine, PlatformRefundUnit, WebhookDelivery
@@ -35,7 +36,8 @@ def _refund_reconcile(
     storefront refund says money went back, not where the goods are, and the
     unit transitions to ``refunded`` belong to the returns flow; the link
     ``PlatformRefundUnit`` marks them as refunded on the platform so they are
-    not picked twice. Idempotent by refund id.
+    not picked twice, and each unit is marked ``platform_refunded_at`` so it
+    can never be returned for a refund here. Idempotent by refund id.
     """
     channel = delivery.channel
     if PlatformRefund.objects.filter(channel=channel, external_id=refund.external_id).exists():
@@ -128,7 +130,8 @@ def _refund_units(
             for u in units_lock(Unit.objects.filter(line=line))
             if u.pk not in taken and u.state not in _ALREADY_REFUNDED
         ]
-        free.sort(key=lambda u: u.index)
+        # Units in no open return first: one in a return may be refunded by us.
+        free.sort(key=lambda u: (u.state in OPEN_RETURN_STATES, u.index))
         if len(free) < item.quantity:
             raise PayloadError(
                 f"refund_line_items[{i}].quantity",
@@ -158,6 +161,11 @@ def _refund_units(
             ]
         )
         unit_ids.extend(u.pk for u in chosen)
+    # Marked refunded: returns refuses them (returns.services.eligibility).
+    Unit.objects.filter(pk__in=unit_ids).update(
+        platform_refunded_at=record.processed_at,
+        platform_refund_ref=f"{record.platform}:refund:{record.external_id}"[:150],
+    )
     return unit_ids
 
 

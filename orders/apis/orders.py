@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows.orders import order_take_in
 from flows.read import order_detail_extend
 from oms.errors import ERRORS
 from oms.money import is_known_currency
@@ -34,6 +35,12 @@ class UnitOutput(serializers.Serializer):
     tax = serializers.DecimalField(source="tax_amount", **MONEY)
     discount = serializers.DecimalField(source="discount_amount", **MONEY)
     serial = serializers.CharField()
+    refunded_on_platform = serializers.SerializerMethodField(
+        help_text="The storefront refunded this unit itself; it cannot be returned for a refund."
+    )
+
+    def get_refunded_on_platform(self, unit) -> bool:
+        return unit.platform_refunded_at is not None
 
 
 class LineOutput(serializers.Serializer):
@@ -246,7 +253,7 @@ class OrderCreateApi(APIView):
             ship_from=v["ship_from"],
             raw=request.data if isinstance(request.data, dict) else {},
         )
-        order, created = services.order_create(data=data, actor=EventActor.from_request(request))
+        order, created = order_take_in(data=data, actor=EventActor.from_request(request))
         return Response(
             order_payload(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -162,7 +162,8 @@ def _settle_refunded_early(
     ret: Return, physical: list[ReturnItem], covered: set, actor: EventActor
 ) -> None:
     """Units refunded instantly settle when they pass QC; a unit that fails QC
-    after its instant refund is flagged for an agent (the money is gone)."""
+    after its instant refund is noted (``flows.return_events`` opens the
+    recovery for the money)."""
     early = [i for i in physical if (i.unit_id, RefundKind.RETURN) in covered]
     if not early:
         return
@@ -200,8 +201,8 @@ def _settle_refunded_early(
                 item.unit_id,
                 RefundEventType.INSTANT_QC_FAILED,
                 message=(
-                    f"Unit {item.unit_id} failed QC after an instant refund: an agent must decide whether to "
-                    "recover the money or send the unit back"
+                    f"Unit {item.unit_id} failed QC after an instant refund: the customer owes it back "
+                    "(a recovery is opened)"
                 ),
                 payload={"rma": ret.rma},
             ),

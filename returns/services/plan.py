@@ -21,6 +21,7 @@ from ..models import ReturnPolicy, ReturnReason
 from ..risk import return_risk
 from ..states import RefundMethod, Resolution, ReturnType
 from .common import policy_current
+from .eligibility import unit_never_returnable
 
 IFSC = r"^[A-Z]{4}0[A-Z0-9]{6}$"
 UPI = r"^[\w.\-]{2,256}@[A-Za-z]{2,64}$"
@@ -135,7 +136,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
     units = {
         u.pk: u
         for u in Unit.objects.filter(order=order)
-        .select_related("sku", "line")
+        .select_related("sku", "line", "line__replacement_for")
         .order_by("line_id", "index")
     }
     reasons = {r.code: r for r in ReturnReason.objects.filter(active=True)}
@@ -174,7 +175,21 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
                 )
             if item.quantity <= 0:
                 raise _err(f"{f}.quantity", "must be positive.")
-            free = [u for u in line_units if u.state == UnitState.DELIVERED and u.pk not in chosen]
+            never = {u.pk: unit_never_returnable(u) for u in line_units}
+            free = [
+                u
+                for u in line_units
+                if u.state == UnitState.DELIVERED and u.pk not in chosen and never[u.pk] is None
+            ]
+            refused = [why for why in never.values() if why is not None]
+            if len(free) < item.quantity and refused:
+                raise _err(
+                    f"{f}.quantity",
+                    f"asks for {item.quantity} but only {len(free)} unit(s) of line {item.line} "
+                    f"are returnable: {refused[0][1]}",
+                    code=refused[0][0],
+                    returnable=len(free),
+                )
             if len(free) < item.quantity:
                 busy = [u for u in line_units if u.state in OPEN_RETURN_STATES]
                 if busy and len(free) + len(busy) >= item.quantity:
@@ -250,6 +265,9 @@ def _check_unit(
             code="not_returnable",
             state=unit.state,
         )
+    never = unit_never_returnable(unit)
+    if never is not None:
+        raise _err(f"{f}.unit", never[1], code=never[0])
     override = req.override_eligibility
     if not override and not reason.defect and not sku_is_returnable(unit.sku, policy):
         raise _err(

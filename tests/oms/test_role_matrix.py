@@ -63,6 +63,9 @@ MATRIX: dict[str, frozenset | str] = {
     "GET /api/v1/quality/report.csv": frozenset({SU, OPS}),
     "GET /api/v1/refunds/": frozenset({S, A, SU, F, OPS}),
     "POST /api/v1/refunds/{refund_id}/retry/": frozenset({F}),
+    "GET /api/v1/recoveries/": frozenset({A, SU, F}),
+    "POST /api/v1/recoveries/{recovery_id}/collected/": frozenset({SU, F}),
+    "POST /api/v1/recoveries/{recovery_id}/write-off/": frozenset({SU}),
     "GET /api/v1/sla/legs/": ALL,
     "GET /api/v1/skus/{code}/": ALL,
     "PUT /api/v1/skus/{code}/": frozenset({W, OPS}),
@@ -85,6 +88,7 @@ ARGS = {
     "rma": "RMA-ROLEMATRIX",
     "shipment_id": "999999",
     "refund_id": "999999",
+    "recovery_id": "999999",
     "repair_id": "999999",
     "delivery_id": "999999",
     "code": "role-matrix",
@@ -93,6 +97,8 @@ ARGS = {
 BODIES = {
     "/api/v1/returns/{rma}/inspections/": {"unit": 1, "passed": True},
     "/api/v1/repairs/{repair_id}/events/": {"type": "started"},
+    "/api/v1/recoveries/{recovery_id}/collected/": {"reference": "role-matrix"},
+    "/api/v1/recoveries/{recovery_id}/write-off/": {"reason": "role-matrix"},
 }
 MULTIPART = {"/api/v1/returns/{rma}/evidence/": {"unit": "1"}}
 

@@ -1385,7 +1385,7 @@ def _check_money(expect) -> None:
     from django.db.models import Sum
 
     from orders.models import LedgerEntry, Order, Payment
-    from refunds.models import CreditNote, Refund, RefundTender
+    from refunds.models import CreditNote, Recovery, Refund, RefundTender
 
     issued_by_payment = {
         r["payment_id"]: r["s"]
@@ -1409,16 +1409,28 @@ def _check_money(expect) -> None:
             f"refunded {p.refunded_amount}",
         )
     # Every ledger balanced: captured + collected - given back = what the tenders keep.
-    inflow = ("capture", "cod_collection", "exchange_collection")
+    # A recovery opened or written off is a receivable, not cash: outside the
+    # cash identity, checked against the open recoveries below.
+    inflow = ("capture", "cod_collection", "exchange_collection", "recovery_collected")
+    receivable = {"recovery_opened": 1, "recovery_collected": -1, "recovery_written_off": -1}
     ledger = defaultdict(lambda: Decimal("0"))
+    owed = defaultdict(lambda: Decimal("0"))
     for r in LedgerEntry.objects.values("order_id", "kind").annotate(s=Sum("amount")):
+        owed[r["order_id"]] += receivable.get(r["kind"], 0) * r["s"]
+        if r["kind"] in ("recovery_opened", "recovery_written_off"):
+            continue
         sign = 1 if r["kind"] in inflow else -1
         ledger[r["order_id"]] += sign * r["s"]
     outflow = defaultdict(lambda: Decimal("0"))
     for r in (
-        LedgerEntry.objects.exclude(kind__in=inflow).values("order_id").annotate(s=Sum("amount"))
+        LedgerEntry.objects.exclude(kind__in=[*inflow, *receivable])
+        .values("order_id")
+        .annotate(s=Sum("amount"))
     ):
         outflow[r["order_id"]] = r["s"]
+    open_recoveries = defaultdict(lambda: Decimal("0"))
+    for r in Recovery.objects.filter(state="open").values("order_id").annotate(s=Sum("amount")):
+        open_recoveries[r["order_id"]] = r["s"]
     tenders = defaultdict(lambda: Decimal("0"))
     for r in Payment.objects.values("order_id").annotate(
         c=Sum("captured_amount"), f=Sum("refunded_amount")
@@ -1426,7 +1438,9 @@ def _check_money(expect) -> None:
         tenders[r["order_id"]] = r["c"] - r["f"]
     outside = defaultdict(lambda: Decimal("0"))
     for r in (
-        LedgerEntry.objects.filter(kind="exchange_collection", payment__isnull=True)
+        LedgerEntry.objects.filter(
+            kind__in=["exchange_collection", "recovery_collected"], payment__isnull=True
+        )
         .values("order_id")
         .annotate(s=Sum("amount"))
     ):
@@ -1450,6 +1464,11 @@ def _check_money(expect) -> None:
             f"{issued[order_id]}",
         )
         expect(ledger[order_id] >= 0, f"order {order_id}: retains {ledger[order_id]} < 0")
+        expect(
+            owed[order_id] == open_recoveries[order_id],
+            f"order {order_id}: ledger says {owed[order_id]} owed, open recoveries "
+            f"{open_recoveries[order_id]}",
+        )
         expect(
             (shipping_back.get(order_id) or Decimal("0")) <= shipping,
             f"order {order_id}: shipping refunded {shipping_back.get(order_id)} > {shipping}",

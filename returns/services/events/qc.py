@@ -159,7 +159,8 @@ def _qc_settle_exchanges(
 ) -> None:
     """An exchange already shipped (exchange-first) is settled once QC
     passes; a failed one gives its reservation back, and one whose
-    replacement already shipped is flagged for an agent."""
+    replacement already shipped is noted (``flows.return_events`` opens the
+    recovery for it)."""
     done_early = [
         items[u.pk].unit
         for u in by_method.get(Unit.pass_qc_for_exchange, [])
@@ -176,8 +177,8 @@ def _qc_settle_exchanges(
             ReturnEventType.EXCHANGE_FAILED_AFTER_DISPATCH,
             actor=actor,
             message=(
-                f"{len(shipped_anyway)} unit(s) failed QC after their replacement shipped: an agent must "
-                "charge the customer or recover the replacement"
+                f"{len(shipped_anyway)} unit(s) failed QC after their replacement shipped: "
+                "the customer owes the replacement (a recovery is opened)"
             ),
             payload={"units": [i.unit_id for i in shipped_anyway]},
         )
