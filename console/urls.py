@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wizard
+from . import payouts, views, wizard
 
 app_name = "console"
 
@@ -19,4 +19,7 @@ urlpatterns = [
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("payouts/", payouts.payouts, name="payouts"),
+    path("payouts/<int:payout_id>/paid/", payouts.payout_paid_view, name="payout_paid"),
+    path("payouts/<int:payout_id>/failed/", payouts.payout_failed_view, name="payout_failed"),
 ]

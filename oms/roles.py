@@ -70,6 +70,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "refunds.view_refund",
         "refunds.change_refund",
+        "refunds.view_creditnote",
+        "refunds.view_payout",
+        "refunds.change_payout",
         "orders.view_ledgerentry",
     ],
     "ops": [

@@ -6,9 +6,19 @@ from django.contrib import admin, messages
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from oms.errors import ApplicationError
 from orders.events import EventActor
+from returns.payout_details import payout_mask_text
 
 from .gateways import GatewayError
-from .models import CreditNote, GatewayRefund, Refund, RefundItem, RefundTender, StoreCredit
+from .models import (
+    CreditNote,
+    GatewayRefund,
+    Payout,
+    PayoutAttempt,
+    Refund,
+    RefundItem,
+    RefundTender,
+    StoreCredit,
+)
 
 
 class RefundItemInline(ReadOnlyTabularInline):
@@ -84,3 +94,26 @@ class StoreCreditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class GatewayRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["reference", "gateway", "instrument", "amount", "idempotency_key", "created_at"]
     search_fields = ["reference", "idempotency_key"]
+
+
+class PayoutAttemptInline(ReadOnlyTabularInline):
+    model = PayoutAttempt
+    fields = ["at", "outcome", "utr", "reason", "details_masked", "actor"]
+    show_change_link = False
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only, with the bank details masked: finance pays and records
+    payouts in the console or the API (``/api/v1/payouts/``)."""
+
+    list_display = ["reference", "state", "amount", "currency", "rail", "utr", "created_at"]
+    list_filter = ["state", "rail"]
+    search_fields = ["reference", "utr", "refund__order__number"]
+    exclude = ["details"]
+    readonly_fields = ["details_masked"]
+    inlines = [PayoutAttemptInline]
+
+    @admin.display(description="Payout details")
+    def details_masked(self, obj):
+        return payout_mask_text(obj.details)

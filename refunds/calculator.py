@@ -33,7 +33,7 @@ from returns.pricing import (
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from .models import Refund, RefundTender
-from .states import RefundState
+from .states import REFUND_UNSETTLED
 
 __all__ = [
     "WITH_CUSTOMER",
@@ -81,11 +81,10 @@ WITH_CUSTOMER = {
 
 
 def tenders_promised(order: Order) -> dict[int, Decimal]:
-    """Per payment, what pending or failed refunds have already promised."""
+    """Per payment, what refunds not issued yet (pending, failed, awaiting a
+    payout) have already promised."""
     rows = (
-        RefundTender.objects.filter(
-            refund__order=order, refund__state__in=[RefundState.PENDING, RefundState.FAILED]
-        )
+        RefundTender.objects.filter(refund__order=order, refund__state__in=REFUND_UNSETTLED)
         .values("payment_id")
         .annotate(total=Sum("amount"))
     )

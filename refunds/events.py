@@ -10,3 +10,8 @@ class RefundEventType:
     NOTHING_DUE = "refund.nothing_due"
     INSTANT_QC_FAILED = "refund.instant_qc_failed"
     ESCALATED = "refund.escalated"
+    AWAITING_PAYOUT = "refund.awaiting_payout"
+    PAYOUT_SCHEDULED = "payout.scheduled"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_FAILED = "payout.failed"
+    PAYOUT_CORRECTED = "payout.corrected"

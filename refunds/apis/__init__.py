@@ -8,7 +8,7 @@ from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
 
-from . import selectors
+from .. import selectors
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
