@@ -8,6 +8,7 @@ from datetime import date
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -79,7 +80,7 @@ def export_day(raw: str | None) -> date:
 
 class FinanceExportApi(APIView):
     required_permissions = ["refunds.view_creditnote", "refunds.view_payout"]
-    renderer_classes = [CsvRenderer]
+    renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(
         operation_id="finance_export_csv",

@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -100,7 +101,7 @@ class PayoutListApi(APIView):
 
 class PayoutExportApi(APIView):
     required_permissions = FINANCE_READ
-    renderer_classes = [CsvRenderer]
+    renderer_classes = [JSONRenderer, CsvRenderer]
 
     @extend_schema(
         operation_id="payouts_export_csv",
