@@ -33,15 +33,18 @@ def test_a_cod_bank_refund_waits_for_finance_and_never_claims_issued(
     # then the refund awaits its payout: nothing moved on the ledger
     refund = payout.refund
     assert refund.state == "awaiting_payout"
-    assert payout.state == "pending" and payout.amount == Decimal("750.00")
+    assert payout.state == "pending"
+    assert payout.amount == Decimal("750.00")
     assert not LedgerEntry.objects.filter(order=cod_order, kind="payout").exists()
     assert not CreditNote.objects.filter(refund=refund).exists()
     assert Unit.objects.get(refund_items__refund=refund).state == "pending_refund"
     # and the customer is told a payout is scheduled, never that it was issued
     assert _messages(cod_order, "refund_issued") == []
     (scheduled,) = _messages(cod_order, "refund_payout_scheduled")
-    assert "scheduled" in scheduled.body and "issued" not in scheduled.body.lower()
-    assert "••••••7890" in scheduled.body and ACCOUNT["account_number"] not in scheduled.body
+    assert "scheduled" in scheduled.body
+    assert "issued" not in scheduled.body.lower()
+    assert "••••••7890" in scheduled.body
+    assert ACCOUNT["account_number"] not in scheduled.body
     # and the refund list says so; a retry is refused
     listed = storefront_api.get(f"/api/v1/refunds/?order={cod_order.number}").json()
     assert [r["state"] for r in listed] == ["awaiting_payout"]
@@ -55,11 +58,14 @@ def test_finance_worklist_is_paginated_filtered_and_shows_details_in_full(bank_r
     r = finance_api.get("/api/v1/payouts/?state=pending&limit=1")
     assert r.status_code == 200
     body = r.json()
-    assert body["count"] == 2 and body["next"] and len(body["results"]) == 1
+    assert body["count"] == 2
+    assert body["next"]
+    assert len(body["results"]) == 1
     first = body["results"][0]
     assert first["reference"] == bank.reference
     assert first["beneficiary"] == ACCOUNT
-    assert first["mode"] == "IMPS" and first["amount"] == "750.00"
+    assert first["mode"] == "IMPS"
+    assert first["amount"] == "750.00"
     second = finance_api.get("/api/v1/payouts/?state=pending&limit=1&offset=1").json()
     assert second["results"][0]["beneficiary"] == UPI
     assert second["results"][0]["mode"] == "UPI"
@@ -120,7 +126,8 @@ def test_bank_file_csv_has_the_bulk_payout_layout(bank_refund, finance_api):
     # the default is the pending ones; a paid one leaves the file
     finance_api.post(f"/api/v1/payouts/{bank.pk}/paid/", {"utr": UTR}, format="json")
     default = finance_api.get("/api/v1/payouts/export.csv").content.decode()
-    assert upi.reference in default and bank.reference not in default
+    assert upi.reference in default
+    assert bank.reference not in default
     assert finance_api.get("/api/v1/payouts/export.csv?state=nope").status_code == 400
 
 
@@ -132,7 +139,8 @@ def test_paid_issues_the_refund_with_the_utr_once(bank_refund, cod_order, financ
     assert r.status_code == 200, r.json()
     assert (r.json()["state"], r.json()["utr"]) == ("paid", UTR)
     refund = Refund.objects.get(pk=payout.refund_id)
-    assert refund.state == "issued" and refund.issued_at
+    assert refund.state == "issued"
+    assert refund.issued_at
     assert CreditNote.objects.filter(refund=refund).exists()
     (entry,) = LedgerEntry.objects.filter(order=cod_order, kind="payout")
     assert (entry.amount, entry.reference) == (Decimal("750.00"), UTR)
@@ -140,19 +148,23 @@ def test_paid_issues_the_refund_with_the_utr_once(bank_refund, cod_order, financ
     assert refund.tenders.get().gateway_reference == UTR
     # and the customer's "refund issued" message carries the UTR
     (issued,) = _messages(cod_order, "refund_issued")
-    assert UTR in issued.body and "5–7" not in issued.body
+    assert UTR in issued.body
+    assert "5–7" not in issued.body
     assert_invariants(cod_order)
     ledger = finance_api.get(f"/api/v1/orders/{cod_order.number}/ledger/").json()
-    assert ledger["balanced"] is True and ledger["paid_out"] == "750.00"
+    assert ledger["balanced"] is True
+    assert ledger["paid_out"] == "750.00"
     # when the same call is retried: nothing changes twice
     again = post(finance_api, f"/api/v1/payouts/{payout.pk}/paid/", {"utr": UTR})
-    assert again.status_code == 200 and again.json()["utr"] == UTR
+    assert again.status_code == 200
+    assert again.json()["utr"] == UTR
     assert LedgerEntry.objects.filter(order=cod_order, kind="payout").count() == 1
     assert len(_messages(cod_order, "refund_issued")) == 1
     assert PayoutAttempt.objects.filter(payout=payout).count() == 1
     # and another UTR for a paid payout is a conflict
     other = post(finance_api, f"/api/v1/payouts/{payout.pk}/paid/", {"utr": NEFT_UTR})
-    assert other.status_code == 409 and other.json()["code"] == "invalid_state"
+    assert other.status_code == 409
+    assert other.json()["code"] == "invalid_state"
     failed = post(finance_api, f"/api/v1/payouts/{payout.pk}/failed/", {"reason": "x"})
     assert failed.status_code == 409
 
@@ -180,7 +192,8 @@ def test_one_utr_pays_one_payout(bank_refund, finance_api):
         == 200
     )
     r = finance_api.post(f"/api/v1/payouts/{b.pk}/paid/", {"utr": NEFT_UTR}, format="json")
-    assert r.status_code == 409 and r.json()["code"] == "utr_already_used"
+    assert r.status_code == 409
+    assert r.json()["code"] == "utr_already_used"
     assert Payout.objects.get(pk=b.pk).state == "pending"
 
 
@@ -204,15 +217,18 @@ def test_failed_then_corrected_then_paid_is_the_same_refund(
     refunds_before = Refund.objects.count()
     # when the bank returns it
     r = post(finance_api, f"/api/v1/payouts/{payout.pk}/failed/", {"reason": "Account closed"})
-    assert r.status_code == 200 and r.json()["state"] == "failed"
+    assert r.status_code == 200
+    assert r.json()["state"] == "failed"
     # then the customer is asked to correct the details in the portal
     (ask,) = _messages(cod_order, "payout_failed")
-    assert "Account closed" in ask.body and "portal" in ask.body
+    assert "Account closed" in ask.body
+    assert "portal" in ask.body
     assert payout.refund.return_request.rma in ask.body
     assert ACCOUNT["account_number"] not in ask.body
     # a retried "failed" changes nothing; "paid" now is a conflict
     again = post(finance_api, f"/api/v1/payouts/{payout.pk}/failed/", {"reason": "Account closed"})
-    assert again.status_code == 200 and len(_messages(cod_order, "payout_failed")) == 1
+    assert again.status_code == 200
+    assert len(_messages(cod_order, "payout_failed")) == 1
     assert post(finance_api, f"/api/v1/payouts/{payout.pk}/paid/", {"utr": UTR}).status_code == 409
     assert Refund.objects.get(pk=payout.refund_id).state == "awaiting_payout"
     # when the customer's storefront sends corrected details
@@ -221,7 +237,8 @@ def test_failed_then_corrected_then_paid_is_the_same_refund(
     bad = post(
         storefront_api, url, {"account_name": "Asha", "account_number": "12", "ifsc": "HDFC0001234"}
     )
-    assert bad.status_code == 400 and bad.json()["extra"]["field"] == "payout.account_number"
+    assert bad.status_code == 400
+    assert bad.json()["extra"]["field"] == "payout.account_number"
     fixed = post(storefront_api, url, UPI)
     assert fixed.status_code == 200, fixed.json()
     assert fixed.json() == [
@@ -254,7 +271,8 @@ def test_failed_then_corrected_then_paid_is_the_same_refund(
 def test_failed_needs_a_reason(bank_refund, finance_api, body):
     payout = bank_refund(ACCOUNT)
     r = finance_api.post(f"/api/v1/payouts/{payout.pk}/failed/", body, format="json")
-    assert r.status_code == 400 and "reason" in str(r.json())
+    assert r.status_code == 400
+    assert "reason" in str(r.json())
     assert Payout.objects.get(pk=payout.pk).state == "pending"
 
 
