@@ -70,12 +70,13 @@ def payout_mask(details: dict | None) -> dict:
 
 
 def payout_mask_text(details: dict | None) -> str:
-    """One line for pages and timeline rows: ``UPI as••••@okhdfc`` or
+    """One line for pages and timeline rows: ``UPI as••••@okhdfc`` and/or
     ``account ••••••1234 (HDFC•••••••)``."""
     masked = payout_mask(details)
+    parts = []
     if "upi_id" in masked:
-        return f"UPI {masked['upi_id']}"
+        parts.append(f"UPI {masked['upi_id']}")
     if "account_number" in masked:
         bank = f" ({masked['ifsc']})" if "ifsc" in masked else ""
-        return f"account {masked['account_number']}{bank}"
-    return "-"
+        parts.append(f"account {masked['account_number']}{bank}")
+    return ", ".join(parts) or "-"
