@@ -29,13 +29,14 @@ BANK_FILE_COLUMNS = [
 
 
 def payout_state_check(state: str | None) -> str | None:
-    if state and state not in PayoutState.values:
+    """None: any state; otherwise one of PayoutState (an empty ?state= is a 400)."""
+    if state is not None and state not in PayoutState.values:
         raise ApplicationError(
             f"state: must be one of {', '.join(PayoutState.values)}.",
             code="invalid",
             extra={"field": "state"},
         )
-    return state or None
+    return state
 
 
 def payout_list(*, state: str | None = None):

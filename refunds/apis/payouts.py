@@ -22,12 +22,13 @@ from oms.csvexport import CsvRenderer, csv_response
 from oms.pagination import LimitOffsetPagination
 from orders.apis import ERRORS
 from orders.events import EventActor
-from returns.payout_details import payout_mask
+from returns.payout_details import UPI, payout_mask
 
 from .. import payout_selectors as selectors
 from ..states import PayoutState
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+UTR_PATTERN = r"^(\d{12}|[A-Za-z]{4}[A-Za-z0-9]{12}|[A-Za-z]{4}[A-Za-z0-9]{18})$"
 FINANCE_READ = ["refunds.view_payout"]
 FINANCE_WRITE = ["refunds.change_payout"]
 STATE = OpenApiParameter(
@@ -112,13 +113,19 @@ class PayoutExportApi(APIView):
         "UPI VPA, our payout reference, narration.",
     )
     def get(self, request):
-        state = request.query_params.get("state") or PayoutState.PENDING
+        state = request.query_params.get("state", PayoutState.PENDING)
         rows = selectors.payout_bank_rows(selectors.payout_list(state=state))
         return csv_response(rows, f"payouts-{state}.csv")
 
 
 class PaidInput(serializers.Serializer):
-    utr = serializers.CharField(max_length=40, help_text="The bank's reference (UTR / RRN).")
+    utr = serializers.RegexField(
+        UTR_PATTERN,
+        max_length=22,
+        help_text="The bank's reference: a 12-digit IMPS/UPI RRN, or a 16- (NEFT) or "
+        "22-character (RTGS) UTR starting with the bank's 4-letter code.",
+        error_messages={"invalid": "give the bank's 12-digit RRN or 16/22-character UTR."},
+    )
 
 
 class FailedInput(serializers.Serializer):
@@ -172,10 +179,12 @@ class PayoutFailedApi(APIView):
 
 
 class DetailsInput(serializers.Serializer):
-    upi_id = serializers.CharField(required=False, max_length=256)
+    """``{"upi_id"}``, or ``{"account_name", "account_number", "ifsc"}``."""
+
+    upi_id = serializers.RegexField(UPI, required=False, max_length=256)
     account_name = serializers.CharField(required=False, max_length=100)
-    account_number = serializers.CharField(required=False, max_length=18)
-    ifsc = serializers.CharField(required=False, max_length=11)
+    account_number = serializers.RegexField(r"^\d{6,18}$", required=False, max_length=18)
+    ifsc = serializers.RegexField(r"^[A-Za-z]{4}0[A-Za-z0-9]{6}$", required=False, max_length=11)
 
 
 class MaskedPayoutOutput(serializers.Serializer):

@@ -75,7 +75,8 @@ def test_finance_worklist_is_paginated_filtered_and_shows_details_in_full(bank_r
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("state=done", "state"), ("limit=0", "limit"), ("offset=x", "offset")]
+    ("query", "field"),
+    [("state=done", "state"), ("state=", "state"), ("limit=0", "limit"), ("offset=x", "offset")],
 )
 def test_worklist_bad_query_is_a_400_naming_it(finance_api, query, field):
     r = finance_api.get(f"/api/v1/payouts/?{query}")
@@ -134,7 +135,7 @@ def test_bank_file_csv_has_the_bulk_payout_layout(bank_refund, finance_api):
 def test_paid_issues_the_refund_with_the_utr_once(bank_refund, cod_order, finance_api, post):
     payout = bank_refund(ACCOUNT)
     # when finance records the UTR
-    r = post(finance_api, f"/api/v1/payouts/{payout.pk}/paid/", {"utr": " 4123 4567 8901 "})
+    r = post(finance_api, f"/api/v1/payouts/{payout.pk}/paid/", {"utr": UTR})
     # then the payout is paid and the refund issued, on the ledger with the UTR
     assert r.status_code == 200, r.json()
     assert (r.json()["state"], r.json()["utr"]) == ("paid", UTR)
@@ -185,12 +186,12 @@ def test_paid_refuses_a_malformed_utr(bank_refund, finance_api, body):
 def test_one_utr_pays_one_payout(bank_refund, finance_api):
     a = bank_refund(ACCOUNT, unit=0)
     b = bank_refund(UPI, unit=1)
-    assert (
-        finance_api.post(
-            f"/api/v1/payouts/{a.pk}/paid/", {"utr": NEFT_UTR}, format="json"
-        ).status_code
-        == 200
+    # a NEFT UTR typed in lower case is the bank's upper-case reference
+    first = finance_api.post(
+        f"/api/v1/payouts/{a.pk}/paid/", {"utr": NEFT_UTR.lower()}, format="json"
     )
+    assert first.status_code == 200
+    assert first.json()["utr"] == NEFT_UTR
     r = finance_api.post(f"/api/v1/payouts/{b.pk}/paid/", {"utr": NEFT_UTR}, format="json")
     assert r.status_code == 409
     assert r.json()["code"] == "utr_already_used"
@@ -238,7 +239,7 @@ def test_failed_then_corrected_then_paid_is_the_same_refund(
         storefront_api, url, {"account_name": "Asha", "account_number": "12", "ifsc": "HDFC0001234"}
     )
     assert bad.status_code == 400
-    assert bad.json()["extra"]["field"] == "payout.account_number"
+    assert "account_number" in str(bad.json()["extra"])
     fixed = post(storefront_api, url, UPI)
     assert fixed.status_code == 200, fixed.json()
     assert fixed.json() == [
