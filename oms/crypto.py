@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -47,7 +48,13 @@ def decrypt_json(token: str | None) -> dict:
         raise DecryptionError("Payout details cannot be decrypted with OMS_PAYOUT_KEY.") from exc
 
 
-class EncryptedJSONField(models.TextField):
+if TYPE_CHECKING:  # a dict in Python, whatever django-stubs says of a TextField
+    _Base = models.TextField[Any, dict]
+else:
+    _Base = models.TextField
+
+
+class EncryptedJSONField(_Base):
     """A dict in Python, a Fernet token in the database. Not searchable:
     nothing ever filters on it."""
 

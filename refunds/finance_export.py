@@ -22,7 +22,7 @@ from oms.dates import day_bounds, local
 from oms.money import round_money
 from orders.models import LedgerEntry
 
-from .models import CreditNote, PayoutAttempt, RefundTender
+from .models import CreditNote, PayoutAttempt, Refund, RefundTender
 from .states import RefundState
 
 COLUMNS = [
@@ -54,6 +54,11 @@ class Section:
     counts: Callable[[dict], bool] = field(default=lambda row: True)
 
 
+def _rma(refund: Refund) -> str:
+    ret = refund.return_request
+    return ret.rma if ret is not None else ""
+
+
 def _refund_tender_rows(start: datetime, end: datetime) -> Iterable[dict]:
     """Money given back per tender, when it moved: a gateway or store-credit
     tender when its refund was issued, a bank/UPI tender when its payout was
@@ -77,7 +82,7 @@ def _refund_tender_rows(start: datetime, end: datetime) -> Iterable[dict]:
         yield {
             "at": paid.paid_at if paid else refund.issued_at,
             "order": refund.order.number,
-            "rma": refund.return_request.rma if refund.return_request_id else "",
+            "rma": _rma(refund),
             "refund": refund.pk,
             "document": note.number if note else "",
             "kind": refund.kind,
@@ -99,7 +104,7 @@ def _credit_note_rows(start: datetime, end: datetime) -> Iterable[dict]:
         yield {
             "at": n.issued_at,
             "order": n.refund.order.number,
-            "rma": n.refund.return_request.rma if n.refund.return_request_id else "",
+            "rma": _rma(n.refund),
             "refund": n.refund_id,
             "document": n.number,
             "kind": n.refund.kind,
@@ -124,7 +129,7 @@ def _payout_rows(start: datetime, end: datetime) -> Iterable[dict]:
         yield {
             "at": a.at,
             "order": p.refund.order.number,
-            "rma": p.refund.return_request.rma if p.refund.return_request_id else "",
+            "rma": _rma(p.refund),
             "refund": p.refund_id,
             "document": p.reference,
             "kind": a.outcome,

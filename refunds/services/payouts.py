@@ -177,7 +177,7 @@ def payout_fail(*, payout_id: int, reason: str, actor: EventActor) -> tuple[Payo
         reason=reason[:500],
     )
     order = refund.order
-    rma = refund.return_request.rma if refund.return_request_id else ""
+    rma = refund.return_request.rma if refund.return_request is not None else ""
     where = f", open return {rma}" if rma else ""
     message_enqueue(
         order=order,
