@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders.models import ContactLog, Order, Unit
 from orders.states import UnitState
 from refunds.models import Refund
-from refunds.states import RefundState
+from refunds.states import REFUND_UNSETTLED, RefundState
 from returns.models import Return, ReturnItem
 from returns.states import Resolution, ReturnState, ReturnType
 from sla.models import Leg
@@ -145,7 +145,7 @@ def refunds_now() -> dict:
         for s in RefundState
     ]
     oldest = (
-        Refund.objects.filter(state__in=[RefundState.PENDING, RefundState.FAILED])
+        Refund.objects.filter(state__in=REFUND_UNSETTLED)
         .select_related("order")
         .order_by("created_at")
         .first()

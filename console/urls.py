@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import recoveries, views, wizard
+from . import payouts, recoveries, views, wizard
 
 app_name = "console"
 
@@ -30,4 +30,7 @@ urlpatterns = [
         recoveries.recovery_written_off,
         name="recovery_write_off",
     ),
+    path("payouts/", payouts.payouts, name="payouts"),
+    path("payouts/<int:payout_id>/paid/", payouts.payout_paid_view, name="payout_paid"),
+    path("payouts/<int:payout_id>/failed/", payouts.payout_failed_view, name="payout_failed"),
 ]

@@ -39,3 +39,14 @@ def add_months(dt: datetime, months: int) -> datetime:
     """``months`` calendar months after ``dt``, counted on the brand's calendar
     (delivered 31 Jan 00:30 IST + 1 month = 28 Feb 00:30 IST, whatever UTC says)."""
     return local(dt) + relativedelta(months=months)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The instants the brand's calendar ``day`` starts and the next one starts
+    (a daily report for 1 Dec IST covers 30 Nov 18:30 UTC to 1 Dec 18:30 UTC)."""
+    zone = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()), zone)
+    end = timezone.make_aware(
+        datetime.combine(day + relativedelta(days=1), datetime.min.time()), zone
+    )
+    return start, end

@@ -76,6 +76,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.change_refund",
         "refunds.view_recovery",
         "refunds.change_recovery",
+        "refunds.view_creditnote",
+        "refunds.view_payout",
+        "refunds.change_payout",
         "orders.view_ledgerentry",
     ],
     "ops": [

@@ -47,6 +47,37 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+
+def _payout_keys() -> list[str]:
+    """Fernet keys for payout details at rest (``oms.crypto``), first one
+    encrypting. Production must set ``OMS_PAYOUT_KEY``; elsewhere a missing key
+    is derived from SECRET_KEY so ``make run`` works with no environment."""
+    import base64
+    import hashlib
+
+    from cryptography.fernet import Fernet
+
+    keys = env_list("OMS_PAYOUT_KEY")
+    if not keys:
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "OMS_ENV=production needs OMS_PAYOUT_KEY (a Fernet key: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+            )
+        digest = hashlib.sha256(b"oms-payout-details:" + SECRET_KEY.encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                "OMS_PAYOUT_KEY must be Fernet keys (32 url-safe base64-encoded bytes), comma-separated."
+            ) from exc
+    return keys
+
+
+OMS_PAYOUT_KEYS = _payout_keys()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -7,6 +7,8 @@ from inventory import apis as inventory_apis
 from orders import apis as order_apis
 from quality import apis as quality_apis
 from refunds import apis as refund_apis
+from refunds.apis import finance as finance_apis
+from refunds.apis import payouts as payout_apis
 from returns import apis as return_apis
 from sla import apis as sla_apis
 
@@ -78,6 +80,26 @@ api_v1 = [
         refund_apis.RecoveryWriteOffApi.as_view(),
         name="recovery-write-off",
     ),
+    path("payouts/", payout_apis.PayoutListApi.as_view(), name="payouts"),
+    path("payouts/export.csv", payout_apis.PayoutExportApi.as_view(), name="payouts-export"),
+    path("payouts/<int:payout_id>/paid/", payout_apis.PayoutPaidApi.as_view(), name="payout-paid"),
+    path(
+        "payouts/<int:payout_id>/failed/",
+        payout_apis.PayoutFailedApi.as_view(),
+        name="payout-failed",
+    ),
+    path(
+        "returns/<str:rma>/payout-details/",
+        payout_apis.PayoutDetailsApi.as_view(),
+        name="return-payout-details",
+    ),
+    path("credit-notes/", finance_apis.CreditNoteListApi.as_view(), name="credit-notes"),
+    path(
+        "credit-notes/<str:number>/",
+        finance_apis.CreditNoteDetailApi.as_view(),
+        name="credit-note",
+    ),
+    path("finance/export.csv", finance_apis.FinanceExportApi.as_view(), name="finance-export"),
     path("skus/<str:code>/", inventory_apis.SkuUpsertApi.as_view(), name="sku"),
     path("locations/<slug:code>/", inventory_apis.LocationUpsertApi.as_view(), name="location"),
     path("stock/", inventory_apis.StockListApi.as_view(), name="stock"),

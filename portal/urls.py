@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import payout, views
 
 app_name = "portal"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("orders/<str:number>/return/", views.return_new, name="return_new"),
     path("orders/<str:number>/quote/", views.quote, name="quote"),
     path("r/<str:rma>/", views.return_status, name="return"),
+    path("r/<str:rma>/payout/", payout.payout_details, name="payout_details"),
 ]

@@ -6,11 +6,14 @@ from django.contrib import admin, messages
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from oms.errors import ApplicationError
 from orders.events import EventActor
+from returns.payout_details import payout_mask_text
 
 from .gateways import GatewayError
 from .models import (
     CreditNote,
     GatewayRefund,
+    Payout,
+    PayoutAttempt,
     Recovery,
     Refund,
     RefundItem,
@@ -114,3 +117,26 @@ class RecoveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["state", "reason", "method"]
     search_fields = ["order__number", "return_request__rma", "customer__email", "reference"]
     list_select_related = ["order", "return_request", "applied_order"]
+
+
+class PayoutAttemptInline(ReadOnlyTabularInline):
+    model = PayoutAttempt
+    fields = ["at", "outcome", "utr", "reason", "details_masked", "actor"]
+    show_change_link = False
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only, with the bank details masked: finance pays and records
+    payouts in the console or the API (``/api/v1/payouts/``)."""
+
+    list_display = ["reference", "state", "amount", "currency", "rail", "utr", "created_at"]
+    list_filter = ["state", "rail"]
+    search_fields = ["reference", "utr", "refund__order__number"]
+    exclude = ["details"]
+    readonly_fields = ["details_masked"]
+    inlines = [PayoutAttemptInline]
+
+    @admin.display(description="Payout details")
+    def details_masked(self, obj):
+        return payout_mask_text(obj.details)

@@ -16,3 +16,8 @@ class RefundEventType:
     RECOVERY_CHARGE_FAILED = "recovery.charge_failed"
     RECOVERY_COLLECTED = "recovery.collected"
     RECOVERY_WRITTEN_OFF = "recovery.written_off"
+    AWAITING_PAYOUT = "refund.awaiting_payout"
+    PAYOUT_SCHEDULED = "payout.scheduled"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_FAILED = "payout.failed"
+    PAYOUT_CORRECTED = "payout.corrected"

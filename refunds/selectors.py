@@ -11,6 +11,7 @@ from oms.money import round_money
 from orders.models import LedgerEntry, Order, Payment
 
 from .models import Recovery, Refund
+from .states import REFUND_UNSETTLED
 
 
 def refund_list(*, order: str | None = None, state: str | None = None):
@@ -85,7 +86,7 @@ def order_ledger(order: Order) -> dict:
 
 def refund_open_for_return(ret) -> bool:
     """True while a refund of this return is due but not issued."""
-    return Refund.objects.filter(return_request=ret, state__in=["pending", "failed"]).exists()
+    return Refund.objects.filter(return_request=ret, state__in=REFUND_UNSETTLED).exists()
 
 
 def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:

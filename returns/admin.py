@@ -8,6 +8,7 @@ from flows.policy import policy_version_create
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import Return, ReturnItem, ReturnPolicy, ReturnReason
+from .payout_details import payout_mask_text
 from .services.policy import POLICY_FIELDS
 
 
@@ -126,14 +127,5 @@ class ReturnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 def payout_mask(details: dict | None) -> str:
-    """``na***@bank`` for a UPI id, the last four digits of an account."""
-    details = details or {}
-    parts = []
-    if details.get("upi_id"):
-        name, _, bank = str(details["upi_id"]).partition("@")
-        parts.append(f"UPI {name[:2]}***@{bank}")
-    if details.get("account_number"):
-        parts.append(f"account ****{str(details['account_number'])[-4:]}")
-    if details.get("ifsc"):
-        parts.append(f"IFSC {details['ifsc']}")
-    return ", ".join(parts) or "-"
+    """Masked: ``UPI as••••@okhdfc`` or ``account ••••••1234 (HDFC•••••••)``."""
+    return payout_mask_text(details)

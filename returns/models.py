@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from oms.crypto import EncryptedJSONField
+
 from .states import Disposition, RefundMethod, Resolution, ReturnState, ReturnType
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -185,8 +187,8 @@ class Return(ConcurrentTransitionMixin, models.Model):
     refund_method = models.CharField(
         max_length=20, choices=RefundMethod.choices, default=RefundMethod.ORIGINAL
     )
-    payout_details = models.JSONField(
-        default=dict, blank=True, help_text="Bank/UPI details for a payout."
+    payout_details = EncryptedJSONField(
+        default=dict, blank=True, help_text="Bank/UPI details for a payout, encrypted at rest."
     )
     location = models.ForeignKey(
         "inventory.Location",

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="oms.example.com",
         OMS_VAR_DIR=str(tmp_path),
+        OMS_PAYOUT_KEY=Fernet.generate_key().decode(),
     )
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
@@ -82,6 +84,8 @@ def test_production_mode_passes_check_deploy_without_warnings(tmp_path):
         ({"SECRET_KEY": None}, "OMS_ENV=production needs SECRET_KEY"),
         ({"SECRET_KEY": "too-short"}, "OMS_ENV=production needs SECRET_KEY"),
         ({"ALLOWED_HOSTS": None}, "OMS_ENV=production needs ALLOWED_HOSTS"),
+        ({"OMS_PAYOUT_KEY": None}, "OMS_ENV=production needs OMS_PAYOUT_KEY"),
+        ({"OMS_PAYOUT_KEY": "not-a-fernet-key"}, "OMS_PAYOUT_KEY must be Fernet keys"),
     ],
 )
 def test_production_mode_refuses_to_start_without_its_secrets(tmp_path, overrides, message):

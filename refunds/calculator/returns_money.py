@@ -27,11 +27,11 @@ from ..pricing import (
     batch_price,
     tenders_in_policy_order,
 )
-from ..states import RefundState
+from ..states import REFUND_UNSETTLED
 
 ZERO = Decimal("0.00")
 # Refunds whose money has not moved yet: what they will take is promised.
-PROMISING = (RefundState.PENDING, RefundState.FAILED)
+PROMISING = REFUND_UNSETTLED
 
 
 class Plan(Protocol):

@@ -9,16 +9,21 @@ from .credit_notes import credit_note_create
 from .due import WAITING, refund_create_due
 from .escalate import refund_escalate
 from .issue import INSTRUMENT_LEDGER, refund_issue_failed, refund_issue_money, refund_retry_check
+from .payouts import payout_details_correct, payout_fail, payout_pay, utr_clean
 
 __all__ = [
     "INSTRUMENT_LEDGER",
     "WAITING",
     "RefundEventType",
     "credit_note_create",
+    "payout_details_correct",
+    "payout_fail",
+    "payout_pay",
     "refund_create_due",
     "refund_escalate",
     "refund_issue_failed",
     "refund_issue_money",
     "refund_retry_check",
     "refunds_by_return",
+    "utr_clean",
 ]

@@ -9,7 +9,7 @@ from returns.models import Return
 
 from ..events import RefundEventType
 from ..models import Refund
-from ..states import RefundState
+from ..states import REFUND_UNSETTLED
 
 
 def refund_escalate(*, ret: Return, reason: str, new_date, actor: EventActor) -> int:
@@ -19,7 +19,7 @@ def refund_escalate(*, ret: Return, reason: str, new_date, actor: EventActor) ->
     refunds = list(
         Refund.objects.select_for_update(of=("self",)).filter(
             return_request=ret,
-            state__in=[RefundState.PENDING, RefundState.FAILED],
+            state__in=REFUND_UNSETTLED,
             escalated_at__isnull=True,
         )
     )

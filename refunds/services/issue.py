@@ -22,6 +22,7 @@ from ..models import CreditNote, Refund, RefundTender, StoreCredit
 from ..states import RefundState
 from ..webhooks import refund_issued_webhook
 from .credit_notes import credit_note_create
+from .payout_schedule import PAYOUT_INSTRUMENT, payout_open, refund_await_payout
 
 INSTRUMENT_LEDGER = {
     "store_credit": LedgerEntry.Kind.STORE_CREDIT,
@@ -58,8 +59,8 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     Idempotent: an issued refund is left alone (False), and gateway calls are
     keyed per tender, so a task that runs twice moves money once. The return's
     reactions follow in ``flows.refunds.refund_issue``."""
-    refund = _lock(refund_id)
-    if refund.state == RefundState.ISSUED:
+    refund = refund_lock(refund_id)
+    if refund.state in (RefundState.ISSUED, RefundState.AWAITING_PAYOUT):
         return refund, False
     order = refund.order
     payments = {
@@ -68,9 +69,15 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     }
     tenders = list(refund.tenders.order_by("pk"))
     ret = refund.return_request
-    details = ret.payout_details if ret else {}
+    payouts = []
     for tender in tenders:
         payment = payments[tender.payment_id]
+        if tender.instrument == PAYOUT_INSTRUMENT:
+            # No gateway pays a bank/UPI refund: finance does (refunds.Payout).
+            payouts.append(
+                payout_open(refund=refund, tender=tender, return_request=ret, actor=actor)
+            )
+            continue
         if tender.amount > payment.refundable:
             raise Conflict(
                 f"Tender {payment.method} can give back at most {payment.refundable}.",
@@ -82,7 +89,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             payment=payment,
             instrument=tender.instrument,
             amount=tender.amount,
-            details=details if tender.instrument == "bank_transfer" else {},
+            details={},
         )
         RefundTender.objects.filter(pk=tender.pk).update(
             gateway=gateway.name, gateway_reference=result.reference
@@ -97,6 +104,20 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             message=f"{tender.amount} {order.currency} back via {tender.instrument}",
             payload={"refund": refund.pk, "reference": result.reference},
         )
+    if payouts:
+        refund_await_payout(refund, payouts, actor)
+        return refund, False
+    refund_settle(refund, tenders, actor)
+    return refund, True
+
+
+def refund_settle(
+    refund: Refund, tenders: list[RefundTender], actor: EventActor, *, utr: str = ""
+) -> None:
+    """The money of every tender has moved: store credit, the refund issued,
+    its credit note, its units refunded, the timeline, the customer and the
+    channel told. ``utr``: the bank reference of a bank/UPI payout."""
+    order = refund.order
     credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
     if credit_total:
         StoreCredit.objects.create(
@@ -139,16 +160,27 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             },
         ),
     )
-    _notify(refund, order, note)
-    return refund, True
+    _notify(refund, order, note, utr=utr)
 
 
-def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
-    """Tell the customer (message) and the channel (webhook)."""
+def _notify(refund: Refund, order: Order, note: CreditNote, *, utr: str = "") -> None:
+    """Tell the customer (message) and the channel (webhook). A bank/UPI
+    payout is told only once paid, with the bank's UTR."""
+    if utr:
+        message_enqueue(
+            order=order,
+            template="refund_issued",
+            subject=f"Your refund of {refund.amount} {refund.currency} has been paid",
+            body=f"We've paid your refund of {refund.amount} {refund.currency} for order "
+            f"{order.number} to your bank account / UPI. Bank reference (UTR): {utr}. "
+            f"Credit note {note.number}. It usually shows in your account the same day; "
+            "if it doesn't, give your bank the UTR.",
+        )
+        refund_issued_webhook(refund, note)
+        return
     how = {
         "original": "to your original payment method",
         "store_credit": "as store credit",
-        "bank_transfer": "to your bank account / UPI",
     }.get(refund.method, "")
     message_enqueue(
         order=order,
@@ -160,7 +192,7 @@ def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
     refund_issued_webhook(refund, note)
 
 
-def _lock(refund_id: int) -> Refund:
+def refund_lock(refund_id: int) -> Refund:
     """The order's lock first, as every other writer of its money takes it
     (see returns.services.common.return_get_for_update): without it, issuing
     (refund → payments → order) deadlocks with a QC making another refund of
@@ -186,9 +218,11 @@ def refund_retry_check(*, refund_id: int) -> None:
     refund = Refund.objects.filter(pk=refund_id).first()
     if refund is None:
         raise NotFound(f"Refund {refund_id} does not exist.")
-    if refund.state == RefundState.ISSUED:
+    if refund.state in (RefundState.ISSUED, RefundState.AWAITING_PAYOUT):
         raise Conflict(
-            f"Refund {refund_id} is already issued.",
+            f"Refund {refund_id} is already issued."
+            if refund.state == RefundState.ISSUED
+            else f"Refund {refund_id} waits for finance to pay its payout (see /payouts/).",
             code="invalid_state",
             extra={"state": refund.state},
         )

@@ -25,6 +25,7 @@ from .events import (
     return_event_claim,
     return_event_handle,
 )
+from .payout import return_payout_details_set
 from .plan import (
     ItemRequest,
     Plan,
@@ -61,6 +62,7 @@ __all__ = [
     "return_get_for_update",
     "return_items",
     "return_lock",
+    "return_payout_details_set",
     "return_plan_finish",
     "return_plan_units",
     "return_review_approve",

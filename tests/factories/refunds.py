@@ -7,6 +7,7 @@ states and the return's state are the services' own.
     RefundFactory()                 # pending, for one returned unit
     RefundFactory(issued=True, units=2)
     RefundFactory(failed=True)      # the gateway refused; the return stays received
+    RefundFactory(awaiting_payout=True)  # COD to a UPI id: finance has a payout to make
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from refunds.models import Refund
 from refunds.states import RefundState
 from returns.states import RefundMethod, ReturnState
 
-from .returns import ACTOR, ReturnFactory, walk
+from .returns import ACTOR, DeliveredOrderFactory, ReturnFactory, walk
 
 
 class UnavailableGateway:
@@ -38,7 +39,8 @@ UNAVAILABLE = {"*": f"{__name__}.UnavailableGateway"}
 
 class RefundFactory(factory.django.DjangoModelFactory):
     """The refund of a return of ``units`` units of a new delivered order,
-    in ``state``. Traits: ``pending`` (the default), ``issued``, ``failed``."""
+    in ``state``. Traits: ``pending`` (the default), ``issued``, ``failed``,
+    ``awaiting_payout`` (a cash-on-delivery order refunded to a UPI id)."""
 
     class Meta:
         model = Refund
@@ -51,6 +53,7 @@ class RefundFactory(factory.django.DjangoModelFactory):
         pending = factory.Trait(state=RefundState.PENDING)
         issued = factory.Trait(state=RefundState.ISSUED)
         failed = factory.Trait(state=RefundState.FAILED)
+        awaiting_payout = factory.Trait(state=RefundState.AWAITING_PAYOUT)
 
     @classmethod
     def _build(cls, model_class, *args, **kwargs):
@@ -60,10 +63,19 @@ class RefundFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *, state, units, refund_method):
         from flows.refunds import refund_issue
 
-        ret = ReturnFactory(received=True, units=units, refund_method=refund_method)
+        if state == RefundState.AWAITING_PAYOUT:
+            ret = ReturnFactory(
+                received=True,
+                units=units,
+                order=DeliveredOrderFactory(cod=True, quantity=max(units, 2)),
+                refund_method=RefundMethod.BANK_TRANSFER,
+                payout={"upi_id": "factory@okaxis"},
+            )
+        else:
+            ret = ReturnFactory(received=True, units=units, refund_method=refund_method)
         walk(ret, "qc_passed")
         refund = Refund.objects.get(return_request=ret)
-        if state == RefundState.ISSUED:
+        if state in (RefundState.ISSUED, RefundState.AWAITING_PAYOUT):
             refund_issue(refund_id=refund.pk, actor=ACTOR)
         elif state == RefundState.FAILED:
             with (

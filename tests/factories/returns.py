@@ -190,6 +190,7 @@ class ReturnFactory(factory.django.DjangoModelFactory):
     reason = "changed_mind"
     resolution = Resolution.REFUND
     refund_method = RefundMethod.ORIGINAL
+    payout = factory.LazyFunction(dict)
     refused = False
 
     class Params:
@@ -209,7 +210,17 @@ class ReturnFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(
-        cls, model_class, *, order, state, units, reason, resolution, refund_method, refused
+        cls,
+        model_class,
+        *,
+        order,
+        state,
+        units,
+        reason,
+        resolution,
+        refund_method,
+        refused,
+        payout,
     ):
         from flows.return_intake import return_create
         from returns.services import ItemRequest, ReturnRequest
@@ -246,6 +257,7 @@ class ReturnFactory(factory.django.DjangoModelFactory):
                     for u in chosen
                 ],
                 refund_method=refund_method,
+                payout=payout,
             ),
             actor=ACTOR,
         )

@@ -10,6 +10,9 @@ but names no states):
 - Escalation to finance is not a state: it is ``escalated_at`` on a pending or
   failed refund.
 - ``issued`` is final: the model has no reversal (chargeback, bounced payout).
+- ``awaiting_payout`` (issue 12): a bank/UPI refund waits for finance to pay
+  its payout; a payout the bank returns keeps the refund there (the payout,
+  not the refund, fails), and paying it issues the refund.
 """
 
 from datetime import UTC, datetime
@@ -17,17 +20,19 @@ from datetime import UTC, datetime
 import pytest
 from django_fsm import TransitionNotAllowed
 
-from refunds.models import Refund
+from refunds.models import Payout, Refund
+from refunds.states import PayoutState
 from refunds.states import RefundState as State
 
 AT = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 # transition -> (allowed source states, target state)
 ALLOWED = {
-    "issue": ({State.PENDING, State.FAILED}, State.ISSUED),
+    "issue": ({State.PENDING, State.FAILED, State.AWAITING_PAYOUT}, State.ISSUED),
     "fail": ({State.PENDING, State.FAILED}, State.FAILED),
+    "await_payout": ({State.PENDING, State.FAILED}, State.AWAITING_PAYOUT),
 }
-ARGS = {"issue": (AT,), "fail": ("gateway down",)}
+ARGS = {"issue": (AT,), "fail": ("gateway down",), "await_payout": ()}
 
 TABLE = [
     pytest.param(state, method, target if state in sources else None, id=f"{state}-{method}")
@@ -77,3 +82,39 @@ def test_state_cannot_be_set_directly():
     refund = Refund(state=State.PENDING)
     with pytest.raises(AttributeError):
         refund.state = State.ISSUED
+
+
+# Payout: transition -> (allowed source states, target state)
+PAYOUT_ALLOWED = {
+    "pay": ({PayoutState.PENDING}, PayoutState.PAID),
+    "fail": ({PayoutState.PENDING}, PayoutState.FAILED),
+    "correct": ({PayoutState.FAILED}, PayoutState.PENDING),
+}
+PAYOUT_ARGS = {"pay": ("412345678901", AT), "fail": ("account closed", AT), "correct": ({},)}
+
+
+@pytest.mark.parametrize(
+    ("state", "method", "expected"),
+    [
+        pytest.param(s, m, t if s in srcs else None, id=f"payout-{s}-{m}")
+        for m, (srcs, t) in PAYOUT_ALLOWED.items()
+        for s in PayoutState
+    ],
+)
+def test_payout_transition_table(state, method, expected):
+    payout = Payout(state=state)
+    if expected is None:
+        with pytest.raises(TransitionNotAllowed):
+            getattr(payout, method)(*PAYOUT_ARGS[method])
+        assert payout.state == state
+    else:
+        getattr(payout, method)(*PAYOUT_ARGS[method])
+        assert payout.state == expected
+
+
+def test_the_payout_table_covers_the_model():
+    declared = {t.name for t in Payout._meta.get_field("state").get_all_transitions(Payout)}
+    assert declared == set(PAYOUT_ALLOWED)
+    assert set(PayoutState) == {s for srcs, _ in PAYOUT_ALLOWED.values() for s in srcs} | {
+        PayoutState.PAID
+    }

@@ -373,6 +373,14 @@ def test_cod_refund_as_bank_payout_and_as_store_credit(
         assert r1.status_code == r2.status_code == 201, (r1.json(), r2.json())
         walk_to_qc(warehouse_api, r1.json()["rma"], [a])
         walk_to_qc(warehouse_api, r2.json()["rma"], [b])
+    # the bank/UPI one waits for finance, who pays it and records the UTR
+    with django_capture_on_commit_callbacks(execute=True):
+        pending = finance_api.get("/api/v1/payouts/?state=pending").json()["results"]
+        assert [p["rma"] for p in pending] == [r1.json()["rma"]]
+        paid = finance_api.post(
+            f"/api/v1/payouts/{pending[0]['id']}/paid/", {"utr": "412345678901"}, format="json"
+        )
+        assert paid.status_code == 200, paid.json()
     # then both are issued from the COD tender, by their own instrument
     refunds = {
         r["method"]: r

@@ -47,15 +47,15 @@ def test_return_admin_masks_bank_account_and_upi(superuser_client, victim_order,
     assert r.status_code == 200
     assert ACCOUNT not in body
     assert UPI not in body
-    assert "****9012" in body
-    assert "na***@okbank" in body
+    assert "••••••9012" in body
+    assert "na••••@okbank" in body
 
 
 def test_payout_mask():
     from returns.admin import payout_mask
 
     assert payout_mask({}) == "-"
-    assert payout_mask({"upi_id": UPI}) == "UPI na***@okbank"
+    assert payout_mask({"upi_id": UPI}) == "UPI na••••@okbank"
     assert ACCOUNT not in payout_mask({"account_number": ACCOUNT, "ifsc": "HDFC0001234"})
 
 

@@ -261,6 +261,7 @@ class Worker:
         "return_advance": 26,
         "return_cancel": 2,
         "refund_retry": 1,
+        "payout": 2,
         "read": 4,
         "invalid": 15,
     }
@@ -505,7 +506,9 @@ class Worker:
     def refund_retry(self) -> bool:
         from refunds.models import Refund
 
-        refund = self.pick(Refund.objects.exclude(state="issued").order_by("-pk"))
+        refund = self.pick(
+            Refund.objects.exclude(state__in=["issued", "awaiting_payout"]).order_by("-pk")
+        )
         if refund is not None:
             self.call("refund_retry", "finance", "post", f"/api/v1/refunds/{refund.pk}/retry/")
             return True
@@ -519,6 +522,36 @@ class Worker:
             f"/api/v1/refunds/{refund.pk}/retry/",
             expect="invalid",
         )
+        return True
+
+    def utr(self) -> str:
+        return str(self.rng.randrange(10**11, 8 * 10**11))  # a 12-digit IMPS RRN
+
+    def payout(self) -> bool:
+        """Finance pays a pending COD bank/UPI payout, or records that the bank
+        returned it and the customer corrects the details (paid in a later step)."""
+        from refunds.models import Payout
+
+        payout = self.pick(Payout.objects.exclude(state="paid").order_by("-pk"))
+        if payout is None:
+            return False
+        path = f"/api/v1/payouts/{payout.pk}"
+        if payout.state == "failed":
+            rma = payout.refund.return_request.rma
+            self.call(
+                "payout_correct",
+                "storefront",
+                "post",
+                f"/api/v1/returns/{rma}/payout-details/",
+                {"upi_id": "soak.fixed@okaxis"},
+                expect="racy",
+            )
+        elif self.rng.random() < 0.2:
+            self.call(
+                "payout_failed", "finance", "post", f"{path}/failed/", {"reason": "soak: closed"}
+            )
+        else:
+            self.call("payout_paid", "finance", "post", f"{path}/paid/", {"utr": self.utr()})
         return True
 
     def read(self) -> bool:
@@ -1092,9 +1125,29 @@ def drain(world: dict, figures: Figures, rounds: int = 8) -> None:
             worker.call(f"drain:{kind}", role, "post", path, body)
         if not busy:
             break
-    for refund in Refund.objects.exclude(state="issued").order_by("pk"):
+    for refund in Refund.objects.exclude(state__in=["issued", "awaiting_payout"]).order_by("pk"):
         figures.drained["refund retries"] += 1
         worker.call("drain:refund_retry", "finance", "post", f"/api/v1/refunds/{refund.pk}/retry/")
+    from refunds.models import Payout
+
+    for payout in Payout.objects.filter(state="failed").order_by("pk"):
+        figures.drained["payout corrections"] += 1
+        worker.call(
+            "drain:payout_correct",
+            "storefront",
+            "post",
+            f"/api/v1/returns/{payout.refund.return_request.rma}/payout-details/",
+            {"upi_id": "soak.drain@okaxis"},
+        )
+    for payout in Payout.objects.filter(state="pending").order_by("pk"):
+        figures.drained["payouts paid"] += 1
+        worker.call(
+            "drain:payout_paid",
+            "finance",
+            "post",
+            f"/api/v1/payouts/{payout.pk}/paid/",
+            {"utr": f"{900000000000 + payout.pk}"},
+        )
     figures.drained["outbox flushed"] += outbox_flush_task() or 0
 
 
@@ -1155,6 +1208,28 @@ def _drain_step(ret, rng):
             "supervisor",
             path,
             {"type": "convert_to_refund", "reason": "drain: replacement not reserved"},
+        )
+    from refunds.models import Payout
+
+    payout = (
+        Payout.objects.filter(refund__return_request=ret)
+        .exclude(state="paid")
+        .order_by("pk")
+        .first()
+    )
+    if payout is not None:  # a COD refund by bank/UPI waits for finance
+        if payout.state == "failed":
+            return (
+                "payout_correct",
+                "storefront",
+                f"/api/v1/returns/{ret.rma}/payout-details/",
+                {"upi_id": "soak.drain@okaxis"},
+            )
+        return (
+            "payout_paid",
+            "finance",
+            f"/api/v1/payouts/{payout.pk}/paid/",
+            {"utr": f"{900000000000 + payout.pk}"},
         )
     return None
 

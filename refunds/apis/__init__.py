@@ -11,8 +11,8 @@ from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
 
-from . import selectors
-from .states import RecoveryState
+from .. import selectors
+from ..states import RecoveryState
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
