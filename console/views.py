@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from flows import read, return_intake
 from flows.return_events import return_handle_event
-from flows.return_review import return_approve, return_reject
+from flows.return_review import return_approve
 from inventory.models import Location
 from oms.errors import ApplicationError, NotFound
 from orders.selectors import order_get, order_status, order_timeline, payment_status
@@ -24,6 +24,7 @@ from sla.selectors import return_legs
 
 from . import selectors, services
 from .access import console_view, forbidden, staff_actor
+from .actions import finish_context
 from .forms import (
     ConsoleLoginForm,
     ContactForm,
@@ -159,6 +160,7 @@ def return_detail(request, rma: str):
         ]
         if can_inspect
         else [],
+        **finish_context(user, return_request, items),
     }
     return render(request, "console/return.html", ctx)
 
@@ -182,18 +184,6 @@ def return_approve_view(request, rma: str):
         rma,
         lambda: return_approve(rma=rma, actor=staff_actor(request), note=note),
         "Return approved.",
-    )
-
-
-@console_view("returns.review_return")
-@require_POST
-def return_reject_view(request, rma: str):
-    note = ReviewForm(request.POST).data.get("note", "")[:500]
-    return _done(
-        request,
-        rma,
-        lambda: return_reject(rma=rma, actor=staff_actor(request), note=note),
-        "Return rejected.",
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from oms.errors import Conflict
+from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 
 from ..events import ReturnEventType, return_event
-from ..messages import notify
+from ..messages import REJECT_REASONS, notify
 from ..models import Return
 from ..states import ReturnState
 from .common import return_get_for_update, return_items, transition
@@ -46,9 +46,19 @@ def return_review_approve(*, rma: str, actor: EventActor, note: str = "") -> Ret
         return return_request
 
 
-def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
+def return_review_reject(
+    *, rma: str, actor: EventActor, note: str = "", reason: str = "other"
+) -> Return:
+    """Reject a held return. ``reason`` (a ``REJECT_REASONS`` code) picks what
+    the customer is told; ``note`` is for the record only."""
     from django.utils import timezone
 
+    reason = reason or "other"
+    if reason not in REJECT_REASONS:
+        raise ApplicationError(
+            f"reason: unknown reason {reason!r}; one of {', '.join(REJECT_REASONS)}.",
+            extra={"field": "reason"},
+        )
     with transaction.atomic():
         return_request = return_get_for_update(rma)
         if return_request.state != ReturnState.PENDING_REVIEW:
@@ -68,8 +78,13 @@ def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Retu
             timezone.now(),
             why="rejected in review",
         )
+        label = REJECT_REASONS[reason][0]
         return_event(
-            return_request, ReturnEventType.REJECTED, actor=actor, message=note or "Rejected"
+            return_request,
+            ReturnEventType.REJECTED,
+            actor=actor,
+            message=f"{label}: {note}" if note else label,
+            payload={"reason": reason, "note": note},
         )
-        notify(return_request, "return_rejected", note=note)
+        notify(return_request, "return_rejected", reason=reason)
         return return_request

@@ -25,3 +25,4 @@ class ReturnEventData:
     reason: str = ""
     event_id: str = ""
     method: str = ""
+    tracking_number: str = ""  # exchange_dispatched: the courier's AWB
