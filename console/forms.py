@@ -64,8 +64,10 @@ class ReceivedForm(forms.Form):
 class QcForm(forms.Form):
     passed = forms.TypedChoiceField(
         label="Inspection",
-        choices=[("1", "Passed"), ("0", "Failed")],
+        choices=[("", "Not inspected yet"), ("1", "Passed"), ("0", "Failed")],
         coerce=lambda v: v == "1",
+        required=False,
+        empty_value=None,
     )
     disposition = forms.ChoiceField(
         label="Disposition",

@@ -34,6 +34,7 @@ from .forms import (
     RootCauseForm,
     SearchForm,
 )
+from .timeline import qc_error_place, timeline_groups, timeline_rows, tz_label
 
 
 class LoginView(auth_views.LoginView):
@@ -96,7 +97,8 @@ def order_detail(request, number: str):
         "lines": lines,
         "status": order_status(units).replace("_", " "),
         "payment_status": payment_status(list(order.payments.all())).replace("_", " "),
-        "timeline": order_timeline(order),
+        "timeline": timeline_groups(order_timeline(order)),
+        "tz_label": tz_label(),
         "returns": order.returns.order_by("-created_at"),
         "refunds": refund_list(order=order.number)
         if user.has_perm("refunds.view_refund")
@@ -124,19 +126,26 @@ def contact_add(request, number: str):
 
 @console_view("returns.view_return")
 def return_detail(request, rma: str):
-    return_request = _return_or_404(rma)
+    return _return_page(request, _return_or_404(rma))
+
+
+def _return_page(request, return_request, *, qc_forms: dict | None = None, status: int = 200):
+    """The return page; ``qc_forms`` (unit id → bound QcForm) re-shows a QC
+    entry that was refused, with its error next to the unit."""
     user = request.user
     items = list(return_request.items.all())
     refunds = read.return_refunds(return_request)
     events = read.return_event_rows(return_request, refunds)
     can_event = user.has_perm("returns.record_return_event")
     can_inspect = user.has_perm("returns.inspect_return")
+    qc_forms = qc_forms or {}
     ctx = {
         "return_request": return_request,
         "items": items,
         "legs": read.return_progress(return_request, events),
         "sla": sorted(return_legs(return_request), key=lambda leg: leg.pk),
-        "events": events,
+        "events": timeline_rows(events),
+        "tz_label": tz_label(),
         "refunds": refunds,
         "photos": return_request.photos.select_related("unit"),
         "can_review": user.has_perm("returns.review_return")
@@ -156,13 +165,16 @@ def return_detail(request, rma: str):
         if can_inspect and any(i.unit.state in (UnitState.RETURN_IN_TRANSIT,) for i in items)
         else None,
         "qc_items": [
-            (i, QcForm(prefix=f"u{i.unit_id}")) for i in items if i.unit.state == UnitState.RETURNED
+            (i, qc_forms.get(i.unit_id) or QcForm(prefix=f"u{i.unit_id}"))
+            for i in items
+            if i.unit.state == UnitState.RETURNED
         ]
         if can_inspect
         else [],
+        "qc_error": any(f.errors for f in qc_forms.values()),
         **finish_context(user, return_request, items),
     }
-    return render(request, "console/return.html", ctx)
+    return render(request, "console/return.html", ctx, status=status)
 
 
 def _done(request, rma: str, fn, ok: str):
@@ -237,15 +249,7 @@ def return_event(request, rma: str):
             return redirect("console:return", rma)
         data = ReturnEventData(type=kind, location=form.cleaned_data["location"])
     elif kind == EventKind.QC_RESULT:
-        results = []
-        for item in return_request.items.all():
-            form = QcForm(request.POST, prefix=f"u{item.unit_id}")
-            if f"u{item.unit_id}-passed" in request.POST and form.is_valid():
-                results.append(QcResult(unit=item.unit_id, **form.cleaned_data))
-        if not results:
-            messages.error(request, "Record a result for at least one item.")
-            return redirect("console:return", rma)
-        data = ReturnEventData(type=kind, results=results)
+        return _qc_record(request, return_request)
     else:
         return forbidden(request, "This event cannot be recorded from the console.")
     return _done(
@@ -254,6 +258,44 @@ def return_event(request, rma: str):
         lambda: return_handle_event(rma=rma, data=data, actor=staff_actor(request)),
         "Event recorded.",
     )
+
+
+def _qc_record(request, return_request):
+    """Record the units given a result; a refused entry comes back with the
+    error next to its unit and everything entered kept (status 400)."""
+    rma = return_request.rma
+    forms = {
+        i.unit_id: QcForm(request.POST, prefix=f"u{i.unit_id}")
+        for i in return_request.items.all()
+        if i.unit.state == UnitState.RETURNED
+    }
+    chosen = [
+        (uid, f)
+        for uid, f in forms.items()
+        if f.is_valid() and f.cleaned_data["passed"] is not None
+    ]
+    if not chosen:
+        for f in forms.values():
+            if not f.errors:
+                f.add_error("passed", "Choose passed or failed for at least one item.")
+        return _return_page(request, return_request, qc_forms=forms, status=400)
+    results = [QcResult(unit=uid, **f.cleaned_data) for uid, f in chosen]
+    try:
+        return_handle_event(
+            rma=rma,
+            data=ReturnEventData(type=EventKind.QC_RESULT, results=results),
+            actor=staff_actor(request),
+        )
+    except ApplicationError as exc:
+        uid, field, message = qc_error_place(exc, [uid for uid, _ in chosen])
+        target = forms.get(uid)
+        if target is None:
+            messages.error(request, message)
+        else:
+            target.add_error(field if field in target.fields else None, message)
+        return _return_page(request, return_request, qc_forms=forms, status=400)
+    messages.success(request, "QC result recorded.")
+    return redirect("console:return", rma)
 
 
 @console_view("returns.view_return")
