@@ -26,5 +26,6 @@ urlpatterns = [
     path("returns/<str:rma>/root-cause/", views.return_root_cause, name="root_cause"),
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
+    path("returns/<str:rma>/assign/", views.return_assign, name="assign"),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]

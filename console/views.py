@@ -22,7 +22,7 @@ from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
 from sla.selectors import return_legs
 
-from . import selectors, services
+from . import queue, selectors, services
 from .access import console_view, forbidden, staff_actor
 from .actions import finish_context
 from .forms import (
@@ -146,6 +146,7 @@ def _return_page(request, return_request, *, qc_forms: dict | None = None, statu
         "sla": sorted(return_legs(return_request), key=lambda leg: leg.pk),
         "events": timeline_rows(events),
         "tz_label": tz_label(),
+        "agents": queue.console_agents(),
         "refunds": refunds,
         "photos": return_request.photos.select_related("unit"),
         "can_review": user.has_perm("returns.review_return")
@@ -300,16 +301,65 @@ def _qc_record(request, return_request):
 
 @console_view("returns.view_return")
 def queues(request):
+    g = request.GET
+    params = {
+        k: g.get(k, "")
+        for k in ("view", "leg", "type", "channel", "age", "sort")
+        if g.get(k, "") != ""
+    }
+    view = params.get("view", "all")
+    rows = queue.work_queue(user=request.user, **params)
+    counts = queue.view_counts(request.user)
+    for row in rows:
+        row.left = queue.countdown(row.seconds_left)
     return render(
         request,
         "console/queues.html",
         {
+            "rows": rows,
+            "view": view,
+            "params": params,
+            "tabs": [(key, label, counts[key]) for key, label in queue.VIEWS],
+            "choices": queue.filter_choices(),
+            "agents": queue.console_agents(),
+            "can_assign": request.user.has_perm("returns.view_return"),
             "review": selectors.queue_review(),
             "qc": selectors.queue_qc(),
-            "sla": selectors.sla_queues(),
             "can_review": request.user.has_perm("returns.review_return"),
+            "query": request.GET.urlencode(),
         },
     )
+
+
+@console_view("returns.view_return")
+@require_POST
+def return_assign(request, rma: str):
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    # "Assign to me" is a button in the same form as the agent list.
+    chosen = request.POST.getlist("assignee")
+    who = "me" if "me" in chosen else (chosen[-1] if chosen else "")
+    if who == "me":
+        assignee = request.user
+    elif who == "":
+        assignee = None
+    else:
+        assignee = queue.console_agents().filter(pk=int(who) if who.isdigit() else 0).first()
+        if assignee is None:
+            messages.error(request, "Choose an agent from the list.")
+            return redirect("console:return", rma)
+    nxt = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = ""
+    try:
+        services.return_assign(rma=rma, assignee=assignee, actor=staff_actor(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"{rma} assigned to {assignee.get_username() if assignee else 'nobody'}."
+        )
+    return redirect(nxt or "console:return", *([] if nxt else [rma]))
 
 
 @console_view("returns.view_return")
