@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, views, wizard
+from . import actions, scan, views, wizard
 
 app_name = "console"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     path("returns/<str:rma>/root-cause/", views.return_root_cause, name="root_cause"),
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
+    path("scan/", scan.scan, name="scan"),
     path("returns/<str:rma>/assign/", views.return_assign, name="assign"),
     path("dashboard/", views.dashboard, name="dashboard"),
 ]
