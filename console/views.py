@@ -92,23 +92,41 @@ def order_detail(request, number: str):
     for line in order.lines.all():
         lines.append({"line": line, "units": by_line.get(line.pk, [])})
     user = request.user
+    refunds = (
+        list(refund_list(order=order.number)) if user.has_perm("refunds.view_refund") else None
+    )
     ctx = {
         "order": order,
+        "tenders": order_tenders(order, refunds),
         "lines": lines,
         "status": order_status(units).replace("_", " "),
         "payment_status": payment_status(list(order.payments.all())).replace("_", " "),
         "timeline": timeline_groups(order_timeline(order)),
         "tz_label": tz_label(),
         "returns": order.returns.order_by("-created_at"),
-        "refunds": refund_list(order=order.number)
-        if user.has_perm("refunds.view_refund")
-        else None,
+        "refunds": refunds,
         "ledger": order_ledger(order) if user.has_perm("orders.view_ledgerentry") else None,
         "contacts": order.contacts.select_related("user").order_by("-created_at"),
         "contact_form": ContactForm() if user.has_perm("orders.add_contactlog") else None,
         "can_create_return": user.has_perm("returns.add_return"),
     }
     return render(request, "console/order.html", ctx)
+
+
+def order_tenders(order, refunds: list | None) -> list[dict]:
+    """Each tender of the order with what was refunded to it, refund by
+    refund (instrument, amount, state, reference); refunds only for those
+    who may read them."""
+    by_payment: dict[int, list] = {}
+    for refund in refunds or []:
+        for t in refund.tenders.all():
+            by_payment.setdefault(t.payment_id, []).append(
+                {"refund": refund, "tender": t, "how": t.instrument.replace("_", " ")}
+            )
+    return [
+        {"payment": p, "refunds": by_payment.get(p.pk, [])}
+        for p in order.payments.all().order_by("position")
+    ]
 
 
 @console_view("orders.add_contactlog")
