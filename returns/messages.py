@@ -53,8 +53,17 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+def status_link(rma: str) -> str:
+    """The return's status page in the portal, for emails."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    return settings.OMS_PUBLIC_URL + reverse("portal:return", args=[rma])
+
+
 def notify(ret: Return, template: str, **ctx) -> None:
     subject, body = TEMPLATES[template](ret, **ctx)
+    body = f"{body}\n\nFollow your return: {status_link(ret.rma)}"
     message_enqueue(order=ret.order, template=template, subject=subject, body=body)
     if template in BY_TEMPLATE:
         return_webhook(ret, BY_TEMPLATE[template])

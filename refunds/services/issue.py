@@ -69,6 +69,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     tenders = list(refund.tenders.order_by("pk"))
     ret = refund.return_request
     details = ret.payout_details if ret else {}
+    references: list[str] = []
     for tender in tenders:
         payment = payments[tender.payment_id]
         if tender.amount > payment.refundable:
@@ -87,6 +88,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
         RefundTender.objects.filter(pk=tender.pk).update(
             gateway=gateway.name, gateway_reference=result.reference
         )
+        references.append(result.reference)
         payment_refund_record(
             order=order,
             payment=payment,
@@ -98,8 +100,9 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             payload={"refund": refund.pk, "reference": result.reference},
         )
     credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
+    credit = None
     if credit_total:
-        StoreCredit.objects.create(
+        credit = StoreCredit.objects.create(
             customer_id=order.customer_id,
             refund=refund,
             code=new_reference("SC", 10),
@@ -139,12 +142,17 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             },
         ),
     )
-    _notify(refund, order, note)
+    _notify(refund, order, note, references=references, credit_code=credit.code if credit else "")
     return refund, True
 
 
-def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
-    """Tell the customer (message) and the channel (webhook)."""
+def _notify(
+    refund: Refund, order: Order, note: CreditNote, *, references=(), credit_code: str = ""
+) -> None:
+    """Tell the customer (message) and the channel (webhook): the refund
+    reference(s), the store-credit code and the return's status page."""
+    from returns.messages import status_link
+
     how = {
         "original": "to your original payment method",
         "store_credit": "as store credit",
@@ -155,7 +163,18 @@ def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
         template="refund_issued",
         subject=f"Your refund of {refund.amount} {refund.currency} is on its way",
         body=f"We've issued a refund of {refund.amount} {refund.currency} {how} for order {order.number}. "
-        f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
+        f"Credit note {note.number}."
+        + (f" Refund reference: {', '.join(references)}." if references else "")
+        + (
+            f" Your store credit code: {credit_code} (use it at checkout)."
+            if credit_code
+            else " Banks usually show it within 5–7 working days."
+        )
+        + (
+            f"\n\nFollow your return: {status_link(refund.return_request.rma)}"
+            if refund.return_request_id
+            else ""
+        ),
     )
     refund_issued_webhook(refund, note)
 
