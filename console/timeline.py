@@ -66,8 +66,11 @@ def _words(event_type: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _group_key(event) -> tuple[str, str]:
+def _group_key(event, refund_rma: dict[str, str]) -> tuple[str, str]:
     payload = event.payload if isinstance(event.payload, dict) else {}
+    if event.entity == "refund" and refund_rma.get(str(event.entity_id)):
+        rma = refund_rma[str(event.entity_id)]
+        return f"return:{rma}", f"Return {rma}"
     if event.entity == "return":
         return f"return:{event.entity_id}", f"Return {event.entity_id}"
     if payload.get("rma"):
@@ -119,12 +122,12 @@ def _same_change(a: Row, b: Row) -> bool:
     )
 
 
-def timeline_groups(events) -> list[Group]:
+def timeline_groups(events, refund_rma: dict[str, str] | None = None) -> list[Group]:
     """Groups (a return, a shipment, the order), the most recently active
     first; in each, rows newest first, unit changes made together merged."""
     groups: dict[str, Group] = {}
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk)):
-        key, label = _group_key(event)
+        key, label = _group_key(event, refund_rma or {})
         group = groups.setdefault(key, Group(key, label))
         row = _row(event)
         last = group.rows[-1] if group.rows else None
@@ -140,9 +143,9 @@ def timeline_groups(events) -> list[Group]:
     return sorted(groups.values(), key=lambda g: g.latest, reverse=True)
 
 
-def timeline_rows(events) -> list[Group]:
-    """The same, for one return's page (one group, usually)."""
-    return timeline_groups(list(events))
+def timeline_rows(events, return_request, refunds) -> list[Group]:
+    """The same, for one return's page: its refunds' rows count as its own."""
+    return timeline_groups(list(events), {str(r.pk): return_request.rma for r in refunds})
 
 
 def qc_error_place(exc, unit_ids: list[int]) -> tuple[int | None, str, str]:
