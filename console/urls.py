@@ -29,4 +29,5 @@ urlpatterns = [
     path("scan/", scan.scan, name="scan"),
     path("returns/<str:rma>/assign/", views.return_assign, name="assign"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/refunds.csv", views.refunds_csv, name="refunds_csv"),
 ]

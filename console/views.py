@@ -22,7 +22,7 @@ from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
 from sla.selectors import return_legs
 
-from . import queue, selectors, services
+from . import analytics, queue, selectors, services
 from .access import console_view, forbidden, staff_actor
 from .actions import finish_context
 from .forms import (
@@ -392,5 +392,25 @@ def dashboard(request):
             "refunds": selectors.refunds_now(),
             "sla": selectors.sla_health(),
             "m": selectors.measures(),
+            "cycle": analytics.cycle_times(),
+            "fcr": analytics.first_contact_resolution(),
+            "accuracy": analytics.inventory_accuracy(),
+            "by_tender": analytics.refunds_by_tender_day()
+            if request.user.has_perm("refunds.view_refund")
+            else None,
         },
     )
+
+
+@console_view("refunds.view_refund")
+def refunds_csv(request):
+    import csv
+
+    from django.http import HttpResponse
+
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="refunds-by-tender-and-day.csv"'
+    writer = csv.writer(response)
+    for row in analytics.refunds_csv_rows():
+        writer.writerow(row)
+    return response
