@@ -85,3 +85,18 @@ def axe():
 def no_horizontal_overflow(page) -> int:
     """The page's full width; a page that fits a phone is at most its viewport."""
     return page.evaluate("document.documentElement.scrollWidth")
+
+
+def overflowing(page, width: int = 390) -> list[str]:
+    """The deepest elements sticking out to the right of the viewport (to say
+    what breaks a phone layout)."""
+    return page.evaluate(
+        """(w) => { const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const r = el.getBoundingClientRect();
+          if (r.right > w + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 1))
+            out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '') + ' ' + Math.round(r.right));
+          if (out.length >= 6) break; }
+        return out; }""",
+        width,
+    )
