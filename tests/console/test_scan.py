@@ -83,3 +83,24 @@ def test_unknown_code_says_so_and_keeps_the_input_focused(login, ret):
 
 def test_agents_cannot_receive(login, ret):
     assert login("agent").get("/console/scan/").status_code == 403
+
+
+def test_qc_screen_keeps_entries_and_shows_the_error_at_the_field(login, ret):
+    c = login("warehouse")
+    c.post("/console/scan/", {"code": ret.rma})
+    unit = ret.items.get().unit_id
+    r = c.post(
+        f"/console/qc/{ret.rma}/",
+        {"unit": unit, "passed": "false", "disposition": "restock", "notes": "zip broken"},
+    )
+    assert r.status_code == 400
+    body = r.content.decode()
+    assert "A unit that failed QC goes back to the customer." in body
+    assert "results[" not in body
+    assert "zip broken" in body
+    assert 'value="restock" selected' in body
+    # no result chosen: said at the field, nothing recorded
+    r = c.post(f"/console/qc/{ret.rma}/", {"unit": unit, "notes": "later"})
+    assert r.status_code == 400
+    assert "This field is required." in r.content.decode()
+    assert not ret.items.filter(qc_passed__isnull=False).exists()
