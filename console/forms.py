@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from returns.messages import REJECT_REASONS
 from returns.states import Disposition, RefundMethod
 
 from .services import CONTACT_CHANNELS, ROOT_CAUSES
@@ -63,8 +64,10 @@ class ReceivedForm(forms.Form):
 class QcForm(forms.Form):
     passed = forms.TypedChoiceField(
         label="Inspection",
-        choices=[("1", "Passed"), ("0", "Failed")],
+        choices=[("", "Not inspected yet"), ("1", "Passed"), ("0", "Failed")],
         coerce=lambda v: v == "1",
+        required=False,
+        empty_value=None,
     )
     disposition = forms.ChoiceField(
         label="Disposition",
@@ -152,3 +155,98 @@ class ResolutionForm(forms.Form):
             ):
                 self.add_error(f"exchange_{unit.pk}", "Choose the variant for the exchange.")
         return data
+
+
+class DispatchForm(forms.Form):
+    tracking_number = forms.CharField(
+        label="AWB (courier tracking number)",
+        max_length=100,
+        error_messages={"required": "Enter the AWB of the replacement parcel."},
+    )
+    units = forms.MultipleChoiceField(
+        label="Replacements in this parcel",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one replacement to dispatch."},
+    )
+
+    def __init__(self, *args, items, **kw):
+        super().__init__(*args, **kw)
+        self.fields["units"].choices = [
+            (
+                str(i.unit_id),
+                f"Unit #{i.unit_id} → {i.exchange_sku.name if i.exchange_sku else i.unit.sku.name}",
+            )
+            for i in items
+        ]
+        self.fields["units"].initial = [str(i.unit_id) for i in items]
+
+    def clean_tracking_number(self):
+        value = self.cleaned_data["tracking_number"].strip()
+        if not value.replace("-", "").isalnum():
+            raise forms.ValidationError("An AWB has letters, digits and dashes only.")
+        return value
+
+
+class DifferenceForm(forms.Form):
+    amount = forms.DecimalField(label="Amount collected", max_digits=14, decimal_places=2)
+    method = forms.ChoiceField(
+        label="Paid by", choices=[("upi", "UPI"), ("card", "Card"), ("wallet", "Wallet")]
+    )
+
+
+CANCEL_REASONS = [
+    ("customer_request", "The customer asked to cancel"),
+    ("duplicate", "Duplicate of another return"),
+    ("resolved_otherwise", "Resolved another way (for example a partial credit)"),
+    ("pickup_impossible", "Pickup not possible at the address"),
+    ("other", "Other"),
+]
+
+
+class _ReasonForm(forms.Form):
+    note = forms.CharField(
+        label="Note for the record (internal)",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label="I have checked this with the customer or the case notes",
+        error_messages={"required": "Tick the box to confirm."},
+    )
+
+    def reason_text(self) -> str:
+        label = dict(self.fields["reason"].choices).get(self.cleaned_data["reason"], "")
+        note = self.cleaned_data.get("note", "").strip()
+        return f"{label}: {note}" if note else str(label)
+
+
+class CancelForm(_ReasonForm):
+    reason = forms.ChoiceField(label="Why", choices=[("", "Choose…"), *CANCEL_REASONS])
+    field_order = ["reason", "note", "confirm"]
+
+
+CONVERT_REASONS = [
+    ("out_of_stock", "Replacement out of stock"),
+    ("customer_request", "The customer prefers a refund"),
+    ("pickup_failed", "Pickup failed repeatedly"),
+    ("low_value", "Not worth collecting (low value)"),
+    ("goodwill", "Goodwill gesture"),
+    ("other", "Other"),
+]
+
+
+class ConvertForm(_ReasonForm):
+    reason = forms.ChoiceField(label="Why", choices=[("", "Choose…"), *CONVERT_REASONS])
+    field_order = ["reason", "note", "confirm"]
+
+
+class RejectForm(_ReasonForm):
+    reason = forms.ChoiceField(label="Reason (decides the customer's message)")
+    field_order = ["reason", "note", "confirm"]
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.fields["reason"].choices = [("", "Choose…")] + [
+            (code, label) for code, (label, _) in REJECT_REASONS.items()
+        ]

@@ -73,3 +73,38 @@ def contact_log_create(
             ),
         )
         return contact
+
+
+def return_assign(*, rma: str, assignee, actor: EventActor) -> Return:
+    """Give a return an owner in the console queue (``assignee`` None: nobody).
+    Only console users can own a case."""
+    from .forms import is_console_user
+
+    if assignee is not None and not is_console_user(assignee):
+        raise ApplicationError(
+            f"assignee: {assignee.get_username()} cannot use the console.",
+            extra={"field": "assignee"},
+        )
+    with transaction.atomic():
+        return_request = Return.objects.select_for_update().filter(rma=rma).first()
+        if return_request is None:
+            raise ApplicationError(f"Return {rma} does not exist.", code="not_found")
+        before = return_request.assignee_id
+        new = assignee.pk if assignee is not None else None
+        if before == new:
+            return return_request
+        Return.objects.filter(pk=return_request.pk).update(assignee_id=new)
+        return_request.assignee_id = new
+        name = assignee.get_username() if assignee is not None else "nobody"
+        timeline_record(
+            order=return_request.order_id,
+            actor=actor,
+            event=Event(
+                "return",
+                return_request.rma,
+                "return.assigned",
+                message=f"Assigned to {name}",
+                payload={"rma": return_request.rma, "assignee": new, "previous": before},
+            ),
+        )
+        return return_request

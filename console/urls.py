@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import payouts, recoveries, views, wizard
+from . import actions, payouts, recoveries, scan, views, wizard
 
 app_name = "console"
 
@@ -13,11 +13,21 @@ urlpatterns = [
     path("orders/<str:number>/return/", wizard.wizard, name="wizard"),
     path("returns/<str:rma>/", views.return_detail, name="return"),
     path("returns/<str:rma>/approve/", views.return_approve_view, name="approve"),
-    path("returns/<str:rma>/reject/", views.return_reject_view, name="reject"),
+    path(
+        "returns/<str:rma>/reject/",
+        actions.return_confirm,
+        {"action": "reject"},
+        name="reject",
+    ),
+    path("returns/<str:rma>/confirm/<str:action>/", actions.return_confirm, name="confirm"),
+    path("returns/<str:rma>/dispatch/", actions.exchange_dispatch, name="dispatch"),
+    path("returns/<str:rma>/difference/", actions.difference_collect, name="difference"),
     path("returns/<str:rma>/modify/", views.return_modify, name="modify"),
     path("returns/<str:rma>/root-cause/", views.return_root_cause, name="root_cause"),
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
+    path("scan/", scan.scan, name="scan"),
+    path("returns/<str:rma>/assign/", views.return_assign, name="assign"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("recoveries/", recoveries.recoveries, name="recoveries"),
     path(
@@ -33,4 +43,5 @@ urlpatterns = [
     path("payouts/", payouts.payouts, name="payouts"),
     path("payouts/<int:payout_id>/paid/", payouts.payout_paid_view, name="payout_paid"),
     path("payouts/<int:payout_id>/failed/", payouts.payout_failed_view, name="payout_failed"),
+    path("dashboard/refunds.csv", views.refunds_csv, name="refunds_csv"),
 ]

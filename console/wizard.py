@@ -4,6 +4,8 @@ escalation threshold → create. It calls the same services as the API."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -75,8 +77,29 @@ def _eligibility(number: str, state: dict) -> dict[int, str]:
             return_quote(_request(number, probe, units=[uid]))
             out[int(uid)] = ""
         except ApplicationError as exc:
-            out[int(uid)] = exc.message.split(": ", 1)[-1]
+            out[int(uid)] = human_error(exc.message)
     return out
+
+
+def _override_cannot_help(number: str, state: dict, blocked: dict[int, str]) -> list[str]:
+    """The blocked units an override would not unblock (already in a return,
+    not delivered): the policy's window and returnable list can be overridden,
+    nothing else."""
+    out = []
+    for uid in blocked:
+        probe = {**state, "refund_method": RefundMethod.STORE_CREDIT, "items": {}}
+        try:
+            return_quote(_request(number, probe, units=[uid], override=True))
+        except ApplicationError as exc:
+            out.append(f"unit #{uid}: {human_error(exc.message)}")
+    return out
+
+
+def human_error(message: str) -> str:
+    """'items[0].unit: unit 7 is …' → 'Unit 7 is …' (the API's field path is
+    for machines)."""
+    text = re.sub(r"^items\[\d+\](\.\w+)?: ", "", message)
+    return text[:1].upper() + text[1:]
 
 
 @console_view("returns.add_return")
@@ -144,7 +167,13 @@ def _eligible(request, order, state, ctx):
         if override and not can_override:
             return forbidden(request, "Overriding eligibility needs a supervisor.")
         if blocked and override:
-            if not form.cleaned_data["override_note"].strip():
+            hopeless = _override_cannot_help(order.number, state, blocked)
+            if hopeless:
+                form.add_error(
+                    "override",
+                    "An override cannot make these items eligible: " + "; ".join(hopeless),
+                )
+            elif not form.cleaned_data["override_note"].strip():
                 form.add_error("override_note", "Say why you override the policy.")
             else:
                 state.update(
@@ -239,7 +268,7 @@ def _review(request, order, state, ctx):
         try:
             return_request = return_create(req, actor=staff_actor(request))
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, human_error(exc.message))
         else:
             request.session.pop(_key(order.number), None)
             messages.success(
@@ -256,13 +285,28 @@ def _review(request, order, state, ctx):
         quote = return_quote(req)
         error = ""
     except ApplicationError as exc:
-        quote, error = None, exc.message
+        quote, error = None, human_error(exc.message)
+    units = _units(order, state["units"])
+    reasons = dict(ReturnReason.objects.values_list("code", "label"))
+    lines = []
+    for item in req.items:
+        unit = next(u for u in units if u.pk == item.unit)
+        lines.append(
+            {
+                "unit": unit,
+                "reason": reasons.get(item.reason, item.reason),
+                "resolution": Resolution(item.resolution).label,
+                "exchange": item.exchange_sku or "",
+                "amount": unit.net_paid,
+            }
+        )
     ctx.update(
         {
+            "lines": lines,
             "quote": quote,
             "error": error,
             "threshold": policy_current().risk_threshold,
-            "units": _units(order, state["units"]),
+            "units": units,
             "override": override,
         }
     )

@@ -22,6 +22,7 @@ def return_approve(*, rma: str, actor: EventActor, note: str = "") -> Return:
         return return_request
 
 
-def return_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
-    """Reject: nothing follows (no refund falls due, no leg was started)."""
-    return return_review_reject(rma=rma, actor=actor, note=note)
+def return_reject(*, rma: str, actor: EventActor, note: str = "", reason: str = "other") -> Return:
+    """Reject: nothing follows (no refund falls due, no leg was started).
+    ``reason`` picks the customer's message; ``note`` stays internal."""
+    return return_review_reject(rma=rma, actor=actor, note=note, reason=reason)

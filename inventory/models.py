@@ -55,6 +55,12 @@ class SKU(models.Model):
     category = models.CharField(max_length=100, blank=True, default="")
     returnable = models.BooleanField(default=True)
     warranty_months = models.PositiveSmallIntegerField(default=0)
+    image_url = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Product photo shown to customers: an https:// URL or a /static/ path.",
+    )
     unlisted = models.BooleanField(
         default=False, help_text="Created by a channel for an unknown SKU."
     )

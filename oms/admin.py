@@ -56,8 +56,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # revoke instead.
         return False
 
-    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    @admin.action(description="Revoke selected API keys…", permissions=["change"])
     def revoke(self, request, queryset):
+        """Asks first (a page listing the keys), then revokes: a revoked key
+        stops working at once and cannot be restored."""
+        from django.contrib.admin import helpers
+        from django.template.response import TemplateResponse
+
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/oms/apikey/revoke_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Revoke these API keys?",
+                    "keys": queryset.filter(revoked_at__isnull=True),
+                    "already": queryset.filter(revoked_at__isnull=False),
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "selected": queryset.values_list("pk", flat=True),
+                },
+            )
         count = queryset.revoke()
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 

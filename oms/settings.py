@@ -205,6 +205,9 @@ OMS_MAX_UNITS_PER_ORDER = int(os.environ.get("OMS_MAX_UNITS_PER_ORDER", "5000"))
 # JSON bodies nested deeper than this are refused with 400.
 OMS_MAX_JSON_DEPTH = int(os.environ.get("OMS_MAX_JSON_DEPTH", "32"))
 
+# Where customers reach the portal: emails link to <OMS_PUBLIC_URL>/returns/r/<rma>/.
+OMS_PUBLIC_URL = os.environ.get("OMS_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 

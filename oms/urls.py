@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
+from demo import views as demo_views
 from intake import apis as intake_apis
 from inventory import apis as inventory_apis
 from orders import apis as order_apis
@@ -131,7 +132,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", demo_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("returns/", include("portal.urls")),
     path("console/qc/", include("quality.urls")),

@@ -1,16 +1,10 @@
 import threading
 
 from django.core.exceptions import RequestDataTooBig
-from django.shortcuts import render
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 
 from .middleware import api_error, is_api
-
-
-def home(request):
-    return render(request, "home.html")
-
 
 # Error handlers (oms/urls.py): under /api/ the one JSON shape
 # {"code", "message", "extra"}; elsewhere Django's own pages.

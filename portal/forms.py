@@ -116,10 +116,25 @@ class ReturnForm(forms.Form):
             )
         self.photos: dict[int, list] = {}
 
-    def unit_rows(self):
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(anchor, text) for every error, naming the item it is about."""
+        names = {f"_{u.pk}": u.sku.name for u in self.units}
+        out = [("", str(e)) for e in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name == "__all__":
+                continue
+            suffix = "_" + name.rsplit("_", 1)[-1] if "_" in name else ""
+            about = names.get(suffix) or self.fields[name].label
+            for e in errors:
+                out.append((f"id_{name}", f"{about}: {e}"))
+        return out
+
+    def unit_rows(self, held: dict | None = None):
+        held = held or {}
         for unit in self.units:
             uid = unit.pk
             yield {
+                "held": held.get(uid, []),
                 "unit": unit,
                 "pick": self[f"unit_{uid}"],
                 "reason": self[f"reason_{uid}"],
@@ -152,13 +167,20 @@ class ReturnForm(forms.Form):
             else:
                 money_back = True
             if reason in self.defect_codes and not self.for_quote:
+                from .services import photos_held
+
                 files = self.files.getlist(f"photos_{uid}") if self.files else []
-                if not files:
-                    self.add_error(None, f"Add at least one photo of item {unit.sku.name}.")
+                held = photos_held(self.data.getlist(f"held_photos_{uid}"))
+                if not files and not held:
+                    self.add_error(
+                        f"reason_{uid}", f"Add at least one photo of the {unit.sku.name}."
+                    )
                 good, errors = check_photos(files)
+                if len(good) + len(held) > MAX_PHOTOS:
+                    errors.append(f"Attach at most {MAX_PHOTOS} photos.")
                 for error in errors:
-                    self.add_error(None, error)
-                self.photos[uid] = good
+                    self.add_error(f"reason_{uid}", error)
+                self.photos[uid] = held + good
         if money_back and data.get("refund_method") == RefundMethod.BANK_TRANSFER:
             has_upi = bool(data.get("upi_id"))
             has_bank = all(data.get(k) for k in ("account_name", "account_number", "ifsc"))

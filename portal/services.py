@@ -155,3 +155,54 @@ def photos_store(*, return_request, photos: dict[int, list]) -> list[ReturnPhoto
             photo.save()
             saved.append(photo)
     return saved
+
+
+# Photos kept across a form error: a file input cannot be filled again by the
+# server, so checked photos are parked under held/ and the form carries a
+# signed token per photo. Tokens expire with the portal session (1 hour).
+HELD_SALT = "portal.held-photo"
+HELD_AGE = 60 * 60
+EXT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def photos_hold(photos: dict[int, list]) -> dict[int, list[dict]]:
+    """Park checked uploads; unit id → [{"token", "name"}]."""
+    from django.core import signing
+
+    out: dict[int, list[dict]] = {}
+    for unit_id, files in photos.items():
+        for upload, content_type in files:
+            if getattr(upload, "held_token", None):
+                out.setdefault(unit_id, []).append(
+                    {"token": upload.held_token, "name": upload.display_name}
+                )
+                continue
+            ext = {v: k for k, v in EXT_TYPES.items()}[content_type]
+            upload.seek(0)
+            path = default_storage.save(f"held/{secrets.token_hex(12)}.{ext}", upload)
+            token = signing.dumps({"path": path, "name": upload.name[:100]}, salt=HELD_SALT)
+            out.setdefault(unit_id, []).append({"token": token, "name": upload.name[:100]})
+    return out
+
+
+def photos_held(tokens: list[str]) -> list:
+    """The parked photos for these tokens as (file, content type); bad or
+    expired tokens are skipped."""
+    from django.core import signing
+    from django.core.files.base import ContentFile
+
+    out = []
+    for token in tokens[:5]:
+        try:
+            data = signing.loads(token, salt=HELD_SALT, max_age=HELD_AGE)
+        except signing.BadSignature:
+            continue
+        path = data.get("path", "")
+        if not path.startswith("held/") or not default_storage.exists(path):
+            continue
+        with default_storage.open(path, "rb") as fh:
+            f = ContentFile(fh.read(), name=data.get("name") or path)
+        f.held_token = token
+        f.display_name = data.get("name") or "photo"
+        out.append((f, EXT_TYPES[path.rsplit(".", 1)[-1]]))
+    return out

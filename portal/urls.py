@@ -14,4 +14,5 @@ urlpatterns = [
     path("orders/<str:number>/quote/", views.quote, name="quote"),
     path("r/<str:rma>/", views.return_status, name="return"),
     path("r/<str:rma>/payout/", payout.payout_details, name="payout_details"),
+    path("r/<str:rma>/cancel/", views.return_cancel, name="cancel"),
 ]

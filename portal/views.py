@@ -12,15 +12,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from flows.read import quote_dates, return_progress
+from flows.read import quote_dates, return_progress, return_refunds
+from flows.return_events import return_handle_event
 from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip
 from oms.errors import ApplicationError
 from orders.events import EventActor
-from orders.states import Actor
+from orders.states import Actor, UnitState
 from returns.selectors import exchange_variants, refund_methods_for
-from returns.services import policy_current
-from returns.states import Resolution
+from returns.services import ReturnEventData, policy_current
+from returns.states import Resolution, ReturnState
 
 from . import selectors, services
 from .forms import CodeForm, LookupForm, ReturnForm
@@ -131,7 +132,14 @@ def order(request, number: str):
             "order": order,
             "units": units,
             "any_returnable": any(u["returnable"] for u in units),
-            "returns": order.returns.order_by("-created_at"),
+            "returns": [
+                {
+                    "r": r,
+                    "title": selectors.return_title(r, r.items.all()),
+                    "state": selectors.CUSTOMER_STATE.get(r.state, ""),
+                }
+                for r in order.returns.order_by("-created_at").prefetch_related("items")
+            ],
         },
     )
 
@@ -167,15 +175,20 @@ def return_new(request, number: str):
         initial=initial,
     )
     error = ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                return_request = return_create(form.to_request(order.number), actor=_actor())
-                services.photos_store(return_request=return_request, photos=form.photos)
-        except ApplicationError as exc:
-            error = exc.message
-        else:
-            return redirect(f"{reverse('portal:return', args=[return_request.rma])}?new=1")
+    held: dict = {}
+    if request.method == "POST":
+        valid = form.is_valid()
+        if valid:
+            try:
+                with transaction.atomic():
+                    return_request = return_create(form.to_request(order.number), actor=_actor())
+                    services.photos_store(return_request=return_request, photos=form.photos)
+            except ApplicationError as exc:
+                error = exc.message
+            else:
+                return redirect(f"{reverse('portal:return', args=[return_request.rma])}?new=1")
+        # An error: the photos already checked are kept for the next try.
+        held = services.photos_hold(form.photos)
     return render(
         request,
         "portal/return_form.html",
@@ -185,6 +198,9 @@ def return_new(request, number: str):
             "rows": rows,
             "everything": everything,
             "error": error,
+            "held": held,
+            "unit_rows": list(form.unit_rows(held)),
+            "summary": form.error_summary() if form.is_bound else [],
             "defect_codes": form.defect_codes,
         },
     )
@@ -231,21 +247,72 @@ def quote(request, number: str):
     return render(request, "portal/_quote.html", ctx)
 
 
-@customer_required
-def return_status(request, rma: str):
-    return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
+def _items(return_request):
     items = list(return_request.items.select_related("unit__sku", "reason", "exchange_sku"))
     for item in items:
         item.words = selectors.unit_words(item.unit.state)
+        item.asked = selectors.CUSTOMER_RESOLUTION.get(item.resolution, item.resolution)
+    return items
+
+
+def _cancellable(return_request, items) -> bool:
+    return return_request.state in (ReturnState.APPROVED, ReturnState.PENDING_REVIEW) and all(
+        i.unit.state == UnitState.RETURN_REQUESTED and not i.dispatched for i in items
+    )
+
+
+@customer_required
+def return_status(request, rma: str):
+    return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
+    items = _items(return_request)
+    refunds = return_refunds(return_request)
     return render(
         request,
         "portal/return_status.html",
         {
             "return_request": return_request,
+            "title": selectors.return_title(return_request, items),
+            "state_words": selectors.CUSTOMER_STATE.get(return_request.state, ""),
             "items": items,
             "legs": return_progress(return_request),
             "new": request.GET.get("new") == "1",
             "estimate": return_request.estimate or {},
+            "refund": selectors.refund_status(return_request, refunds),
             "photos": return_request.photos.all(),
+            "can_cancel": _cancellable(return_request, items),
         },
+    )
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def return_cancel(request, rma: str):
+    """Cancel before pickup: a confirmation page, then the same event as the
+    API's ``cancelled``."""
+    return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
+    items = _items(return_request)
+    error = ""
+    if not _cancellable(return_request, items):
+        error = "This return can no longer be cancelled: the courier has already collected it."
+    elif request.method == "POST":
+        try:
+            return_handle_event(
+                rma=rma,
+                data=ReturnEventData(type="cancelled", reason="Cancelled by the customer"),
+                actor=_actor(),
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect(f"{reverse('portal:return', args=[rma])}?cancelled=1")
+    return render(
+        request,
+        "portal/return_cancel.html",
+        {
+            "return_request": return_request,
+            "title": selectors.return_title(return_request, items),
+            "items": items,
+            "error": error,
+        },
+        status=409 if error and request.method == "POST" else 200,
     )

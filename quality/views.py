@@ -3,6 +3,8 @@ disposition, recorded through the same service as the inspections API."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404
@@ -57,11 +59,12 @@ def qc_screen(request, rma: str):
         return_request = return_get(rma)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    refused = None  # the unit's form, bound, when its inspection was refused
     if request.method == "POST":
-        form = InspectionForm(request.POST)
+        unit_id = request.POST.get("unit", "")
+        form = InspectionForm(request.POST, auto_id=f"u{unit_id}-%s")
         if not form.is_valid():
-            messages.error(request, "Choose a result for the unit.")
-            return redirect("quality:qc", rma)
+            return _screen(request, return_request, form, status=400)
         v = form.cleaned_data
         try:
             quality_flows.inspection_record(
@@ -79,19 +82,35 @@ def qc_screen(request, rma: str):
                 actor=staff_actor(request),
             )
         except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Inspection of unit {v['unit']} recorded.")
+            # "results[0].disposition: …" names the field; show it there.
+            m = re.match(r"results\[\d+\]\.(\w+): (.*)", exc.message, re.S)
+            if m and m.group(1) in form.fields:
+                form.add_error(m.group(1), m.group(2)[:1].upper() + m.group(2)[1:])
+            else:
+                form.add_error(None, exc.message)
+            return _screen(request, return_request, form, status=400)
+        messages.success(request, f"Inspection of unit {v['unit']} recorded.")
         return redirect("quality:qc", rma)
+    return _screen(request, return_request, refused)
+
+
+def _screen(request, return_request, refused, status: int = 200):
+    """The QC screen; ``refused`` (a bound form) replaces its unit's empty
+    form, so what was entered stays, with the error next to the field."""
+    refused_unit = str(refused.data.get("unit", "")) if refused is not None else None
     quality = selectors.return_quality(return_request)
     rows = [
         {
             "item": item,
             "quality": quality.get(item.unit_id, {}),
-            "form": InspectionForm(initial={"unit": item.unit_id}, auto_id=f"u{item.unit_id}-%s")
+            "form": (
+                refused
+                if refused_unit == str(item.unit_id)
+                else InspectionForm(initial={"unit": item.unit_id}, auto_id=f"u{item.unit_id}-%s")
+            )
             if item.unit.state == UnitState.RETURNED
             else None,
         }
         for item in return_request.items.all()
     ]
-    return render(request, "quality/qc.html", {"ret": return_request, "rows": rows})
+    return render(request, "quality/qc.html", {"ret": return_request, "rows": rows}, status=status)

@@ -9,6 +9,7 @@ from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import Return, ReturnItem, ReturnPolicy, ReturnReason
 from .payout_details import payout_mask_text
+from .policy_form import REFUND_FIELDS, SLA_FIELDS, PolicyForm
 from .services.policy import POLICY_FIELDS
 
 
@@ -44,8 +45,61 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
         "created_by",
         "new_version",
     ]
-    fields = POLICY_FIELDS
+    form = PolicyForm
+    change_form_template = "admin/returns/returnpolicy/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["name"]}),
+        (
+            "Windows and what can be returned",
+            {
+                "fields": [
+                    "window_days",
+                    "exchange_window_days",
+                    "non_returnable_skus",
+                    "non_returnable_categories",
+                ]
+            },
+        ),
+        ("Fees", {"fields": ["restocking_fee", "return_shipping_fee"]}),
+        ("Refund methods", {"fields": [*REFUND_FIELDS, "tender_order"]}),
+        (
+            "Money limits",
+            {
+                "fields": [
+                    "keep_it_max_value",
+                    "instant_refund_max",
+                    "qc_auto_pass_max",
+                    "partial_credit_percent",
+                    "defect_auto_outcome",
+                ]
+            },
+        ),
+        (
+            "Risk",
+            {"fields": ["risk_threshold", "high_value_order", "high_value_item"]},
+        ),
+        (
+            "Exchanges, pickup and SLAs",
+            {"fields": ["exchange_dispatch_before_receipt", "max_pickup_attempts", *SLA_FIELDS]},
+        ),
+    ]
     ordering = ["-version"]
+
+    def _base(self, request):
+        return (
+            ReturnPolicy.objects.filter(pk=request.GET.get("copy_from")).first()
+            or ReturnPolicy.objects.order_by("-version").first()
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        preview = request.method == "POST" and "_preview" in request.POST
+        return type(form.__name__, (form,), {"preview": preview, "base": self._base(request)})
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:  # an existing version: read-only, every setting as stored
+            return [(None, {"fields": POLICY_FIELDS})]
+        return self.fieldsets
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -37,9 +37,55 @@ def emails_withheld() -> Iterator[None]:
         _withheld.reset(token)
 
 
+# Why a supervisor rejects a held return: code → (what staff pick, what the
+# customer reads). The supervisor's own note stays on the timeline; the
+# customer only ever gets the sentence written for customers.
+REJECT_REASONS: dict[str, tuple[str, str]] = {
+    "outside_window": (
+        "Outside the return window",
+        "The return window for these items had closed when the request was made.",
+    ),
+    "not_returnable": (
+        "Final-sale or non-returnable item",
+        "These items were sold as final sale, so they can't be returned.",
+    ),
+    "used_or_damaged_by_use": (
+        "Used, worn or washed",
+        "Items need to be unused and in their original condition with tags to be returned.",
+    ),
+    "evidence_mismatch": (
+        "Photos or serial don't match what we shipped",
+        "The photos or serial number you sent don't match the item we delivered. "
+        "Reply to this email with clearer photos and we'll look again.",
+    ),
+    "duplicate": (
+        "Duplicate of another return",
+        "These items are already covered by another return on your order.",
+    ),
+    "return_pattern": (
+        "Unusual return pattern (risk review)",
+        "After reviewing the request, we can't accept this return. If you think this is "
+        "a mistake, reply to this email and a person will look at it again.",
+    ),
+    "other": (
+        "Other",
+        "Reply to this email and a person will explain and help you with the next steps.",
+    ),
+}
+
+
+def status_link(rma: str) -> str:
+    """The return's status page in the portal, for emails."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    return settings.OMS_PUBLIC_URL + reverse("portal:return", args=[rma])
+
+
 def notify(ret: Return, template: str, **ctx) -> None:
     if not _withheld.get():
         subject, body = TEMPLATES[template](ret, **ctx)
+        body = f"{body}\n\nFollow your return: {status_link(ret.rma)}"
         message_enqueue(order=ret.order, template=template, subject=subject, body=body)
     if template in BY_TEMPLATE:
         return_webhook(ret, BY_TEMPLATE[template])
@@ -76,9 +122,9 @@ TEMPLATES = {
         f"Good news: your return {ret.rma} is approved. A courier will collect the item(s) by "
         f"{_fmt(dates['pickup_by'])}.",
     ),
-    "return_rejected": lambda ret, note="", **_: (
+    "return_rejected": lambda ret, reason="", **_: (
         f"Return {ret.rma} not approved",
-        f"We could not approve return {ret.rma}. {note}".strip(),
+        f"We could not approve return {ret.rma}. {REJECT_REASONS.get(reason, REJECT_REASONS['other'])[1]}",
     ),
     "pickup_done": lambda ret, **_: (
         f"Return {ret.rma} picked up",

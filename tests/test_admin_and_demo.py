@@ -243,10 +243,10 @@ def test_api_key_admin_hides_the_hash_and_revokes(admin_client, fast_passwords):
     list_page = admin_client.get(_url(ApiKey, "changelist")).content.decode()
     response = admin_client.post(
         _url(ApiKey, "changelist"),
-        {"action": "revoke", "_selected_action": [key.pk]},
+        {"action": "revoke", "_selected_action": [key.pk], "confirm": "yes"},
     )
 
-    # then
+    # then (revoke asks first; "confirm" is the confirmation page's answer)
     assert key.key_hash not in change_page
     assert key.key_hash not in list_page
     assert key.prefix in list_page
@@ -280,3 +280,30 @@ def test_channel_webhook_secret_is_write_only(admin_client):
     channel.refresh_from_db()
     assert channel.name == "Shop renamed"
     assert channel.webhook_secret == "s3cret-value"
+
+
+@pytest.mark.django_db
+def test_home_page_lists_demo_orders_by_scenario_with_the_login(client, seeded):
+    from demo.views import SCENARIOS
+
+    r = client.get("/")
+    body = r.content.decode()
+    assert "Try a scenario" in body
+    shown = r.context["scenarios"]
+    assert len(shown) >= 2
+    filters = {title: f for title, _, f, _ in SCENARIOS}
+    for s in shown:
+        assert f"<h3>{s['title']}</h3>" in body
+        for ret in s["returns"]:
+            assert ret.order.number in body
+            for field, value in filters[s["title"]].items():
+                assert getattr(ret, field) == value
+        assert f"<code>{s['password']}</code>" in body
+
+
+@pytest.mark.django_db
+def test_home_page_shows_no_demo_logins_in_production(client, seeded, settings):
+    settings.PRODUCTION = True
+    body = client.get("/").content.decode()
+    assert "demo-pass" not in body
+    assert "Try a scenario" not in body

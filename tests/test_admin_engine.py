@@ -47,16 +47,9 @@ def test_saving_a_policy_writes_a_new_version_with_its_sla_rules(admin_client):
         for k, v in initial.items()
         if k != "copy_from"
     }
-    for key in (
-        "non_returnable_skus",
-        "non_returnable_categories",
-        "refund_methods",
-        "tender_order",
-        "sla_hours",
-    ):
-        import json
-
-        data[key] = json.dumps(initial[key])
+    # the form shows lists as text and the JSON settings as fields (issue 14)
+    for key in ("refund_methods", "sla_hours"):
+        data.pop(key)
     data["window_days"] = 45
     data = {k: v for k, v in data.items() if v != ""}
     response = admin_client.post(

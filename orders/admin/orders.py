@@ -1,7 +1,7 @@
 """Orders, units, payments and shipments: read-only, with their inlines."""
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 
 from oms.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
@@ -12,8 +12,58 @@ from ..models import (
     Shipment,
     Unit,
 )
-from ..selectors import order_status, payment_status
+from ..selectors import _REVERSE, order_status, payment_status
+from ..states import OPEN_RETURN_STATES, UnitState
 from .common import OrderLinkMixin, _timeline_link
+
+
+class OrderStatusFilter(admin.SimpleListFilter):
+    """The derived summary (an order has no stored status), as unit filters."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("unfulfilled", "Not shipped yet"),
+            ("in_transit", "On its way"),
+            ("delivered", "Delivered, nothing returned"),
+            ("return_in_progress", "Return in progress"),
+            ("returned", "Returned (partly or fully)"),
+            ("cancelled", "Cancelled"),
+        ]
+
+    def queryset(self, request, queryset):
+        v = self.value()
+        if v == "unfulfilled":
+            return queryset.filter(
+                units__state__in=[UnitState.ORDERED, UnitState.ALLOCATED]
+            ).distinct()
+        if v == "in_transit":
+            return queryset.filter(units__state=UnitState.SHIPPED).distinct()
+        if v == "delivered":
+            return (
+                queryset.filter(units__state=UnitState.DELIVERED)
+                .exclude(
+                    units__state__in=[
+                        *_REVERSE,
+                        UnitState.SHIPPED,
+                        UnitState.ORDERED,
+                        UnitState.ALLOCATED,
+                    ]
+                )
+                .distinct()
+            )
+        if v == "return_in_progress":
+            return queryset.filter(units__state__in=OPEN_RETURN_STATES).distinct()
+        if v == "returned":
+            return queryset.filter(units__state__in=[*_REVERSE, UnitState.REFUSED]).distinct()
+        if v == "cancelled":
+            return queryset.exclude(
+                units__state__in=[s for s in UnitState.values if s != UnitState.CANCELLED]
+            )
+        return queryset
+
 
 # --- orders ------------------------------------------------------------------------
 
@@ -82,6 +132,7 @@ class ShipmentInline(ReadOnlyTabularInline):
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
+        "status",
         "channel",
         "external_id",
         "customer",
@@ -93,7 +144,14 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "currency",
         "timeline",
     ]
-    list_filter = ["channel", "currency", "payments__method", "ship_from"]
+    list_filter = [
+        OrderStatusFilter,
+        "channel",
+        ("placed_at", admin.DateFieldListFilter),
+        "currency",
+        "payments__method",
+        "ship_from",
+    ]
     search_fields = [
         "=number",
         "=external_id",
@@ -144,7 +202,14 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [LineInline, UnitInline, PaymentInline, ShipmentInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_unit_count=Count("units"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_unit_count=Count("units", distinct=True))
+            .prefetch_related(
+                Prefetch("units", queryset=Unit.objects.only("pk", "order_id", "state"))
+            )
+        )
 
     @admin.display(description="Units", ordering="_unit_count")
     def unit_count(self, obj):
@@ -152,7 +217,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status(self, obj):
-        return order_status(list(obj.units.only("state")))
+        return order_status(list(obj.units.all())).replace("_", " ")
 
     @admin.display(description="Payment")
     def payment_state(self, obj):
@@ -231,7 +296,14 @@ class ShipmentAdmin(OrderLinkMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [ShipmentUnitInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_unit_count=Count("units"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_unit_count=Count("units", distinct=True))
+            .prefetch_related(
+                Prefetch("units", queryset=Unit.objects.only("pk", "order_id", "state"))
+            )
+        )
 
     @admin.display(description="Units", ordering="_unit_count")
     def unit_count(self, obj):

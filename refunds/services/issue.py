@@ -70,6 +70,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     tenders = list(refund.tenders.order_by("pk"))
     ret = refund.return_request
     payouts = []
+    references: list[str] = []
     for tender in tenders:
         payment = payments[tender.payment_id]
         if tender.instrument == PAYOUT_INSTRUMENT:
@@ -94,6 +95,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
         RefundTender.objects.filter(pk=tender.pk).update(
             gateway=gateway.name, gateway_reference=result.reference
         )
+        references.append(result.reference)
         payment_refund_record(
             order=order,
             payment=payment,
@@ -107,20 +109,26 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     if payouts:
         refund_await_payout(refund, payouts, actor)
         return refund, False
-    refund_settle(refund, tenders, actor)
+    refund_settle(refund, tenders, actor, references=references)
     return refund, True
 
 
 def refund_settle(
-    refund: Refund, tenders: list[RefundTender], actor: EventActor, *, utr: str = ""
+    refund: Refund,
+    tenders: list[RefundTender],
+    actor: EventActor,
+    *,
+    utr: str = "",
+    references: list[str] | tuple[str, ...] = (),
 ) -> None:
     """The money of every tender has moved: store credit, the refund issued,
     its credit note, its units refunded, the timeline, the customer and the
     channel told. ``utr``: the bank reference of a bank/UPI payout."""
     order = refund.order
     credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
+    credit = None
     if credit_total:
-        StoreCredit.objects.create(
+        credit = StoreCredit.objects.create(
             customer_id=order.customer_id,
             refund=refund,
             code=new_reference("SC", 10),
@@ -160,12 +168,35 @@ def refund_settle(
             },
         ),
     )
-    _notify(refund, order, note, utr=utr)
+    _notify(
+        refund,
+        order,
+        note,
+        utr=utr,
+        references=references,
+        credit_code=credit.code if credit else "",
+    )
 
 
-def _notify(refund: Refund, order: Order, note: CreditNote, *, utr: str = "") -> None:
-    """Tell the customer (message) and the channel (webhook). A bank/UPI
-    payout is told only once paid, with the bank's UTR."""
+def _notify(
+    refund: Refund,
+    order: Order,
+    note: CreditNote,
+    *,
+    utr: str = "",
+    references=(),
+    credit_code: str = "",
+) -> None:
+    """Tell the customer (message) and the channel (webhook): the refund
+    reference(s), the store-credit code and the return's status page. A
+    bank/UPI payout is told only once paid, with the bank's UTR."""
+    from returns.messages import status_link
+
+    follow = (
+        f"\n\nFollow your return: {status_link(refund.return_request.rma)}"
+        if refund.return_request_id
+        else ""
+    )
     if utr:
         message_enqueue(
             order=order,
@@ -174,7 +205,7 @@ def _notify(refund: Refund, order: Order, note: CreditNote, *, utr: str = "") ->
             body=f"We've paid your refund of {refund.amount} {refund.currency} for order "
             f"{order.number} to your bank account / UPI. Bank reference (UTR): {utr}. "
             f"Credit note {note.number}. It usually shows in your account the same day; "
-            "if it doesn't, give your bank the UTR.",
+            "if it doesn't, give your bank the UTR." + follow,
         )
         refund_issued_webhook(refund, note)
         return
@@ -187,7 +218,14 @@ def _notify(refund: Refund, order: Order, note: CreditNote, *, utr: str = "") ->
         template="refund_issued",
         subject=f"Your refund of {refund.amount} {refund.currency} is on its way",
         body=f"We've issued a refund of {refund.amount} {refund.currency} {how} for order {order.number}. "
-        f"Credit note {note.number}. Banks usually show it within 5–7 working days.",
+        f"Credit note {note.number}."
+        + (f" Refund reference: {', '.join(references)}." if references else "")
+        + (
+            f" Your store credit code: {credit_code} (use it at checkout)."
+            if credit_code
+            else " Banks usually show it within 5–7 working days."
+        )
+        + follow,
     )
     refund_issued_webhook(refund, note)
 

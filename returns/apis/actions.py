@@ -15,6 +15,7 @@ from orders.apis import ERRORS
 from orders.events import EventActor
 
 from .. import services
+from ..messages import REJECT_REASONS
 from ..states import EventKind
 from .detail import ReturnOutput, return_payload
 
@@ -49,6 +50,13 @@ class ReturnEventApi(APIView):
             required=False,
             default="",
             help_text="difference_collected: how the customer paid the difference.",
+        )
+        tracking_number = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=100,
+            help_text="exchange_dispatched: the courier's AWB for the replacement shipment.",
         )
         event_id = serializers.CharField(
             required=False,
@@ -86,6 +94,7 @@ class ReturnEventApi(APIView):
             amount=v["amount"],
             reason=v["reason"],
             event_id=v["event_id"],
+            tracking_number=v["tracking_number"],
             results=[services.QcResult(**r) for r in v["results"]],
         )
         return_events.return_handle_event(
@@ -110,7 +119,22 @@ EVENT_PERMISSIONS = {
 
 
 class ReviewInput(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="For the record; never sent to the customer.",
+    )
+
+
+class RejectInput(ReviewInput):
+    reason = serializers.ChoiceField(
+        choices=list(REJECT_REASONS),
+        required=False,
+        default="other",
+        help_text="Why: picks the message written for the customer.",
+    )
 
 
 class _ReviewApi(APIView):
@@ -119,12 +143,12 @@ class _ReviewApi(APIView):
     required_permissions = ["returns.review_return"]
     decide = None  # the use case: flows.return_review.return_approve / return_reject
 
+    input_class = ReviewInput
+
     def post(self, request, rma: str):
-        s = ReviewInput(data=request.data)
+        s = self.input_class(data=request.data)
         s.is_valid(raise_exception=True)
-        type(self).decide(
-            rma=rma, actor=EventActor.from_request(request), note=s.validated_data["note"]
-        )
+        type(self).decide(rma=rma, actor=EventActor.from_request(request), **s.validated_data)
         return Response(return_payload(rma))
 
 
@@ -140,9 +164,10 @@ class ReturnApproveApi(_ReviewApi):
 
 class ReturnRejectApi(_ReviewApi):
     decide = return_review.return_reject
+    input_class = RejectInput
 
     @extend_schema(
-        operation_id="returns_reject", request=ReviewInput, responses={200: ReturnOutput, **ERRORS}
+        operation_id="returns_reject", request=RejectInput, responses={200: ReturnOutput, **ERRORS}
     )
     def post(self, request, rma: str):
         return super().post(request, rma)

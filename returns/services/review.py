@@ -7,11 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
-from oms.errors import Conflict
+from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 
 from ..events import ReturnEventType, return_event
-from ..messages import notify
+from ..messages import REJECT_REASONS, notify
 from ..models import Return
 from ..states import ReturnState
 from .common import return_get_for_update, return_items, transition
@@ -54,9 +54,19 @@ def return_approved_notify(return_request: Return, dates: Mapping[str, Any]) -> 
     notify(return_request, "return_approved", dates=dates)
 
 
-def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Return:
+def return_review_reject(
+    *, rma: str, actor: EventActor, note: str = "", reason: str = "other"
+) -> Return:
+    """Reject a held return. ``reason`` (a ``REJECT_REASONS`` code) picks what
+    the customer is told; ``note`` is for the record only."""
     from django.utils import timezone
 
+    reason = reason or "other"
+    if reason not in REJECT_REASONS:
+        raise ApplicationError(
+            f"reason: unknown reason {reason!r}; one of {', '.join(REJECT_REASONS)}.",
+            extra={"field": "reason"},
+        )
     with transaction.atomic():
         return_request = return_get_for_update(rma)
         if return_request.state != ReturnState.PENDING_REVIEW:
@@ -76,8 +86,13 @@ def return_review_reject(*, rma: str, actor: EventActor, note: str = "") -> Retu
             timezone.now(),
             why="rejected in review",
         )
+        label = REJECT_REASONS[reason][0]
         return_event(
-            return_request, ReturnEventType.REJECTED, actor=actor, message=note or "Rejected"
+            return_request,
+            ReturnEventType.REJECTED,
+            actor=actor,
+            message=f"{label}: {note}" if note else label,
+            payload={"reason": reason, "note": note},
         )
-        notify(return_request, "return_rejected", note=note)
+        notify(return_request, "return_rejected", reason=reason)
         return return_request

@@ -59,3 +59,44 @@ def shot():
         return path
 
     return take
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+@pytest.fixture
+def axe():
+    """axe(page): run axe-core (vendored, MPL-2.0) on the page as it is now and
+    fail on any violation, naming the rule and the first nodes."""
+
+    def check(page, label: str = "") -> None:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+            " return r.violations.map(v => ({id: v.id, impact: v.impact,"
+            " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
+        )
+        assert result == [], f"axe violations on {label or page.url}: {result}"
+
+    return check
+
+
+def no_horizontal_overflow(page) -> int:
+    """The page's full width; a page that fits a phone is at most its viewport."""
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def overflowing(page, width: int = 390) -> list[str]:
+    """The deepest elements sticking out to the right of the viewport (to say
+    what breaks a phone layout)."""
+    return page.evaluate(
+        """(w) => { const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const r = el.getBoundingClientRect();
+          if (r.right > w + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 1))
+            out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '') + ' ' + Math.round(r.right));
+          if (out.length >= 6) break; }
+        return out; }""",
+        width,
+    )

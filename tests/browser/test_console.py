@@ -42,7 +42,7 @@ def test_agent_finds_order_sees_timeline_and_creates_a_return_in_the_wizard(
 
     # then the order page shows units and one timeline
     expect(page.get_by_role("heading", name=f"Order {order.number}")).to_be_visible()
-    timeline = page.locator(".timeline")
+    timeline = page.locator("section[aria-labelledby=tl-h]")
     expect(timeline).to_contain_text("order.created")
     expect(timeline).to_contain_text("shipment.delivered")
     expect(page.locator("#units-h + .table-wrap")).to_contain_text("Delivered")
@@ -94,8 +94,8 @@ def test_supervisor_approves_a_held_return_an_agent_could_not(
     # the agent sees it in the queue but cannot decide it
     _login(page, "agent.b")
     page.get_by_role("link", name="Queues").click()
-    expect(page.get_by_role("link", name=ret.rma)).to_be_visible()
-    page.get_by_role("link", name=ret.rma).click()
+    expect(page.get_by_role("link", name=ret.rma).first).to_be_visible()
+    page.get_by_role("link", name=ret.rma).first.click()
     expect(page.get_by_text("A supervisor decides this return.")).to_be_visible()
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     page.context.clear_cookies()
@@ -104,7 +104,7 @@ def test_supervisor_approves_a_held_return_an_agent_could_not(
     _login(page, "sam.supervisor")
     page.get_by_role("link", name="Queues").click()
     shot(page, "console-7-queues")
-    page.get_by_role("link", name=ret.rma).click()
+    page.get_by_role("link", name=ret.rma).first.click()
     shot(page, "console-8-held-return")
     page.get_by_label("Note for the record").fill("Known customer, fine")
     page.get_by_role("button", name="Approve").click()

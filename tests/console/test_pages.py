@@ -67,7 +67,10 @@ def test_supervisor_approves_a_held_return(login, held):
 
 
 def test_supervisor_rejects_a_held_return(login, held):
-    login("supervisor").post(f"/console/returns/{held.rma}/reject/", {"note": "Abuse"})
+    login("supervisor").post(
+        f"/console/returns/{held.rma}/reject/",
+        {"reason": "return_pattern", "note": "Abuse", "confirm": "on"},
+    )
     held.refresh_from_db()
     assert held.state == "rejected"
 

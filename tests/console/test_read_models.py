@@ -44,6 +44,7 @@ def test_queues_list_a_breached_leg_with_a_link_to_its_return(login, approved):
     Leg.objects.filter(return_request=approved, leg="pickup").update(
         due_at=timezone.now() - timedelta(hours=1)
     )
-    body = login("supervisor").get("/console/queues/").content.decode()
+    body = login("supervisor").get("/console/queues/?view=breached").content.decode()
     assert f'href="/console/returns/{approved.rma}/"' in body
-    assert "pickup · was due" in body
+    assert "Reverse pickup" in body
+    assert "overdue 1h" in body

@@ -28,3 +28,4 @@ class ReturnEventData:
     # False: the caller writes the customer's one message itself (an SLA
     # breach explains what it did); the event's own email is not queued.
     email_customer: bool = True
+    tracking_number: str = ""  # exchange_dispatched: the courier's AWB

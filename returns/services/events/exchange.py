@@ -26,7 +26,9 @@ def _exchange_dispatched(return_request: Return, data: ReturnEventData, actor: E
     require_open(return_request, "exchange_dispatched")
     chosen = _dispatch_validate(return_request, data)
     new_units = _replacement_units_create(return_request, chosen, actor)
-    shipments = _dispatch_shipment(return_request, chosen, new_units, actor)
+    shipments = _dispatch_shipment(
+        return_request, chosen, new_units, actor, tracking_number=data.tracking_number
+    )
     settled = [i.unit for i in chosen if i.unit.state == UnitState.PENDING_EXCHANGE]
     units_transition(
         settled,
@@ -38,9 +40,11 @@ def _exchange_dispatched(return_request: Return, data: ReturnEventData, actor: E
         return_request,
         ReturnEventType.EXCHANGE_DISPATCHED,
         actor=actor,
-        message=f"{len(chosen)} replacement(s) shipped in shipment(s) {', '.join(str(s.pk) for s in shipments)}",
+        message=f"{len(chosen)} replacement(s) shipped in shipment(s) {', '.join(str(s.pk) for s in shipments)}"
+        + (f", AWB {data.tracking_number}" if data.tracking_number else ""),
         payload={
             "shipments": [s.pk for s in shipments],
+            "tracking_number": data.tracking_number,
             "replacements": {str(i.unit_id): u.pk for i, u in zip(chosen, new_units, strict=True)},
         },
     )
@@ -137,7 +141,12 @@ def _replacement_units_create(
 
 
 def _dispatch_shipment(
-    return_request: Return, chosen: list[ReturnItem], new_units: list[Unit], actor: EventActor
+    return_request: Return,
+    chosen: list[ReturnItem],
+    new_units: list[Unit],
+    actor: EventActor,
+    *,
+    tracking_number: str = "",
 ) -> list:
     """One replacement shipment per reserving location; each item records its
     replacement unit."""
@@ -150,6 +159,7 @@ def _dispatch_shipment(
             unit_ids=[u.pk for u in us],
             actor=actor,
             kind=ShipmentKind.REPLACEMENT,
+            tracking_number=tracking_number,
         )
         for us in by_location.values()
     ]
