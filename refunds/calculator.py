@@ -74,6 +74,7 @@ WITH_CUSTOMER = {
     UnitState.SHIPPED,
     UnitState.DELIVERED,
     UnitState.RETURN_REJECTED,
+    UnitState.RETURNED_TO_CUSTOMER,
     UnitState.KEPT,
     UnitState.IN_REPAIR,
     UnitState.REPAIRED,

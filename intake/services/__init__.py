@@ -24,6 +24,7 @@ from .common import (
     RetryLater,
 )
 from .deliveries import (
+    courier_delivery_accept,
     DELIVERY_ID_MAX,
     dead_letter_replay,
     delivery_accept,
@@ -39,6 +40,7 @@ __all__ = [
     "OrderNotYetReceived",
     "RetryLater",
     "channel_upsert",
+    "courier_delivery_accept",
     "dead_letter_replay",
     "delivery_accept",
     "delivery_process",
