@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 def label_pdf(*, rma: str, to_lines: list[str], from_lines: list[str], units: list[str]) -> bytes:
     buffer = BytesIO()
     width, height = landscape(A6)
-    pdf = canvas.Canvas(buffer, pagesize=(width, height))
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=0)
     pdf.setTitle(f"Return label {rma}")
     barcode = Code128(rma, barHeight=16 * mm, barWidth=0.5 * mm, humanReadable=True)
     barcode.drawOn(pdf, 8 * mm, height - 26 * mm)

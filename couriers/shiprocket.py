@@ -323,7 +323,22 @@ class ShiprocketCourier:
                 raise Unserviceable(
                     f"no courier picks up returns at pincode {data.pickup.pincode}"
                 )
-            booking = self.lookup(data.reference) or self.create_order(data, is_return=is_return)
+            found = self.lookup(data.reference)
+            if found is None:
+                try:
+                    found = self.create_order(data, is_return=is_return)
+                except CourierError as exc:
+                    # 422 "order id has already been taken": an earlier call
+                    # created it and its answer was lost. Ours is that order.
+                    if exc.status != 422:
+                        raise
+                    found = self.lookup(data.reference)
+                    if found is None:
+                        raise
+            for name in ("provider_order_id", "provider_shipment_id", "awb", "courier_name"):
+                setattr(booking, name, getattr(found, name) or getattr(booking, name))
+            booking.pickup_scheduled_at = found.pickup_scheduled_at or booking.pickup_scheduled_at
+            booking.pickup_requested = found.pickup_requested or booking.pickup_requested
         if not booking.awb:
             booking = self.assign_awb(booking)
         if not booking.pickup_requested:

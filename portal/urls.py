@@ -13,4 +13,5 @@ urlpatterns = [
     path("orders/<str:number>/return/", views.return_new, name="return_new"),
     path("orders/<str:number>/quote/", views.quote, name="quote"),
     path("r/<str:rma>/", views.return_status, name="return"),
+    path("r/<str:rma>/label.pdf", views.return_label, name="return_label"),
 ]
