@@ -213,3 +213,34 @@ def test_without_configuration_every_channel_is_manual(
     )
     assert r.status_code == 400
     assert "SHIPROCKET_EMAIL" in str(r.json())
+
+
+def test_the_pickup_legs_reschedule_books_a_new_pickup_with_the_courier(
+    shiprocket, order, storefront_api, django_capture_on_commit_callbacks
+):
+    # given a booked pickup whose SLA leg runs out
+    ret = _return(storefront_api, order, django_capture_on_commit_callbacks)
+    leg = Leg.objects.get(return_request=ret, leg="pickup")
+    from flows.sla import sla_check_leg
+
+    # when the sweeper breaches it
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = sla_check_leg(leg_id=leg.pk, now=leg.due_at + timedelta(minutes=1))
+    # then the action is a reschedule, and the courier was asked for a new pickup date
+    assert outcome.action == "rescheduled"
+    pickups = shiprocket.calls_to("/v1/external/courier/generate/pickup")
+    assert len(pickups) == 2
+    assert pickups[1].body["shipment_id"] == pickups[0].body["shipment_id"]
+    assert pickups[1].body["pickup_date"] == [
+        (timezone.localdate() + timedelta(days=1)).isoformat()
+    ]
+    ret.refresh_from_db()
+    assert ret.pickup_status == "booked" and ret.pickup_attempts == 1
+    assert (
+        timezone.localtime(ret.pickup_scheduled_at).date()
+        == timezone.localdate() + timedelta(days=1)
+    )
+    assert order.events.filter(
+        type="return.pickup_booked", message__startswith="Pickup rescheduled"
+    ).exists()
+    assert Leg.objects.filter(return_request=ret, leg="pickup", attempt=2).exists()
