@@ -8,7 +8,15 @@ class CourierOrderAdmin(admin.ModelAdmin):
     """Read-only: courier orders change only through the booking flows and
     the courier's tracking webhooks."""
 
-    list_display = ("reference", "courier", "direction", "state", "awb", "courier_name", "updated_at")
+    list_display = (
+        "reference",
+        "courier",
+        "direction",
+        "state",
+        "awb",
+        "courier_name",
+        "updated_at",
+    )
     list_filter = ("courier", "direction", "state")
     search_fields = ("reference", "awb")
 

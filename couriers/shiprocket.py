@@ -29,6 +29,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import requests
 from django.utils import timezone
@@ -38,6 +39,7 @@ from .base import Booking, CourierError, CourierOrderData, Unserviceable
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://apiv2.shiprocket.in"
+INDIA = ZoneInfo("Asia/Kolkata")  # Shiprocket's dates carry no zone
 TOKEN_LIFETIME = timedelta(days=10)  # documented validity of the login token
 TOKEN_MARGIN = timedelta(minutes=5)
 _tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
@@ -68,12 +70,9 @@ def _date(value) -> datetime | None:
         return None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            naive = datetime.strptime(value[:19], fmt)
+            return datetime.strptime(value[:19], fmt).replace(tzinfo=INDIA)
         except ValueError:
             continue
-        from zoneinfo import ZoneInfo
-
-        return naive.replace(tzinfo=ZoneInfo("Asia/Kolkata"))
     return None
 
 
@@ -275,7 +274,9 @@ class ShiprocketCourier:
         }
 
     def create_order(self, data: CourierOrderData, *, is_return: bool) -> Booking:
-        path = "/v1/external/orders/create/return" if is_return else "/v1/external/orders/create/adhoc"
+        path = (
+            "/v1/external/orders/create/return" if is_return else "/v1/external/orders/create/adhoc"
+        )
         body = self._send("POST", path, json=self._order_payload(data, is_return=is_return))
         if not isinstance(body, dict) or not body.get("shipment_id"):
             raise CourierError(f"POST {path}: no shipment_id in the answer")
@@ -320,9 +321,7 @@ class ShiprocketCourier:
         booking = known
         if not booking.provider_shipment_id:
             if is_return and not self.serviceable(data, is_return=True):
-                raise Unserviceable(
-                    f"no courier picks up returns at pincode {data.pickup.pincode}"
-                )
+                raise Unserviceable(f"no courier picks up returns at pincode {data.pickup.pincode}")
             found = self.lookup(data.reference)
             if found is None:
                 try:

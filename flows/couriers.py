@@ -18,7 +18,7 @@ from couriers.addresses import address_lines, customer_address, location_address
 from couriers.base import CourierError, CourierOrderData, Parcel, Unserviceable
 from couriers.config import MANUAL, courier_get, courier_name_for, shiprocket_configured
 from couriers.label import label_pdf
-from couriers.models import CourierOrder, CourierOrderState, Direction, PROGRESS
+from couriers.models import PROGRESS, CourierOrder, CourierOrderState, Direction
 from couriers.selectors import (
     booking_of,
     courier_order_for_awb,
@@ -184,7 +184,9 @@ def pickup_book_again(*, rma: str, actor: EventActor) -> Return:
 
 
 def _parcels(units) -> list[Parcel]:
-    return [Parcel(sku=u.sku.code, name=u.sku.name[:100], units=1, unit_price=u.net_paid) for u in units]
+    return [
+        Parcel(sku=u.sku.code, name=u.sku.name[:100], units=1, unit_price=u.net_paid) for u in units
+    ]
 
 
 def _reverse_data(return_request: Return) -> CourierOrderData:
@@ -220,7 +222,11 @@ def pickup_book(*, rma: str, reschedule: bool = False) -> str:
     """Book (or reschedule) the return's reverse pickup. Safe to run twice:
     a booked pickup is not booked again, and the courier's order is looked up
     by our RMA before one is created."""
-    return_request = Return.objects.select_related("order__customer", "location", "policy").filter(rma=rma).first()
+    return_request = (
+        Return.objects.select_related("order__customer", "location", "policy")
+        .filter(rma=rma)
+        .first()
+    )
     if return_request is None:
         raise NotFound(f"Return {rma} does not exist.")
     order = reverse_order_for_return(return_request.pk)
@@ -228,7 +234,11 @@ def pickup_book(*, rma: str, reschedule: bool = False) -> str:
         return "no courier booking"
     if return_request.state != ReturnState.APPROVED:
         return f"return is {return_request.state}"
-    if order.state in (CourierOrderState.UNSERVICEABLE, CourierOrderState.PICKED_UP, CourierOrderState.DELIVERED):
+    if order.state in (
+        CourierOrderState.UNSERVICEABLE,
+        CourierOrderState.PICKED_UP,
+        CourierOrderState.DELIVERED,
+    ):
         return order.state
     if order.state == CourierOrderState.BOOKED and not (reschedule and not order.pickup_requested):
         return order.state
@@ -283,7 +293,9 @@ def _unserviceable(rma: str, order_id: int, reason: str) -> None:
 
 
 def _forward_data(order: CourierOrder) -> CourierOrderData:
-    shipment = Shipment.objects.select_related("order__customer", "location").get(pk=order.shipment_id)
+    shipment = Shipment.objects.select_related("order__customer", "location").get(
+        pk=order.shipment_id
+    )
     delivery = customer_address(shipment.order)
     if delivery is None:
         raise CourierError(
@@ -311,7 +323,9 @@ def _forward_data(order: CourierOrder) -> CourierOrderData:
 def forward_book(*, courier_order_id: int) -> str:
     """Book a forward shipment (exchange, replacement, repair, failed QC) and
     record its AWB on the shipment."""
-    order = CourierOrder.objects.select_related("return_request").filter(pk=courier_order_id).first()
+    order = (
+        CourierOrder.objects.select_related("return_request").filter(pk=courier_order_id).first()
+    )
     if order is None:
         raise NotFound(f"Courier order {courier_order_id} does not exist.")
     if order.state not in (CourierOrderState.PENDING, CourierOrderState.FAILED):

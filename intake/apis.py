@@ -16,10 +16,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from couriers import config as courier_config
 from oms.errors import ErrorSerializer, error_response
 from oms.pagination import LimitOffsetPagination
 from orders import webhooks
-from couriers import config as courier_config
 from orders.models import Channel
 
 from . import selectors, services

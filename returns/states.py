@@ -34,7 +34,10 @@ class PickupStatus(models.TextChoices):
 
     BOOKING = "booking", "Booking the pickup"  # queued with the courier
     BOOKED = "booked", "Pickup booked"  # AWB assigned, pickup scheduled
-    NOT_BOOKED = "not_booked", "Pickup not booked"  # the courier failed; retried, in the console queue
+    NOT_BOOKED = (
+        "not_booked",
+        "Pickup not booked",
+    )  # the courier failed; retried, in the console queue
     UNSERVICEABLE = (
         "unserviceable",
         "No pickup at this pincode",

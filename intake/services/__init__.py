@@ -24,8 +24,8 @@ from .common import (
     RetryLater,
 )
 from .deliveries import (
-    courier_delivery_accept,
     DELIVERY_ID_MAX,
+    courier_delivery_accept,
     dead_letter_replay,
     delivery_accept,
     delivery_process,

@@ -104,7 +104,9 @@ class FakeShiprocket:
                 },
             }
         if method == "GET" and path == "/v1/external/orders":
-            found = [o for o in self.orders.values() if o["channel_order_id"] == query.get("search")]
+            found = [
+                o for o in self.orders.values() if o["channel_order_id"] == query.get("search")
+            ]
             return 200, {"data": found, "meta": {"pagination": {"total": len(found)}}}
         if method == "POST" and path in (
             "/v1/external/orders/create/return",
@@ -202,10 +204,10 @@ def serve(fake: FakeShiprocket) -> tuple[ThreadingHTTPServer, str]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self._do("GET")
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self._do("POST")
 
         def log_message(self, *args):

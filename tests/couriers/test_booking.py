@@ -99,7 +99,9 @@ def test_the_token_is_cached_and_renewed_once_when_it_expires(
     assert len(shiprocket.calls_to("/v1/external/auth/login")) == 2
     assert ret.__class__.objects.get(pk=ret.pk).pickup_status == "booked"
     serviceability = shiprocket.calls_to("/v1/external/courier/serviceability/")
-    assert serviceability[-1].headers["authorization"] != serviceability[-2].headers["authorization"]
+    assert (
+        serviceability[-1].headers["authorization"] != serviceability[-2].headers["authorization"]
+    )
 
 
 def test_a_5xx_during_booking_leaves_pickup_not_booked_and_a_retry_resumes(
@@ -122,7 +124,8 @@ def test_a_5xx_during_booking_leaves_pickup_not_booked_and_a_retry_resumes(
     # and the agents' queue lists it
     client.force_login(staff_user("agent-1", "agent"))
     page = client.get("/console/queues/").content.decode()
-    assert "Pickup not booked" in page and ret.rma in page
+    assert "Pickup not booked" in page
+    assert ret.rma in page
     # when the job retries (the courier is back)
     from couriers.tasks import pickup_book_task
 
@@ -168,7 +171,8 @@ def test_an_unserviceable_pincode_offers_self_ship_with_a_printable_label(
     body = storefront_api.get(f"/api/v1/returns/{ret.rma}/").json()
     assert body["pickup"]["label_url"] == f"/returns/r/{ret.rma}/label.pdf"
     mail = next(m for m in mailoutbox if "How to send back" in m.subject)
-    assert "post the parcel" in mail.body and "drop it at one of our stores" in mail.body
+    assert "post the parcel" in mail.body
+    assert "drop it at one of our stores" in mail.body
     assert f"/returns/r/{ret.rma}/label.pdf" in mail.body
     # and the label is a PDF with the RMA, the address and the units
     from flows.couriers import return_label_pdf
@@ -189,13 +193,15 @@ def test_a_channel_set_to_manual_books_nothing(
         {"name": "Web", "platform": "native", "courier": "manual"},
         format="json",
     )
-    assert r.status_code == 200 and r.json()["courier"] == "manual"
+    assert r.status_code == 200
+    assert r.json()["courier"] == "manual"
     # when a return is approved
     ret = _return(storefront_api, order, django_capture_on_commit_callbacks)
     # then nothing was called and the manual path runs as before
     assert shiprocket.calls == []
     ret.refresh_from_db()
-    assert ret.pickup_status == "" and ret.awb == ""
+    assert ret.pickup_status == ""
+    assert ret.awb == ""
     assert Leg.objects.filter(return_request=ret, leg="pickup").exists()
 
 
@@ -203,7 +209,8 @@ def test_without_configuration_every_channel_is_manual(
     order, storefront_api, ops_api, django_capture_on_commit_callbacks
 ):
     ret = _return(storefront_api, order, django_capture_on_commit_callbacks)
-    assert ret.pickup_status == "" and not CourierOrder.objects.exists()
+    assert ret.pickup_status == ""
+    assert not CourierOrder.objects.exists()
     assert Leg.objects.filter(return_request=ret, leg="pickup").exists()
     # and asking for Shiprocket without its settings is refused, naming them
     r = ops_api.put(
@@ -235,10 +242,10 @@ def test_the_pickup_legs_reschedule_books_a_new_pickup_with_the_courier(
         (timezone.localdate() + timedelta(days=1)).isoformat()
     ]
     ret.refresh_from_db()
-    assert ret.pickup_status == "booked" and ret.pickup_attempts == 1
-    assert (
-        timezone.localtime(ret.pickup_scheduled_at).date()
-        == timezone.localdate() + timedelta(days=1)
+    assert ret.pickup_status == "booked"
+    assert ret.pickup_attempts == 1
+    assert timezone.localtime(ret.pickup_scheduled_at).date() == timezone.localdate() + timedelta(
+        days=1
     )
     assert order.events.filter(
         type="return.pickup_booked", message__startswith="Pickup rescheduled"

@@ -61,7 +61,8 @@ def test_a_portal_return_reaches_its_refund_driven_by_courier_webhooks(
     # then the pickup is booked and the customer sees the AWB
     assert ret.pickup_status == "booked"
     page = portal.get(r["Location"]).content.decode()
-    assert ret.awb in page and "Delhivery Surface" in page
+    assert ret.awb in page
+    assert "Delhivery Surface" in page
     # when the courier reports the pickup and the delivery to our warehouse
     _track(client, django_capture_on_commit_callbacks, ret.awb, "OUT FOR PICKUP", 300)
     _track(client, django_capture_on_commit_callbacks, ret.awb, "PICKED UP", 240)
@@ -73,7 +74,9 @@ def test_a_portal_return_reaches_its_refund_driven_by_courier_webhooks(
     # and the warehouse passes QC
     with django_capture_on_commit_callbacks(execute=True):
         r = event(
-            warehouse_api, ret.rma, {"type": "qc_result", "results": [{"unit": tee, "passed": True}]}
+            warehouse_api,
+            ret.rma,
+            {"type": "qc_result", "results": [{"unit": tee, "passed": True}]},
         )
     assert r.status_code == 200, r.json()
     # then the refund is issued and the return completed
@@ -85,8 +88,9 @@ def test_a_portal_return_reaches_its_refund_driven_by_courier_webhooks(
     assert Unit.objects.get(pk=tee).state == "refunded"
     # the only events on the return came from the courier, the system and the QC
     kinds = set(
-        order.events.filter(entity="return", type__in=["return.pickup_completed", "return.received"])
-        .values_list("actor_kind", flat=True)
+        order.events.filter(
+            entity="return", type__in=["return.pickup_completed", "return.received"]
+        ).values_list("actor_kind", flat=True)
     )
     assert kinds == {"courier"}
 
@@ -113,14 +117,17 @@ def test_a_unit_failing_qc_goes_back_by_courier_and_its_delivery_closes_it(
     # when the unit fails QC
     with django_capture_on_commit_callbacks(execute=True):
         r = event(
-            warehouse_api, ret.rma, {"type": "qc_result", "results": [{"unit": tee, "passed": False}]}
+            warehouse_api,
+            ret.rma,
+            {"type": "qc_result", "results": [{"unit": tee, "passed": False}]},
         )
     assert r.status_code == 200, r.json()
     # then a forward courier order ships it back, from the warehouse to the customer
     shipment = Shipment.objects.get(kind="return_to_customer")
     forward = CourierOrder.objects.get(shipment=shipment)
     assert forward.reference == f"{ret.rma}-S{shipment.pk}"
-    assert forward.state == "booked" and forward.awb
+    assert forward.state == "booked"
+    assert forward.awb
     sent = shiprocket.calls_to("/v1/external/orders/create/adhoc")[0].body
     assert sent["order_id"] == forward.reference
     assert sent["pickup_location"] == "Okhla WH"
@@ -149,7 +156,12 @@ def test_an_exchange_replacement_is_a_forward_courier_order_completed_by_deliver
     body = {
         "order": order.number,
         "items": [
-            {"unit": tee, "reason": "size_too_small", "resolution": "exchange", "exchange_sku": "TEE-L"}
+            {
+                "unit": tee,
+                "reason": "size_too_small",
+                "resolution": "exchange",
+                "exchange_sku": "TEE-L",
+            }
         ],
     }
     ret = _booked_return(storefront_api, order, django_capture_on_commit_callbacks, body)
@@ -163,7 +175,10 @@ def test_an_exchange_replacement_is_a_forward_courier_order_completed_by_deliver
     assert forward.state == "booked"
     shipment.refresh_from_db()
     assert shipment.tracking_number == forward.awb
-    assert [i["sku"] for i in shiprocket.calls_to("/v1/external/orders/create/adhoc")[0].body["order_items"]] == ["TEE-L"]
+    assert [
+        i["sku"]
+        for i in shiprocket.calls_to("/v1/external/orders/create/adhoc")[0].body["order_items"]
+    ] == ["TEE-L"]
     # when the courier delivers the replacement
     _track(client, django_capture_on_commit_callbacks, forward.awb, "DELIVERED", 5)
     # then the replacement unit is delivered

@@ -84,7 +84,8 @@ def test_every_status_in_the_table_does_what_the_table_says(
     # then the delivery was stored and processed
     delivery = WebhookDelivery.objects.get(pk=body["id"])
     assert delivery.state == "processed", delivery.last_error
-    assert delivery.channel_id is None and delivery.resource_id == booked.awb
+    assert delivery.channel_id is None
+    assert delivery.resource_id == booked.awb
     booked.refresh_from_db()
     new = _types(booked)[len(before) :]
     milestone = STATUS_TABLE[status]
@@ -111,11 +112,14 @@ def test_every_status_in_the_table_does_what_the_table_says(
 def test_an_unknown_status_is_kept_on_the_timeline_and_changes_nothing(
     booked, client, django_capture_on_commit_callbacks
 ):
-    _post(client, django_capture_on_commit_callbacks, tracking(booked.awb, "LOST IN SPACE", _stamp()))
+    _post(
+        client, django_capture_on_commit_callbacks, tracking(booked.awb, "LOST IN SPACE", _stamp())
+    )
     booked.refresh_from_db()
     assert booked.state == "approved"
     row = TimelineEvent.objects.filter(entity_id=booked.rma, type="return.courier_tracking").get()
-    assert "LOST IN SPACE" in row.message and "not in the table" in row.message
+    assert "LOST IN SPACE" in row.message
+    assert "not in the table" in row.message
 
 
 def test_a_duplicate_delivery_changes_nothing_twice(
@@ -130,7 +134,8 @@ def test_a_duplicate_delivery_changes_nothing_twice(
         django_capture_on_commit_callbacks,
         {**payload, "scans": [{"activity": "Picked up", "date": "x"}]},
     )
-    assert again["duplicate"] is True and again["id"] == first["id"]
+    assert again["duplicate"] is True
+    assert again["id"] == first["id"]
     assert other["duplicate"] is False
     assert _types(booked).count("return.pickup_completed") == 1
     assert WebhookDelivery.objects.get(pk=other["id"]).state == "processed"
@@ -155,7 +160,8 @@ def test_out_of_order_deliveries_apply_each_step_once(
     assert types.count("return.received") == 1
     assert "return.pickup_completed" not in types
     assert "return.pickup_failed" not in types
-    assert booked.state == "received" and booked.pickup_attempts == 0
+    assert booked.state == "received"
+    assert booked.pickup_attempts == 0
     assert _unit(booked).state == "returned"
     superseded = TimelineEvent.objects.filter(
         entity_id=booked.rma, type="return.courier_tracking", message__contains="already past"
@@ -166,7 +172,9 @@ def test_out_of_order_deliveries_apply_each_step_once(
 def test_an_unknown_awb_is_retried_then_a_dead_letter_that_can_be_replayed(
     booked, client, ops_api, django_capture_on_commit_callbacks
 ):
-    body = _post(client, django_capture_on_commit_callbacks, tracking("999000", "PICKED UP", _stamp()))
+    body = _post(
+        client, django_capture_on_commit_callbacks, tracking("999000", "PICKED UP", _stamp())
+    )
     delivery = WebhookDelivery.objects.get(pk=body["id"])
     assert delivery.state == "dead"
     assert delivery.attempts == 6
