@@ -251,3 +251,31 @@ def test_the_pickup_legs_reschedule_books_a_new_pickup_with_the_courier(
         type="return.pickup_booked", message__startswith="Pickup rescheduled"
     ).exists()
     assert Leg.objects.filter(return_request=ret, leg="pickup", attempt=2).exists()
+
+
+def test_a_token_past_its_expiry_is_renewed_before_use(
+    shiprocket, order, storefront_api, django_capture_on_commit_callbacks
+):
+    # given a cached token whose expiry has passed (the login's JWT exp, or ten days)
+    _return(storefront_api, order, django_capture_on_commit_callbacks, unit=0)
+    from couriers import shiprocket as adapter
+
+    for key, (token, _) in list(adapter._tokens.items()):
+        adapter._tokens[key] = (token, timezone.now() - timedelta(seconds=1))
+    calls_before = len(shiprocket.calls)
+    # when the next booking runs
+    _return(storefront_api, order, django_capture_on_commit_callbacks, unit=1)
+    # then it logs in first, and no call was refused for an old token
+    assert shiprocket.paths()[calls_before:] == BOOKING
+    assert len(shiprocket.tokens) == 2
+
+
+def test_the_jwt_expiry_is_read_from_the_token():
+    import base64
+    import json
+
+    from couriers.shiprocket import _jwt_expiry
+
+    claims = base64.urlsafe_b64encode(json.dumps({"exp": 1796169600}).encode()).rstrip(b"=")
+    assert _jwt_expiry(f"h.{claims.decode()}.s").isoformat() == "2026-12-02T00:00:00+00:00"
+    assert _jwt_expiry("not-a-jwt") is None
