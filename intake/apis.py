@@ -10,7 +10,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -264,6 +269,40 @@ class WooCommerceWebhookApi(_WebhookApi):
         return super().post(request, channel)
 
 
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL; such a body is a 400
+
+
+class _TextField(serializers.CharField):
+    """A string, and only a string (DRF's CharField would take a number)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "maxLength": 100, "pattern": NO_NUL})
+class _StatusField(_TextField):
+    pass
+
+
+@extend_schema_field({"type": "string", "maxLength": 40, "pattern": NO_NUL})
+class _StampField(_TextField):
+    pass
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "maxLength": 50, "pattern": NO_NUL}, {"type": "integer"}]}
+)
+class _IdField(serializers.CharField):
+    """A courier id: Shiprocket sends some as strings, some as numbers."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+
 class ShiprocketWebhookApi(APIView):
     """Shiprocket's tracking webhook. No API key: the security token entered
     with the webhook URL in Shiprocket's panel comes back in ``x-api-key``.
@@ -274,6 +313,15 @@ class ShiprocketWebhookApi(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 
+    class Input(serializers.Serializer):
+        """The fields read; Shiprocket sends more (scans, etd, pod, ...), all kept."""
+
+        awb = _IdField(max_length=50, allow_blank=True)
+        current_status = _StatusField(max_length=100)
+        current_timestamp = _StampField(max_length=40, required=False, allow_blank=True)
+        order_id = _IdField(max_length=50, required=False, allow_blank=True)
+        scans = serializers.ListField(child=serializers.DictField(), required=False)
+
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
         state = serializers.CharField()
@@ -281,7 +329,7 @@ class ShiprocketWebhookApi(APIView):
 
     @extend_schema(
         operation_id="webhooks_courier_shiprocket",
-        request={"application/json": dict},
+        request=Input,
         parameters=[
             OpenApiParameter(
                 "x-api-key",
@@ -324,6 +372,7 @@ class ShiprocketWebhookApi(APIView):
             return error_response(
                 "parse_error", "body: a JSON object is expected.", {"field": "body"}, 400
             )
+        self.Input(data=payload).is_valid(raise_exception=True)
         delivery, created = services.courier_delivery_accept(
             platform="shiprocket",
             topic=str(payload.get("current_status") or "tracking")[:100],

@@ -193,3 +193,18 @@ def test_an_unknown_awb_is_retried_then_a_dead_letter_that_can_be_replayed(
     delivery.refresh_from_db()
     assert delivery.state == "processed"
     assert _unit(booked).state == "return_in_transit"
+
+
+def test_a_body_without_a_status_or_not_an_object_is_400_naming_it(shiprocket, client):
+    r = hook(client, {"awb": "1"})
+    assert r.status_code == 400
+    assert "current_status" in r.json()["message"]
+    r = client.post(
+        "/api/v1/webhooks/couriers/shiprocket/",
+        data="[1, 2]",
+        content_type="application/json",
+        HTTP_X_API_KEY="hook-token-123",
+    )
+    assert r.status_code == 400
+    assert r.json()["extra"] == {"field": "body"}
+    assert not WebhookDelivery.objects.exists()
