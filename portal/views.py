@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from flows.couriers import return_label_pdf
+from flows.courier_tracking import return_label_pdf
 from flows.read import quote_dates, return_progress
 from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip

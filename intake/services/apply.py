@@ -77,7 +77,7 @@ def _apply(delivery: WebhookDelivery) -> None:
 def _apply_courier(delivery: WebhookDelivery, now) -> None:
     """A courier's tracking update: ``flows.couriers.tracking_apply`` turns it
     into return events. An AWB not recorded yet is retried, then dead-lettered."""
-    from flows.couriers import TrackingNotYetKnown, tracking_apply
+    from flows.courier_tracking import TrackingNotYetKnown, tracking_apply
 
     if delivery.platform not in COURIER_PLATFORMS:
         raise PayloadError("platform", f"{delivery.platform!r} is not a courier")

@@ -175,7 +175,7 @@ def test_an_unserviceable_pincode_offers_self_ship_with_a_printable_label(
     assert "drop it at one of our stores" in mail.body
     assert f"/returns/r/{ret.rma}/label.pdf" in mail.body
     # and the label is a PDF with the RMA, the address and the units
-    from flows.couriers import return_label_pdf
+    from flows.courier_tracking import return_label_pdf
 
     pdf = return_label_pdf(ret)
     assert pdf.startswith(b"%PDF")
