@@ -119,6 +119,18 @@ def queue_review():
     )
 
 
+def queue_pickup_not_booked():
+    """Returns whose courier booking failed: retried by the job, and an agent
+    can book again from the return's page."""
+    return (
+        Return.objects.filter(
+            pickup_status__in=["not_booked", "booking"], state=ReturnState.APPROVED
+        )
+        .select_related("order")
+        .order_by("created_at")
+    )
+
+
 def queue_qc():
     return (
         Return.objects.filter(items__unit__state=UnitState.RETURNED)

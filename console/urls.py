@@ -25,6 +25,7 @@ urlpatterns = [
     path("returns/<str:rma>/modify/", views.return_modify, name="modify"),
     path("returns/<str:rma>/root-cause/", views.return_root_cause, name="root_cause"),
     path("returns/<str:rma>/events/", views.return_event, name="event"),
+    path("returns/<str:rma>/book-pickup/", views.return_book_pickup, name="book_pickup"),
     path("queues/", views.queues, name="queues"),
     path("scan/", scan.scan, name="scan"),
     path("returns/<str:rma>/assign/", views.return_assign, name="assign"),

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from flows import read, return_intake
+from flows.couriers import pickup_book_again
 from flows.return_events import return_handle_event
 from flows.return_review import return_approve
 from inventory.models import Location
@@ -221,6 +222,18 @@ def return_approve_view(request, rma: str):
     )
 
 
+@console_view("returns.record_return_event")
+@require_POST
+def return_book_pickup(request, rma: str):
+    """A pickup the courier did not book: queue the booking again."""
+    return _done(
+        request,
+        rma,
+        lambda: pickup_book_again(rma=rma, actor=staff_actor(request)),
+        "Booking the pickup again.",
+    )
+
+
 @console_view("returns.review_return")
 @require_POST
 def return_modify(request, rma: str):
@@ -346,6 +359,7 @@ def queues(request):
             "can_assign": request.user.has_perm("returns.view_return"),
             "review": selectors.queue_review(),
             "qc": selectors.queue_qc(),
+            "pickups": selectors.queue_pickup_not_booked(),
             "can_review": request.user.has_perm("returns.review_return"),
             "query": request.GET.urlencode(),
         },

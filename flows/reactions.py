@@ -12,6 +12,8 @@ from returns.services import return_close, return_settled
 from returns.states import ReturnType
 from sla.services import sla_sync
 
+from .couriers import courier_react
+
 
 def return_changed(ret: Return, actor: EventActor, *, sync_sla: bool = True) -> None:
     """Inside the change's transaction, with the return locked:
@@ -20,13 +22,17 @@ def return_changed(ret: Return, actor: EventActor, *, sync_sla: bool = True) -> 
        change a line's resolution, so it goes before refunds prices it);
     2. refunds creates the refunds now due (keep-it, partial credit, instant,
        after QC, exchange difference);
-    3. sla starts and closes legs (the refund leg sees the refunds of step 2);
-    4. the return closes when every unit is settled and no money is pending.
+    3. the courier bookings it calls for are queued (reverse pickup on
+       approval, forward shipments; nothing on the manual path);
+    4. sla starts and closes legs (the refund leg sees the refunds of step 2,
+       the pickup leg waits for the courier's booking);
+    5. the return closes when every unit is settled and no money is pending.
 
     ``sync_sla=False``: an SLA breach's action (``flows.sla`` syncs once after).
     """
     quality_react(ret, actor)
     refund_create_due(ret, actor)
+    courier_react(ret, actor)
     if sync_sla:
         sla_sync(ret, actor)
     if return_settled(ret) and not refund_open_for_return(ret):

@@ -10,6 +10,7 @@ from quality.selectors import return_quality
 from refunds.selectors import refunds_for_returns
 from returns.models import Return
 from returns.selectors import order_returns, return_get, return_timeline
+from returns.states import PickupStatus
 from sla import selectors as sla_selectors
 from sla.selectors import leg_body, return_legs
 
@@ -61,6 +62,17 @@ def return_detail(rma: str) -> dict:
         "channel": return_request.channel,
         "location": return_request.location.code if return_request.location else None,
         "pickup_attempts": return_request.pickup_attempts,
+        "pickup": {
+            "courier": return_request.courier or "manual",
+            "status": return_request.pickup_status,
+            "awb": return_request.awb,
+            "courier_name": return_request.courier_name,
+            "scheduled_at": return_request.pickup_scheduled_at,
+            "error": return_request.pickup_error,
+            "label_url": f"/returns/r/{return_request.rma}/label.pdf"
+            if return_request.pickup_status == PickupStatus.UNSERVICEABLE
+            else None,
+        },
         "risk": {"score": return_request.risk_score, "reasons": return_request.risk_reasons},
         "created_at": return_request.created_at,
         "units": units,

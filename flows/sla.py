@@ -39,8 +39,9 @@ from sla.services import (
     leg_start,
     sla_sync,
 )
-from sla.states import OPEN_LEG_STATES
+from sla.states import OPEN_LEG_STATES, LegKind
 
+from .couriers import pickup_reschedule_enqueue
 from .reactions import return_changed
 
 
@@ -68,6 +69,9 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
             ret = changed
         if decision.restart:
             leg_start(ret, leg.leg, at=now, attempt=leg.attempt + 1)
+            if leg.leg == LegKind.PICKUP:
+                # The reschedule books a new pickup with the courier holding it.
+                pickup_reschedule_enqueue(ret)
         return leg_breach_record(leg, ret, decision, now, before=before)
 
 

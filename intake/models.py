@@ -18,7 +18,14 @@ D = DeliveryState
 
 
 class WebhookDelivery(ConcurrentTransitionMixin, models.Model):
-    channel = models.ForeignKey("orders.Channel", on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(
+        "orders.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The storefront channel; empty for a courier's tracking webhook.",
+    )
     platform = models.CharField(max_length=20)
     topic = models.CharField(max_length=100)
     delivery_id = models.CharField(
@@ -46,12 +53,21 @@ class WebhookDelivery(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "delivery_id"], name="webhook_delivery_unique_per_channel"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["platform", "delivery_id"],
+                condition=Q(channel__isnull=True),
+                name="webhook_delivery_unique_per_courier",
+            ),
         ]
         indexes = [models.Index(fields=["channel", "resource_id"])]
 
     def __str__(self) -> str:
         return f"{self.platform} {self.topic} {self.delivery_id} ({self.state})"
+
+    @property
+    def channel_code(self) -> str:
+        return self.channel.code if self.channel_id else ""
 
     @property
     def body_text(self) -> str:

@@ -16,6 +16,12 @@ class Location(models.Model):
     is_default = models.BooleanField(
         default=False, help_text="Orders without ship_from reserve stock here."
     )
+    address = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Where couriers deliver returns and collect shipments: {"line1", "line2", '
+        '"city", "state", "pincode", "phone", "email", "courier_pickup_location"}.',
+    )
 
     class Meta:
         ordering = ["code"]

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "portal",
     "console",
     "quality",
+    "couriers",
     "demo",
 ]
 
@@ -210,6 +211,19 @@ OMS_PUBLIC_URL = os.environ.get("OMS_PUBLIC_URL", "http://localhost:8000").rstri
 
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
+
+# --- Couriers (couriers/, README "Couriers") ----------------------------------
+# With an email and a password every channel books pickups and shipments
+# through Shiprocket (unless the channel says "courier": "manual"); without
+# them every channel is manual and nothing is called.
+SHIPROCKET_EMAIL = os.environ.get("SHIPROCKET_EMAIL", "")
+SHIPROCKET_PASSWORD = os.environ.get("SHIPROCKET_PASSWORD", "")
+SHIPROCKET_BASE_URL = os.environ.get("SHIPROCKET_BASE_URL", "https://apiv2.shiprocket.in")
+SHIPROCKET_WEBHOOK_TOKEN = os.environ.get("SHIPROCKET_WEBHOOK_TOKEN", "")
+SHIPROCKET_CONNECT_TIMEOUT = float(os.environ.get("SHIPROCKET_CONNECT_TIMEOUT", "5"))
+SHIPROCKET_READ_TIMEOUT = float(os.environ.get("SHIPROCKET_READ_TIMEOUT", "20"))
+SHIPROCKET_MAX_ATTEMPTS = int(os.environ.get("SHIPROCKET_MAX_ATTEMPTS", "3"))
+SHIPROCKET_RETRY_BACKOFF = float(os.environ.get("SHIPROCKET_RETRY_BACKOFF", "0.5"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "returns@oms.local")

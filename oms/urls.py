@@ -123,6 +123,11 @@ api_v1 = [
         intake_apis.WooCommerceWebhookApi.as_view(),
         name="webhook-woocommerce",
     ),
+    path(
+        "webhooks/couriers/shiprocket/",
+        intake_apis.ShiprocketWebhookApi.as_view(),
+        name="webhook-courier-shiprocket",
+    ),
     path("dead-letters/", intake_apis.DeadLetterListApi.as_view(), name="dead-letters"),
     path(
         "dead-letters/<int:delivery_id>/replay/",

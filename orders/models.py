@@ -63,6 +63,12 @@ class Channel(models.Model):
     outbound_events = models.JSONField(
         default=list, blank=True, help_text="Event types to send; empty sends every type."
     )
+    courier = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="manual, shiprocket, or blank: Shiprocket when configured, else manual.",
+    )
 
     def __str__(self) -> str:
         return self.code
@@ -280,6 +286,12 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=UnitState.RETURN_REQUESTED, target=UnitState.KEPT)
     def keep(self):
         pass
+
+    @transition(
+        field=state, source=UnitState.RETURN_REJECTED, target=UnitState.RETURNED_TO_CUSTOMER
+    )
+    def deliver_back(self):
+        """A unit that failed QC reached the customer again: nothing more happens to it."""
 
 
 class Payment(ConcurrentTransitionMixin, models.Model):

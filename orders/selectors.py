@@ -16,6 +16,7 @@ _REVERSE = OPEN_RETURN_STATES | {
     UnitState.REFUNDED,
     UnitState.REPLACED,
     UnitState.RETURN_REJECTED,
+    UnitState.RETURNED_TO_CUSTOMER,
     UnitState.KEPT,
     UnitState.NOT_CHARGED,
 }

@@ -37,6 +37,10 @@ class UnitState(models.TextChoices):
     )  # cash-on-delivery unit refused and back: nothing to refund
     IN_REPAIR = "in_repair", "In repair"  # passed QC for a warranty repair; on the bench
     REPAIRED = "repaired", "Repaired, sent back"  # repaired and shipped back to the customer
+    RETURNED_TO_CUSTOMER = (
+        "returned_to_customer",
+        "Failed QC, delivered back",
+    )  # a rejected unit's shipment back reached the customer
 
 
 # States in which a unit is part of an open return.
@@ -55,6 +59,7 @@ FINAL_REVERSE_STATES = {
     UnitState.KEPT,
     UnitState.NOT_CHARGED,
     UnitState.REPAIRED,
+    UnitState.RETURNED_TO_CUSTOMER,
 }
 
 
@@ -88,6 +93,7 @@ class ShipmentState(models.TextChoices):
 class ShipmentKind(models.TextChoices):
     FORWARD = "forward", "Forward"
     REPLACEMENT = "replacement", "Replacement (exchange)"
+    RETURN_TO_CUSTOMER = "return_to_customer", "Failed QC, back to the customer"
 
 
 class Actor(models.TextChoices):

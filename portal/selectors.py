@@ -36,6 +36,7 @@ CUSTOMER_WORDS = {
     UnitState.REFUNDED: "Refunded",
     UnitState.REPLACED: "Exchanged",
     UnitState.RETURN_REJECTED: "Did not pass inspection, being sent back",
+    UnitState.RETURNED_TO_CUSTOMER: "Did not pass inspection, delivered back to you",
     UnitState.KEPT: "Kept by you, refunded",
     UnitState.NOT_CHARGED: "Refused, not charged",
 }

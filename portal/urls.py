@@ -15,4 +15,5 @@ urlpatterns = [
     path("r/<str:rma>/", views.return_status, name="return"),
     path("r/<str:rma>/payout/", payout.payout_details, name="payout_details"),
     path("r/<str:rma>/cancel/", views.return_cancel, name="cancel"),
+    path("r/<str:rma>/label.pdf", views.return_label, name="return_label"),
 ]

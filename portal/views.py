@@ -7,11 +7,12 @@ from __future__ import annotations
 from functools import wraps
 
 from django.db import transaction
-from django.http import HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from flows.courier_tracking import return_label_pdf
 from flows.read import quote_dates, return_progress, return_refunds
 from flows.return_events import return_handle_event
 from flows.return_intake import return_create, return_quote
@@ -316,3 +317,17 @@ def return_cancel(request, rma: str):
         },
         status=409 if error and request.method == "POST" else 200,
     )
+
+
+def return_label(request, rma: str):
+    """The printable label (RMA barcode, address, units) for a return the
+    courier cannot collect: the customer posts it or drops it at a store."""
+    return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
+    policy = return_request.policy
+    if return_request.pickup_status != "unserviceable" or not (
+        policy.self_ship_allowed or policy.store_drop_allowed
+    ):
+        raise Http404("This return is collected by the courier; it needs no label.")
+    response = HttpResponse(return_label_pdf(return_request), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="return-label-{rma}.pdf"'
+    return response

@@ -210,6 +210,7 @@ WITH_CUSTOMER = frozenset(
         UnitState.SHIPPED,
         UnitState.DELIVERED,
         UnitState.RETURN_REJECTED,
+        UnitState.RETURNED_TO_CUSTOMER,
         UnitState.KEPT,
         UnitState.IN_REPAIR,
         UnitState.REPAIRED,

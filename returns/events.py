@@ -34,6 +34,12 @@ class ReturnEventType(models.TextChoices):
     CONVERTED_TO_REFUND = "return.converted_to_refund"
     REFUND_METHOD_CHANGED = "return.refund_method_changed"
     CANCELLED = "return.cancelled"
+    PICKUP_BOOKED = "return.pickup_booked"
+    PICKUP_NOT_BOOKED = "return.pickup_not_booked"
+    PICKUP_UNSERVICEABLE = "return.pickup_unserviceable"
+    COURIER_TRACKING = "return.courier_tracking"
+    SHIPMENT_BOOKED = "return.shipment_booked"
+    SENT_BACK = "return.sent_back"
     COMPLETED = "return.completed"
     STATE = "return.transition"
 

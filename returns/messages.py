@@ -115,6 +115,18 @@ def _created(ret: Return, items=None, held=False, breakdown=None, dates=None):
     return f"Return {ret.rma} received", "\n\n".join(lines)
 
 
+def _self_ship_text(ret: Return) -> str:
+    policy = ret.policy
+    ways = []
+    if policy.self_ship_allowed:
+        ways.append("post the parcel to us")
+    if policy.store_drop_allowed:
+        ways.append("drop it at one of our stores")
+    if not ways:
+        return "Our team will contact you to arrange the return."
+    return "You can " + " or ".join(ways) + " with the label attached."
+
+
 TEMPLATES = {
     "return_created": _created,
     "return_approved": lambda ret, dates, **_: (
@@ -125,6 +137,18 @@ TEMPLATES = {
     "return_rejected": lambda ret, reason="", **_: (
         f"Return {ret.rma} not approved",
         f"We could not approve return {ret.rma}. {REJECT_REASONS.get(reason, REJECT_REASONS['other'])[1]}",
+    ),
+    "pickup_booked": lambda ret, **_: (
+        f"Pickup booked for return {ret.rma}",
+        f"{ret.courier_name} will collect your return"
+        + (f" on {_fmt(ret.pickup_scheduled_at)}" if ret.pickup_scheduled_at else "")
+        + f". Tracking number (AWB): {ret.awb}. Please keep the item(s) packed with their tags.",
+    ),
+    "pickup_unserviceable": lambda ret, **_: (
+        f"How to send back return {ret.rma}",
+        "Our courier cannot collect from your pincode. "
+        + _self_ship_text(ret)
+        + f" Print your return label from the return page: /returns/r/{ret.rma}/label.pdf",
     ),
     "pickup_done": lambda ret, **_: (
         f"Return {ret.rma} picked up",

@@ -8,7 +8,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from oms.crypto import EncryptedJSONField
 
-from .states import Disposition, RefundMethod, Resolution, ReturnState, ReturnType
+from .states import Disposition, PickupStatus, RefundMethod, Resolution, ReturnState, ReturnType
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -124,6 +124,14 @@ class ReturnPolicy(models.Model):
         default=25, help_text="Risk added when contact details changed in the last 14 days."
     )
     max_pickup_attempts = models.PositiveSmallIntegerField(default=3)
+    self_ship_allowed = models.BooleanField(
+        default=True,
+        help_text="Where the courier cannot collect, the customer may post the parcel with a printed label.",
+    )
+    store_drop_allowed = models.BooleanField(
+        default=True,
+        help_text="Where the courier cannot collect, the customer may drop the parcel at a store.",
+    )
     sla_hours = models.JSONField(default=default_sla_hours)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -203,6 +211,18 @@ class Return(ConcurrentTransitionMixin, models.Model):
         default=dict, blank=True, help_text="Refund breakdown quoted at creation."
     )
     pickup_attempts = models.PositiveSmallIntegerField(default=0)
+    # The courier's reverse pickup (couriers app); blank on the manual path.
+    courier = models.CharField(
+        max_length=20, blank=True, default="", help_text="Courier booking the pickup, if any."
+    )
+    pickup_status = models.CharField(
+        max_length=20, choices=PickupStatus.choices, blank=True, default="", db_index=True
+    )
+    awb = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    courier_name = models.CharField(max_length=100, blank=True, default="")
+    pickup_scheduled_at = models.DateTimeField(null=True, blank=True)
+    pickup_booked_at = models.DateTimeField(null=True, blank=True)
+    pickup_error = models.CharField(max_length=500, blank=True, default="")
     root_cause = models.CharField(max_length=60, blank=True, default="")
     channel = models.CharField(
         max_length=20,

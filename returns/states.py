@@ -28,6 +28,22 @@ OPEN_STATES = (
 )
 
 
+class PickupStatus(models.TextChoices):
+    """Where the courier booking of a return's reverse pickup stands. Blank:
+    no courier books it (the manual path: people or scripts post the events)."""
+
+    BOOKING = "booking", "Booking the pickup"  # queued with the courier
+    BOOKED = "booked", "Pickup booked"  # AWB assigned, pickup scheduled
+    NOT_BOOKED = (
+        "not_booked",
+        "Pickup not booked",
+    )  # the courier failed; retried, in the console queue
+    UNSERVICEABLE = (
+        "unserviceable",
+        "No pickup at this pincode",
+    )  # self-ship or store drop with a printable label
+
+
 class ReturnType(models.TextChoices):
     PARTIAL_RETURN = "partial_return", "Partial return"
     EXCHANGE = "exchange", "Exchange"

@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["oms", "inventory", "orders", "returns", "refunds", "quality", "sla", "intake", "portal"]
+APPS = [
+    "oms",
+    "inventory",
+    "orders",
+    "returns",
+    "refunds",
+    "quality",
+    "couriers",
+    "sla",
+    "intake",
+    "portal",
+]
 APPS += ["console", "demo"]
 PACKAGES = [*APPS, "flows"]
 REGISTRY_SUFFIXES = ("_REACTIONS", "_EXTENSIONS", "_VALIDATORS", "_CHECKS", "_HOOKS")

@@ -25,6 +25,7 @@ from .common import (
 )
 from .deliveries import (
     DELIVERY_ID_MAX,
+    courier_delivery_accept,
     dead_letter_replay,
     delivery_accept,
     delivery_process,
@@ -39,6 +40,7 @@ __all__ = [
     "OrderNotYetReceived",
     "RetryLater",
     "channel_upsert",
+    "courier_delivery_accept",
     "dead_letter_replay",
     "delivery_accept",
     "delivery_process",

@@ -20,7 +20,15 @@ from orders.states import PaymentMethod, PaymentState, UnitState
 from ..adapters import OrderIntake, PayloadError, parse_body
 from ..models import WebhookDelivery
 from ..states import DeliveryState
-from .common import ORDER_TOPICS, PLATFORMS, REFUND_TOPICS, EventTypes, OrderNotYetReceived
+from .common import (
+    COURIER_PLATFORMS,
+    ORDER_TOPICS,
+    PLATFORMS,
+    REFUND_TOPICS,
+    EventTypes,
+    OrderNotYetReceived,
+    RetryLater,
+)
 from .platform_refunds import _refund_reconcile
 
 
@@ -30,6 +38,9 @@ def _actor(delivery: WebhookDelivery) -> EventActor:
 
 def _apply(delivery: WebhookDelivery) -> None:
     now = timezone.now()
+    if delivery.channel_id is None:
+        _apply_courier(delivery, now)
+        return
     channel = delivery.channel
     adapter = PLATFORMS.get(delivery.platform)
     if adapter is None:
@@ -61,6 +72,25 @@ def _apply(delivery: WebhookDelivery) -> None:
         delivery.mark_processed(now, _refund_reconcile(order, refund, delivery, _actor(delivery)))
         return
     delivery.mark_ignored(now, f"topic {delivery.topic!r} is not one intake handles")
+
+
+def _apply_courier(delivery: WebhookDelivery, now) -> None:
+    """A courier's tracking update: ``flows.couriers.tracking_apply`` turns it
+    into return events. An AWB not recorded yet is retried, then dead-lettered."""
+    from flows.courier_tracking import TrackingNotYetKnown, tracking_apply
+
+    if delivery.platform not in COURIER_PLATFORMS:
+        raise PayloadError("platform", f"{delivery.platform!r} is not a courier")
+    payload = parse_body(bytes(delivery.body))
+    if isinstance(payload, dict):
+        delivery.resource_id = str(payload.get("awb") or "")[:100]
+    try:
+        outcome = tracking_apply(
+            courier=delivery.platform, payload=payload, delivery_key=delivery.delivery_id
+        )
+    except TrackingNotYetKnown as exc:
+        raise RetryLater(str(exc)) from exc
+    delivery.mark_processed(now, f"tracking {delivery.topic}: {outcome}")
 
 
 # --- orders ------------------------------------------------------------------

@@ -18,6 +18,7 @@ def channel_upsert(
     platform: str,
     unknown_sku: str,
     webhook_secret: str | None = None,
+    courier: str | None = None,
 ) -> tuple[Channel, bool]:
     channel = Channel.objects.select_for_update().filter(code=code).first()
     created = channel is None
@@ -33,5 +34,7 @@ def channel_upsert(
     channel.unknown_sku = unknown_sku
     if webhook_secret is not None:
         channel.webhook_secret = webhook_secret
+    if courier is not None:
+        channel.courier = courier
     channel.save()
     return channel, created

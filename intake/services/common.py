@@ -13,6 +13,8 @@ ZERO = Decimal("0")
 # refusal that was never paid.
 _ALREADY_REFUNDED = [UnitState.REFUNDED, UnitState.KEPT, "not_charged"]
 PLATFORMS = {shopify.PLATFORM: shopify, woocommerce.PLATFORM: woocommerce}
+# Couriers whose tracking webhooks are stored as deliveries without a channel.
+COURIER_PLATFORMS = {"shiprocket"}
 ORDER_TOPICS = {
     shopify.PLATFORM: {"orders/create", "orders/updated"},
     woocommerce.PLATFORM: {"order.created", "order.updated"},

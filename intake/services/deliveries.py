@@ -64,6 +64,34 @@ def delivery_accept(
     return delivery, True
 
 
+def courier_delivery_accept(
+    *, platform: str, topic: str, body: bytes
+) -> tuple[WebhookDelivery, bool]:
+    """Store a courier's tracking webhook and queue it. Couriers send no
+    delivery id, so the body's hash is the identity: the same update sent
+    twice is stored (and applied) once."""
+    delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
+    existing = WebhookDelivery.objects.filter(
+        channel__isnull=True, platform=platform, delivery_id=delivery_id
+    ).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                channel=None, platform=platform, topic=topic, delivery_id=delivery_id, body=body
+            )
+            _enqueue(delivery.pk)
+    except IntegrityError:
+        existing = WebhookDelivery.objects.filter(
+            channel__isnull=True, platform=platform, delivery_id=delivery_id
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return delivery, True
+
+
 def _enqueue(delivery_id: int) -> None:
     from ..tasks import delivery_process_task
 

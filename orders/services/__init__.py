@@ -4,7 +4,7 @@
   ``units_lock``, ``units_cancel_unshipped``, ``event_claim``, ``new_reference``
 - ``locks``: ``order_lock``, the one lock order for a change to an order
 - ``intake``: ``order_create`` and the stock it reserves
-- ``fulfilment``: ``shipment_create``
+- ``fulfilment``: ``shipment_create``, ``shipment_send_back`` (failed QC)
 - ``delivery``: ``shipment_deliver`` and cash on delivery
 - ``payments``: ``payment_refund_record``
 - ``cancellation``: ``order_cancel_units``
@@ -16,7 +16,12 @@ Every public name is importable from ``orders.services``.
 from ..selectors import order_get_by_number
 from .cancellation import CANCELLABLE, TO_DELIVER, ZERO, Cancellation, order_cancel_units
 from .delivery import DeliveryResult, shipment_deliver
-from .fulfilment import DELIVERY_CLOCK_SKEW, shipment_create
+from .fulfilment import (
+    DELIVERY_CLOCK_SKEW,
+    shipment_create,
+    shipment_send_back,
+    shipment_tracking_set,
+)
 from .intake import LineData, OrderData, PaymentData, order_create
 from .locks import order_lock
 from .outbox import outbound_messages_retry
@@ -49,6 +54,8 @@ __all__ = [
     "payment_refund_record",
     "shipment_create",
     "shipment_deliver",
+    "shipment_send_back",
+    "shipment_tracking_set",
     "units_cancel_unshipped",
     "units_lock",
     "units_transition",

@@ -20,7 +20,7 @@ from ..models import (
     Shipment,
     Unit,
 )
-from ..states import PaymentMethod, PaymentState, ShipmentState, UnitState
+from ..states import PaymentMethod, PaymentState, ShipmentKind, ShipmentState, UnitState
 from ..webhooks import delivery_data
 from .fulfilment import DELIVERY_CLOCK_SKEW
 from .units import event_claim, units_lock, units_transition
@@ -77,6 +77,8 @@ def shipment_deliver(
             code="delivered_before_shipped",
             extra={"field": "delivered_at", "shipped_at": shipment.shipped_at.isoformat()},
         )
+    if shipment.kind == ShipmentKind.RETURN_TO_CUSTOMER:
+        return _delivered_back(shipment, order, at, actor, refused_unit_ids, cod_collected)
     accepted, refused = _delivery_units(shipment, refused_unit_ids)
     cod, collected = _cod_check(order, accepted, cod_collected)
 
@@ -123,6 +125,55 @@ def shipment_deliver(
             data=delivery_data(shipment, accepted, refused, collected),
         )
     return result
+
+
+def _delivered_back(
+    shipment: Shipment,
+    order: Order,
+    at: datetime,
+    actor: EventActor,
+    refused_unit_ids: list[int] | None,
+    cod_collected: Decimal | None,
+) -> DeliveryResult:
+    """A shipment taking units that failed QC back to the customer arrived:
+    each unit is closed (``returned_to_customer``). Nothing is collected and
+    nothing can be refused: the customer's own item came back."""
+    if refused_unit_ids:
+        raise ApplicationError(
+            "refused_units: a unit sent back after failed QC cannot be refused.",
+            extra={"field": "refused_units"},
+        )
+    if cod_collected not in (None, Decimal("0")):
+        raise ApplicationError(
+            "cod_collected: nothing is collected for a unit sent back.",
+            extra={"field": "cod_collected"},
+        )
+    units = units_lock(Unit.objects.filter(shipment=shipment))
+    before = shipment.state
+    shipment.deliver(at, True)
+    shipment.save()
+    units_transition(
+        units,
+        "deliver_back",
+        actor=actor,
+        occurred_at=at,
+        message=f"delivered back to the customer (shipment {shipment.pk})",
+    )
+    timeline_record(
+        order=order,
+        actor=actor,
+        occurred_at=at,
+        event=Event(
+            "shipment",
+            shipment.pk,
+            EventType.SHIPMENT_DELIVERED,
+            before,
+            shipment.state,
+            f"{len(units)} unit(s) that failed QC delivered back",
+            {"accepted": [u.pk for u in units], "refused": [], "kind": shipment.kind},
+        ),
+    )
+    return DeliveryResult(shipment, units, [], None)
 
 
 def _delivery_units(

@@ -128,3 +128,44 @@ def shipment_create(
         ),
     )
     return shipment
+
+
+def shipment_send_back(*, order: Order, units: list[Unit], actor: EventActor) -> list[Shipment]:
+    """Ship units that failed QC back to the customer: one shipment per
+    location holding them (kind ``return_to_customer``). The units stay
+    ``return_rejected`` until the shipment's delivery (``deliver_back``);
+    each unit's ``shipment`` now names the shipment taking it back."""
+    by_location: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        by_location[unit.location_id].append(unit)
+    shipments = []
+    for location_id, group in by_location.items():
+        shipment = Shipment.objects.create(
+            order=order,
+            kind=ShipmentKind.RETURN_TO_CUSTOMER,
+            location_id=location_id,
+            shipped_at=timezone.now(),
+        )
+        Unit.objects.filter(pk__in=[u.pk for u in group]).update(shipment=shipment)
+        for unit in group:
+            unit.shipment = shipment
+        timeline_record(
+            order=order,
+            actor=actor,
+            event=Event(
+                "shipment",
+                shipment.pk,
+                EventType.SHIPMENT_CREATED,
+                "",
+                shipment.state,
+                f"Shipment {shipment.pk}: {len(group)} unit(s) that failed QC, back to the customer",
+                {"units": [u.pk for u in group], "kind": shipment.kind},
+            ),
+        )
+        shipments.append(shipment)
+    return shipments
+
+
+def shipment_tracking_set(*, shipment_id: int, tracking_number: str) -> None:
+    """The courier's AWB for a shipment booked after it was created."""
+    Shipment.objects.filter(pk=shipment_id).update(tracking_number=tracking_number[:100])

@@ -68,7 +68,7 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     if any(
         i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
-        and i.unit.state != UnitState.RETURN_REJECTED
+        and i.unit.state not in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
         for i in physical
     ):
         return created
@@ -184,7 +184,11 @@ def _settle_refunded_early(
         message="refunded at pickup (instant refund)",
         payload={"rma": ret.rma},
     )
-    failed = [i for i in early if i.unit.state == UnitState.RETURN_REJECTED]
+    failed = [
+        i
+        for i in early
+        if i.unit.state in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
+    ]
     flagged = set(
         TimelineEvent.objects.filter(
             order_id=ret.order_id, type=RefundEventType.INSTANT_QC_FAILED

@@ -43,6 +43,21 @@ class ReturnUnitOutput(serializers.Serializer):
     repair = serializers.DictField(allow_null=True, required=False)
 
 
+class PickupOutput(serializers.Serializer):
+    courier = serializers.CharField(help_text="manual (events posted) or shiprocket.")
+    status = serializers.CharField(
+        help_text="blank (manual), booking, booked, not_booked (retried; console queue), "
+        "unserviceable (self-ship or store drop with a label)."
+    )
+    awb = serializers.CharField()
+    courier_name = serializers.CharField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField()
+    label_url = serializers.CharField(
+        allow_null=True, help_text="The printable label (portal) when the courier cannot collect."
+    )
+
+
 class ReturnOutput(serializers.Serializer):
     """The body of GET /returns/{rma}/ (and of every write on a return)."""
 
@@ -56,6 +71,7 @@ class ReturnOutput(serializers.Serializer):
     channel = serializers.CharField()
     location = serializers.CharField(allow_null=True)
     pickup_attempts = serializers.IntegerField()
+    pickup = PickupOutput()
     risk = serializers.DictField()
     created_at = serializers.DateTimeField()
     units = ReturnUnitOutput(many=True)

@@ -24,6 +24,7 @@ SETTLED_UNIT_STATES = {
     UnitState.REPLACED,
     UnitState.KEPT,
     UnitState.RETURN_REJECTED,
+    UnitState.RETURNED_TO_CUSTOMER,
     UnitState.NOT_CHARGED,
     UnitState.REPAIRED,
     UnitState.DELIVERED,  # a cancelled item's unit is back with the customer
@@ -163,7 +164,7 @@ def return_settled(return_request: Return) -> bool:
     return not any(
         i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
-        and states[i.unit_id] != UnitState.RETURN_REJECTED
+        and states[i.unit_id] not in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
         for i in items
     )
 

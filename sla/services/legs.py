@@ -15,7 +15,7 @@ from orders.events import EventActor
 from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
 from returns.models import Return, ReturnItem
-from returns.states import NO_PICKUP, Resolution, ReturnState, ReturnType
+from returns.states import NO_PICKUP, PickupStatus, Resolution, ReturnState, ReturnType
 
 from ..calendar import add_hours
 from ..events import SYSTEM, SlaEventType, sla_event
@@ -30,6 +30,7 @@ RECEIVED_OR_LATER = {
     UnitState.REFUNDED,
     UnitState.REPLACED,
     UnitState.RETURN_REJECTED,
+    UnitState.RETURNED_TO_CUSTOMER,
     UnitState.NOT_CHARGED,
 }
 WAITING_QC = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
@@ -132,7 +133,13 @@ def sla_sync(
             leg_start(ret, kind, at=at, actor=actor)
 
     if ret.type != ReturnType.DOORSTEP_REFUSAL:
-        want(LegKind.PICKUP, bool(physical), UnitState.RETURN_REQUESTED not in states)
+        # With a courier, the pickup clock runs from the booking, not the approval.
+        waiting_for_booking = ret.pickup_status in (PickupStatus.BOOKING, PickupStatus.NOT_BOOKED)
+        want(
+            LegKind.PICKUP,
+            bool(physical) and not waiting_for_booking,
+            UnitState.RETURN_REQUESTED not in states,
+        )
     want(
         LegKind.QC,
         any(s in RECEIVED_OR_LATER for s in states),
@@ -146,7 +153,11 @@ def sla_sync(
         LegKind.EXCHANGE_DISPATCH,
         bool(exchanges)
         and (early or any(i.unit.state == UnitState.PENDING_EXCHANGE for i in exchanges)),
-        all(i.dispatched or i.unit.state == UnitState.RETURN_REJECTED for i in exchanges),
+        all(
+            i.dispatched
+            or i.unit.state in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
+            for i in exchanges
+        ),
     )
     money_open = created_items is None and refund_open_for_return(ret)
     refund_leg = open_legs.get(LegKind.REFUND)

@@ -279,6 +279,7 @@ def test_channel_put_creates_then_updates_and_never_echoes_the_secret(ops_api):
         "outbound_url": "",
         "outbound_events": [],
         "outbound_secret_set": False,
+        "courier": "manual",  # no Shiprocket configured in the tests
     }
 
 

@@ -26,6 +26,9 @@ ROLES = ("storefront", "warehouse", "agent", "supervisor", "finance", "ops")
 ALL = frozenset(ROLES)
 PUBLIC = "public"  # no key needed: the platform's signature, or nothing, authenticates
 SIGNED = "signed"
+# The courier's shared token (x-api-key) authenticates: no API key of any
+# role gets past it, and a call without the token is 401.
+TOKEN = "token"
 
 S, W, A, SU, F, OPS = ROLES
 
@@ -84,6 +87,7 @@ MATRIX: dict[str, frozenset | str] = {
     "PUT /api/v1/channels/{code}/": frozenset({OPS}),
     "POST /api/v1/webhooks/shopify/{channel}/": SIGNED,
     "POST /api/v1/webhooks/woocommerce/{channel}/": SIGNED,
+    "POST /api/v1/webhooks/couriers/shiprocket/": TOKEN,
     "GET /api/v1/dead-letters/": frozenset({OPS}),
     "POST /api/v1/dead-letters/{delivery_id}/replay/": frozenset({OPS}),
     "GET /api/schema/": PUBLIC,
@@ -163,6 +167,11 @@ def _call(client, action: str):
 @pytest.mark.parametrize("action", sorted(MATRIX))
 def test_each_role_may_do_exactly_what_the_matrix_says(action, api_client_for, anon_api):
     expected = MATRIX[action]
+    if expected == TOKEN:
+        statuses = {role: _call(api_client_for(role), action).status_code for role in ROLES}
+        assert set(statuses.values()) == {401}, statuses
+        assert _call(anon_api, action).status_code == 401
+        return
     allowed, statuses = set(), {}
     for role in ROLES:
         status = _call(api_client_for(role), action).status_code
@@ -190,7 +199,7 @@ def _readme_table() -> dict[str, frozenset | str]:
         action = cells[0].strip("`")
         marks = cells[1:]
         assert len(marks) == len(ROLES), line
-        if all(m == marks[0] for m in marks) and marks[0] in (PUBLIC, SIGNED):
+        if all(m == marks[0] for m in marks) and marks[0] in (PUBLIC, SIGNED, TOKEN):
             table[action] = marks[0]
         else:
             assert set(marks) <= {"✓", ""}, line

@@ -31,6 +31,7 @@ ALLOWED = {
     "keep": ({UnitState.RETURN_REQUESTED}, UnitState.KEPT),
     "pass_qc_for_repair": ({UnitState.RETURNED}, UnitState.IN_REPAIR),
     "send_back_repaired": ({UnitState.IN_REPAIR}, UnitState.REPAIRED),
+    "deliver_back": ({UnitState.RETURN_REJECTED}, UnitState.RETURNED_TO_CUSTOMER),
 }
 if hasattr(UnitState, "NOT_CHARGED"):
     # Arrives with the doorstep-refusal QC flow (returns work in progress):

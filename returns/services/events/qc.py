@@ -10,7 +10,7 @@ from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
 from orders.events import EventActor
 from orders.models import Unit
-from orders.services import units_transition
+from orders.services import shipment_send_back, units_transition
 from orders.states import PaymentMethod, UnitState
 
 from ...events import ReturnEventType, return_event
@@ -51,6 +51,7 @@ def _qc_result(return_request: Return, data: ReturnEventData, actor: EventActor)
             payload={"rma": return_request.rma},
         )
     _qc_settle_exchanges(return_request, items, by_method, actor)
+    _qc_send_back(return_request, by_method.get(Unit.fail_qc, []), actor)
     passed = sum(len(v) for k, v in by_method.items() if k is not Unit.fail_qc)
     failed = len(by_method.get(Unit.fail_qc, []))
     return_event(
@@ -149,6 +150,22 @@ def _qc_route(
         else:
             by_method[Unit.pass_qc_for_refund].append(item.unit)
     return by_method
+
+
+def _qc_send_back(return_request: Return, failed: list[Unit], actor: EventActor) -> None:
+    """Units that failed QC go back to the customer in a shipment of their
+    own; its delivery (posted, or the courier's tracking) closes each unit."""
+    if not failed:
+        return
+    shipments = shipment_send_back(order=return_request.order, units=failed, actor=actor)
+    return_event(
+        return_request,
+        ReturnEventType.SENT_BACK,
+        actor=actor,
+        message=f"{len(failed)} unit(s) that failed QC sent back in shipment(s) "
+        + ", ".join(str(s.pk) for s in shipments),
+        payload={"shipments": [s.pk for s in shipments], "units": [u.pk for u in failed]},
+    )
 
 
 def _qc_settle_exchanges(
