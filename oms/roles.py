@@ -26,6 +26,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.add_return",
         "returns.view_return",
         "refunds.view_refund",
+        "refunds.view_wallet",
+        "refunds.redeem_store_credit",
         *_READ_STOCK,
     ],
     "warehouse": [
@@ -47,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "returns.record_return_event",
         "refunds.view_refund",
+        "refunds.view_wallet",
         *_READ_STOCK,
     ],
     "supervisor": [
@@ -60,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.review_return",
         "returns.override_eligibility",
         "refunds.view_refund",
+        "refunds.view_wallet",
+        "refunds.grant_goodwill_credit",
         "orders.view_ledgerentry",
         "quality.view_defectpattern",
         "quality.view_skuquality",
@@ -70,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_return",
         "refunds.view_refund",
         "refunds.change_refund",
+        "refunds.view_wallet",
         "orders.view_ledgerentry",
     ],
     "ops": [

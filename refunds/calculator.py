@@ -32,6 +32,7 @@ from returns.pricing import (
 )
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
+from .loyalty import loyalty_mark, loyalty_tenders
 from .models import Refund, RefundTender
 from .states import RefundState
 
@@ -129,7 +130,12 @@ def refund_due_breakdown(
     needs_pickup = ret.type != ReturnType.DOORSTEP_REFUSAL and any(
         i.resolution == Resolution.REFUND for i in items
     )
-    return price_return(
+    tenders, points = loyalty_tenders(
+        order,
+        tenders_in_policy_order(payments, policy, tenders_promised(order)),
+        [i.unit for i in items if i.resolution in (Resolution.REFUND, Resolution.KEEP)],
+    )
+    breakdown = price_return(
         currency=order.currency,
         units=[
             PricedUnit(
@@ -150,10 +156,11 @@ def refund_due_breakdown(
         shipping_due=order.shipping_amount > 0
         and shipping_refunded == 0
         and (merchant_fault or not (stays or replaced_any)),
-        tenders=tenders_in_policy_order(payments, policy, tenders_promised(order)),
+        tenders=tenders,
         refund_method=ret.refund_method,
         partial_credit_percent=policy.partial_credit_percent,
     )
+    return loyalty_mark(breakdown, tenders, points)
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,9 @@ def cancellation_breakdown(
     if prepaid_due <= 0:
         return None
     prepaid = [p for p in payments if p.method != PaymentMethod.COD]
-    tenders = tenders_in_policy_order(prepaid, policy, tenders_promised(order))
+    tenders, points = loyalty_tenders(
+        order, tenders_in_policy_order(prepaid, policy, tenders_promised(order)), units
+    )
     available = sum((t.refundable for t in tenders), ZERO)
     total = min(prepaid_due, available)
     if total <= 0:
@@ -212,7 +221,7 @@ def cancellation_breakdown(
         units=[{"unit": pk, "amount": str(amount)} for pk, amount in amounts.items()],
         notes=notes,
     )
-    return CancellationBreakdown(breakdown, amounts)
+    return CancellationBreakdown(loyalty_mark(breakdown, tenders, points), amounts)
 
 
 def refund_quote(plan: Plan, refund_method: str) -> dict:
@@ -222,20 +231,28 @@ def refund_quote(plan: Plan, refund_method: str) -> dict:
     or a cancellation's) has given it back. Reads the database only when the
     estimate includes shipping."""
     quoted = plan.breakdown
+    # Redeemed loyalty points go back first, as points: re-priced here
+    # (returns' estimate does not know the loyalty tender).
+    loyalty = bool(plan.order.loyalty_redeemed)
     if Decimal(quoted.get("shipping", "0")) <= 0:
-        return quoted
+        return _price_plan(plan, refund_method, shipping_due=False).as_dict() if loyalty else quoted
     shipping_refunded = Refund.objects.filter(order=plan.order).aggregate(s=Sum("shipping_amount"))[
         "s"
     ] or Decimal("0")
     if shipping_refunded == 0:
-        return quoted
+        return _price_plan(plan, refund_method, shipping_due=True).as_dict() if loyalty else quoted
     return _price_plan(plan, refund_method, shipping_due=False).as_dict()
 
 
 def _price_plan(plan: Plan, refund_method: str, *, shipping_due: bool) -> Breakdown:
     refusal = plan.type == ReturnType.DOORSTEP_REFUSAL
     cod_refusal = refusal and any(p.method == PaymentMethod.COD for p in plan.payments)
-    return price_return(
+    tenders, points = loyalty_tenders(
+        plan.order,
+        tenders_in_policy_order(plan.payments, plan.policy),
+        [p.unit for p in plan.items if p.resolution in (Resolution.REFUND, Resolution.KEEP)],
+    )
+    breakdown = price_return(
         currency=plan.order.currency,
         units=[
             PricedUnit(
@@ -254,10 +271,11 @@ def _price_plan(plan: Plan, refund_method: str, *, shipping_due: bool) -> Breakd
         charge_fees=not refusal,
         shipping_charge=plan.order.shipping_amount,
         shipping_due=shipping_due,
-        tenders=tenders_in_policy_order(plan.payments, plan.policy),
+        tenders=tenders,
         refund_method=refund_method,
         partial_credit_percent=plan.policy.partial_credit_percent,
         nothing_to_refund_reason="Cash on delivery: refused items were never paid for; nothing to refund."
         if cod_refusal
         else "",
     )
+    return loyalty_mark(breakdown, tenders, points)

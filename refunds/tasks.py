@@ -11,3 +11,11 @@ def refund_issue_task(self, refund_id: int) -> str:
         return refund_issue(refund_id=refund_id).state
     except GatewayError as exc:
         raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def wallet_expire_due_task() -> int:
+    """Beat: expire store credit past its date (refunds.wallet)."""
+    from .wallet import wallet_expire_due
+
+    return wallet_expire_due()

@@ -102,6 +102,12 @@ class ReturnPolicy(models.Model):
     high_value_item = models.DecimalField(**MONEY, default=Decimal("10000"))
     max_pickup_attempts = models.PositiveSmallIntegerField(default=3)
     sla_hours = models.JSONField(default=default_sla_hours)
+    store_credit_validity_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Store credit granted under this version expires after this many days; "
+        "empty: it never expires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -130,6 +136,8 @@ class ReturnPolicy(models.Model):
     def allowed_refund_methods(self, payment_methods: list[str]) -> list[str]:
         allowed: set[str] | None = None
         for method in payment_methods:
+            if method == "loyalty_points":  # points always go back as points
+                continue
             options = set(self.refund_methods.get(method, ["store_credit"]))
             allowed = options if allowed is None else allowed & options
         return [m for m in RefundMethod.values if m in (allowed or {"store_credit"})]

@@ -18,8 +18,10 @@ from orders.states import UnitState
 
 from ..events import RefundEventType
 from ..gateways import GatewayError, gateway_for
-from ..models import CreditNote, Refund, RefundTender, StoreCredit
+from ..loyalty import loyalty_adjust
+from ..models import CreditNote, Refund, RefundTender, StoreCredit, WalletEntry
 from ..states import RefundState
+from ..wallet import wallet_credit
 from ..webhooks import refund_issued_webhook
 from .credit_notes import credit_note_create
 
@@ -97,15 +99,8 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             message=f"{tender.amount} {order.currency} back via {tender.instrument}",
             payload={"refund": refund.pk, "reference": result.reference},
         )
-    credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
-    if credit_total:
-        StoreCredit.objects.create(
-            customer_id=order.customer_id,
-            refund=refund,
-            code=new_reference("SC", 10),
-            amount=credit_total,
-            currency=order.currency,
-        )
+    credit = _store_credit(refund, order, tenders, actor)
+    loyalty_adjust(refund, actor)
     before = refund.state
     refund.issue(timezone.now())
     refund.attempts += 1
@@ -139,12 +134,67 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             },
         ),
     )
-    _notify(refund, order, note)
+    _notify(refund, order, note, credit)
     return refund, True
 
 
-def _notify(refund: Refund, order: Order, note: CreditNote) -> None:
-    """Tell the customer (message) and the channel (webhook)."""
+def _store_credit(
+    refund: Refund, order: Order, tenders: list[RefundTender], actor: EventActor
+) -> WalletEntry | None:
+    """The refund's store credit: a code the customer can quote
+    (``StoreCredit``) and the money, a credit on the customer's wallet that
+    expires per the return's policy version (refunds.wallet)."""
+    credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
+    if not credit_total:
+        return None
+    code = new_reference("SC", 10)
+    StoreCredit.objects.create(
+        customer_id=order.customer_id,
+        refund=refund,
+        code=code,
+        amount=credit_total,
+        currency=order.currency,
+    )
+    ret = refund.return_request
+    return wallet_credit(
+        customer_id=order.customer_id,
+        currency=order.currency,
+        amount=credit_total,
+        kind=WalletEntry.Kind.REFUND,
+        actor=f"{actor.kind}:{actor.label}",
+        reason=f"Refund {refund.pk} of order {order.number}",
+        reference=code,
+        refund=refund,
+        order=order,
+        policy=ret.policy if ret else None,
+        idempotency_key=f"refund-{refund.pk}",
+    )
+
+
+def _notify(
+    refund: Refund, order: Order, note: CreditNote, credit: WalletEntry | None = None
+) -> None:
+    """Tell the customer (message) and the channel (webhook). Store credit is
+    there at once: the message gives the amount credited and the new balance,
+    never a bank's delay."""
+    if credit is not None:
+        rest = refund.amount - credit.amount
+        also = (
+            f" The other {rest} {refund.currency} goes back to your original payment method."
+            if rest > 0
+            else ""
+        )
+        message_enqueue(
+            order=order,
+            template="refund_issued_store_credit",
+            subject=f"{credit.amount} {credit.currency} store credit added to your account",
+            body=f"We've added {credit.amount} {credit.currency} to your store credit for order "
+            f"{order.number} (code {credit.reference}). Your store credit balance is now "
+            f"{credit.balance_after} {credit.currency}, ready to spend on your next order."
+            f"{also} Credit note {note.number}.",
+        )
+        refund_issued_webhook(refund, note)
+        return
     how = {
         "original": "to your original payment method",
         "store_credit": "as store credit",

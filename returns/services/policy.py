@@ -31,6 +31,7 @@ POLICY_FIELDS = [
     "sla_hours",
     "partial_credit_percent",
     "defect_auto_outcome",
+    "store_credit_validity_days",
 ]
 
 
