@@ -75,9 +75,8 @@ def _entry(wallet: Wallet, kind: str, amount: Decimal, *, actor: str, **fields) 
             f"{-amount} {wallet.currency}.",
             extra={"balance": str(wallet.balance), "amount": str(-amount)},
         )
-    Wallet.objects.filter(pk=wallet.pk).update(
-        balance=F("balance") + amount, updated_at=timezone.now()
-    )
+    # Absolute values under the row lock (SQLite would do F() arithmetic in floats).
+    Wallet.objects.filter(pk=wallet.pk).update(balance=balance, updated_at=timezone.now())
     wallet.balance = balance
     return WalletEntry.objects.create(
         wallet=wallet,
@@ -160,7 +159,7 @@ def _spend_lots(wallet: Wallet, amount: Decimal, now: datetime) -> list[dict]:
         if left <= 0:
             break
         take = min(left, lot.remaining)
-        WalletLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        WalletLot.objects.filter(pk=lot.pk).update(remaining=lot.remaining - take)
         taken.append({"lot": lot.pk, "amount": str(take)})
         left -= take
     if left > 0:
@@ -302,7 +301,18 @@ def wallet_goodwill(
 ) -> WalletEntry:
     """A supervisor's goodwill credit, with the reason on the entry. The
     wallet's currency, else ``currency``, else the customer's last order's."""
-    customer = customer_by_email(email)
+    return wallet_goodwill_for(
+        customer=customer_by_email(email),
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        currency=currency,
+    )
+
+
+def wallet_goodwill_for(
+    *, customer: Customer, amount: Decimal, reason: str, actor: str, currency: str | None = None
+) -> WalletEntry:
     if not reason.strip():
         raise ApplicationError(
             "reason: a goodwill credit needs a reason.", extra={"field": "reason"}

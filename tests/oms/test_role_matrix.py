@@ -63,6 +63,9 @@ MATRIX: dict[str, frozenset | str] = {
     "GET /api/v1/quality/report.csv": frozenset({SU, OPS}),
     "GET /api/v1/refunds/": frozenset({S, A, SU, F, OPS}),
     "POST /api/v1/refunds/{refund_id}/retry/": frozenset({F}),
+    "POST /api/v1/store-credit/redemptions/": frozenset({S}),
+    "GET /api/v1/store-credit/{email}/": frozenset({S, A, SU, F}),
+    "POST /api/v1/store-credit/{email}/goodwill/": frozenset({SU}),
     "GET /api/v1/sla/legs/": ALL,
     "GET /api/v1/skus/{code}/": ALL,
     "PUT /api/v1/skus/{code}/": frozenset({W, OPS}),
@@ -89,6 +92,7 @@ ARGS = {
     "delivery_id": "999999",
     "code": "role-matrix",
     "channel": "role-matrix",
+    "email": "nobody@role-matrix.test",
 }
 BODIES = {
     "/api/v1/returns/{rma}/inspections/": {"unit": 1, "passed": True},
