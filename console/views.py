@@ -108,6 +108,7 @@ def order_detail(request, number: str):
         "contact_form": ContactForm() if user.has_perm("orders.add_contactlog") else None,
         "can_create_return": user.has_perm("returns.add_return"),
         "loyalty": order_loyalty(order),
+        "show_wallet": user.has_perm("refunds.view_wallet"),
         "wallet": wallet_balance(order.customer_id)
         if user.has_perm("refunds.view_wallet")
         else None,

@@ -121,6 +121,37 @@ def wallet_credit(
         done = WalletEntry.objects.filter(idempotency_key=idempotency_key).first()
         if done is not None:
             return done
+    with transaction.atomic():
+        return _credit(
+            customer_id,
+            currency,
+            amount,
+            kind,
+            actor,
+            reason,
+            reference,
+            refund,
+            order,
+            policy,
+            idempotency_key,
+            at,
+        )
+
+
+def _credit(
+    customer_id,
+    currency,
+    amount,
+    kind,
+    actor,
+    reason,
+    reference,
+    refund,
+    order,
+    policy,
+    idempotency_key,
+    at,
+) -> WalletEntry:
     wallet = _wallet_lock(customer_id, currency)
     days = validity_days(policy)
     at = at or timezone.now()
@@ -188,6 +219,13 @@ def wallet_debit(
         raise ValueError(f"{kind} is not a debit")
     if amount <= 0:
         raise ApplicationError("amount: must be positive.", extra={"field": "amount"})
+    with transaction.atomic():
+        return _debit(customer_id, amount, kind, actor, reference, order, currency, idempotency_key)
+
+
+def _debit(
+    customer_id, amount, kind, actor, reference, order, currency, idempotency_key
+) -> WalletEntry:
     wallet = _wallet_lock(customer_id, currency)
     amount = round_money(amount, wallet.currency)
     if amount > wallet.balance:

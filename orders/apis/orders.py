@@ -244,7 +244,10 @@ class OrderCreateApi(APIView):
         operation_id="orders_create",
         request=Input,
         responses={201: OrderOutput, 200: OrderOutput, **ERRORS},
-        description="Create an order. The same channel + external_id returns the existing order (200).",
+        description="Create an order. The same channel + external_id returns the existing order "
+        "(200). A store_credit payment debits the customer's wallet in the same transaction "
+        "(400 insufficient_store_credit when it can't); loyalty.redeemed points are a "
+        "loyalty_points payment worth redeemed / points_per_unit_currency (added when absent).",
     )
     def post(self, request):
         serializer = self.Input(data=request.data)

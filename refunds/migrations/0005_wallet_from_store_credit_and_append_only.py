@@ -64,7 +64,7 @@ def credits_into_wallets(apps, schema_editor):
 def triggers_create(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTION)
+        schema_editor.execute(PG_FUNCTION, params=None)  # "%" is plpgsql, not a parameter
         schema_editor.execute(PG_TRIGGER)
     elif vendor == "sqlite":
         schema_editor.execute(SQLITE_TRIGGER)

@@ -222,3 +222,26 @@ def test_the_console_order_page_shows_points(client, storefront_api, kurta, djan
     assert "333" in page
     assert "111.00 INR" in page
     assert "Grant goodwill credit" in page
+
+
+def test_cancelling_a_unit_gives_its_points_back(
+    storefront_api, kurta, django_capture_on_commit_callbacks
+):
+    from tests.cancellation.helpers import cancel
+
+    # given an undelivered order with points
+    order = Order.objects.get(number=_order(storefront_api).json()["number"])
+    c = unit_ids(order)[2]
+    # when the 250.00 unit is cancelled before it ships
+    with django_capture_on_commit_callbacks(execute=True):
+        r = cancel(storefront_api, order, {"units": [c], "reason": "changed mind"})
+    assert r.status_code == 200, r.json()
+    # then its points go back like a return's
+    refund = Refund.objects.get(order=order, kind="cancellation")
+    assert refund.state == "issued"
+    assert {t.instrument: t.amount for t in refund.tenders.all()} == {
+        "loyalty_points": Decimal("22.33"),
+        "card": Decimal("227.67"),
+    }
+    adjustment = LoyaltyAdjustment.objects.get(refund=refund)
+    assert (adjustment.earned_reversed, adjustment.redeemed_returned) == (20, 67)

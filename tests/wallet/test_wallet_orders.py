@@ -233,6 +233,7 @@ def test_store_credit_codes_from_before_the_wallet_migrate_into_it(
     with connection.cursor() as c:
         c.execute("DELETE FROM refunds_walletlot")
         if connection.vendor == "postgresql":
+            c.execute("SET CONSTRAINTS ALL IMMEDIATE")
             c.execute("ALTER TABLE refunds_walletentry DISABLE TRIGGER USER")
         c.execute("DELETE FROM refunds_walletentry")
         if connection.vendor == "postgresql":
