@@ -122,57 +122,27 @@ def wallet_credit(
         if done is not None:
             return done
     with transaction.atomic():
-        return _credit(
-            customer_id,
-            currency,
-            amount,
+        wallet = _wallet_lock(customer_id, currency)
+        days = validity_days(policy)
+        at = at or timezone.now()
+        expires_at = at + timedelta(days=days) if days else None
+        entry = _entry(
+            wallet,
             kind,
-            actor,
-            reason,
-            reference,
-            refund,
-            order,
-            policy,
-            idempotency_key,
-            at,
+            amount,
+            actor=actor,
+            reason=reason[:500],
+            reference=reference[:100],
+            refund=refund,
+            order=order,
+            expires_at=expires_at,
+            idempotency_key=idempotency_key,
+            details={"policy_validity_days": days},
         )
-
-
-def _credit(
-    customer_id,
-    currency,
-    amount,
-    kind,
-    actor,
-    reason,
-    reference,
-    refund,
-    order,
-    policy,
-    idempotency_key,
-    at,
-) -> WalletEntry:
-    wallet = _wallet_lock(customer_id, currency)
-    days = validity_days(policy)
-    at = at or timezone.now()
-    expires_at = at + timedelta(days=days) if days else None
-    entry = _entry(
-        wallet,
-        kind,
-        amount,
-        actor=actor,
-        reason=reason[:500],
-        reference=reference[:100],
-        refund=refund,
-        order=order,
-        expires_at=expires_at,
-        idempotency_key=idempotency_key,
-        details={"policy_validity_days": days},
-    )
-    WalletLot.objects.create(
-        wallet=wallet, entry=entry, amount=amount, remaining=amount, expires_at=expires_at
-    )
-    return entry
+        WalletLot.objects.create(
+            wallet=wallet, entry=entry, amount=amount, remaining=amount, expires_at=expires_at
+        )
+        return entry
 
 
 def _spend_lots(wallet: Wallet, amount: Decimal, now: datetime) -> list[dict]:
@@ -219,32 +189,30 @@ def wallet_debit(
         raise ValueError(f"{kind} is not a debit")
     if amount <= 0:
         raise ApplicationError("amount: must be positive.", extra={"field": "amount"})
+    if idempotency_key:
+        done = WalletEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
     with transaction.atomic():
-        return _debit(customer_id, amount, kind, actor, reference, order, currency, idempotency_key)
-
-
-def _debit(
-    customer_id, amount, kind, actor, reference, order, currency, idempotency_key
-) -> WalletEntry:
-    wallet = _wallet_lock(customer_id, currency)
-    amount = round_money(amount, wallet.currency)
-    if amount > wallet.balance:
-        raise InsufficientCredit(
-            f"Store credit balance {wallet.balance} {wallet.currency} is short of "
-            f"{amount} {wallet.currency}.",
-            extra={"balance": str(wallet.balance), "amount": str(amount)},
+        wallet = _wallet_lock(customer_id, currency)
+        amount = round_money(amount, wallet.currency)
+        if amount > wallet.balance:
+            raise InsufficientCredit(
+                f"Store credit balance {wallet.balance} {wallet.currency} is short of "
+                f"{amount} {wallet.currency}.",
+                extra={"balance": str(wallet.balance), "amount": str(amount)},
+            )
+        taken = _spend_lots(wallet, amount, timezone.now())
+        return _entry(
+            wallet,
+            kind,
+            -amount,
+            actor=actor,
+            reference=reference[:100],
+            order=order,
+            idempotency_key=idempotency_key,
+            details={"lots": taken},
         )
-    taken = _spend_lots(wallet, amount, timezone.now())
-    return _entry(
-        wallet,
-        kind,
-        -amount,
-        actor=actor,
-        reference=reference[:100],
-        order=order,
-        idempotency_key=idempotency_key,
-        details={"lots": taken},
-    )
 
 
 def wallet_pay_order(order: Order, actor: str) -> list[WalletEntry]:
