@@ -3,6 +3,8 @@ the soft-return wizard's steps."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -43,6 +45,13 @@ class ContactForm(forms.Form):
         label="What the customer asked", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
     resolved = forms.BooleanField(label="Resolved on this contact", required=False)
+
+
+class GoodwillForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Goodwill credit", max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason = forms.CharField(label="Reason", max_length=500)
 
 
 class ReviewForm(forms.Form):

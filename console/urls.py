@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/<str:number>/", views.order_detail, name="order"),
     path("orders/<str:number>/contacts/", views.contact_add, name="contact_add"),
     path("orders/<str:number>/return/", wizard.wizard, name="wizard"),
+    path("orders/<str:number>/goodwill/", views.goodwill_grant, name="goodwill"),
     path("returns/<str:rma>/", views.return_detail, name="return"),
     path("returns/<str:rma>/approve/", views.return_approve_view, name="approve"),
     path(

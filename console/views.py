@@ -17,7 +17,9 @@ from inventory.models import Location
 from oms.errors import ApplicationError, NotFound
 from orders.selectors import order_get, order_status, order_timeline, payment_status
 from orders.states import UnitState
-from refunds.selectors import order_ledger, refund_list
+from refunds.loyalty import order_loyalty
+from refunds.selectors import order_ledger, refund_list, wallet_balance
+from refunds.wallet import wallet_goodwill_for
 from returns.selectors import return_get
 from returns.services import QcResult, ReturnEventData
 from returns.states import EventKind, ReturnState
@@ -29,6 +31,7 @@ from .actions import finish_context
 from .forms import (
     ConsoleLoginForm,
     ContactForm,
+    GoodwillForm,
     QcForm,
     ReceivedForm,
     ReviewForm,
@@ -113,6 +116,14 @@ def order_detail(request, number: str):
         "contacts": order.contacts.select_related("user").order_by("-created_at"),
         "contact_form": ContactForm() if user.has_perm("orders.add_contactlog") else None,
         "can_create_return": user.has_perm("returns.add_return"),
+        "loyalty": order_loyalty(order),
+        "show_wallet": user.has_perm("refunds.view_wallet"),
+        "wallet": wallet_balance(order.customer_id)
+        if user.has_perm("refunds.view_wallet")
+        else None,
+        "goodwill_form": GoodwillForm()
+        if user.has_perm("refunds.grant_goodwill_credit") and order.customer.email
+        else None,
     }
     return render(request, "console/order.html", ctx)
 
@@ -131,6 +142,34 @@ def order_tenders(order, refunds: list | None) -> list[dict]:
         {"payment": p, "refunds": by_payment.get(p.pk, [])}
         for p in order.payments.all().order_by("position")
     ]
+
+
+@console_view("refunds.grant_goodwill_credit")
+@require_POST
+def goodwill_grant(request, number: str):
+    """A supervisor's goodwill store credit to the order's customer."""
+    order = _order_or_404(number)
+    form = GoodwillForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a positive amount and a reason for the goodwill credit.")
+        return redirect("console:order", number)
+    actor = staff_actor(request)
+    try:
+        entry = wallet_goodwill_for(
+            customer=order.customer,
+            currency=order.currency,
+            actor=f"{actor.kind}:{actor.label}",
+            **form.cleaned_data,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{entry.amount} {entry.currency} goodwill credit granted; "
+            f"balance {entry.balance_after} {entry.currency}.",
+        )
+    return redirect("console:order", number)
 
 
 @console_view("orders.add_contactlog")

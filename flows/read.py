@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from orders.models import Order
 from quality.selectors import return_quality
+from refunds.loyalty import order_loyalty
 from refunds.selectors import refunds_for_returns
 from returns.models import Return
 from returns.selectors import order_returns, return_get, return_timeline
@@ -18,8 +19,10 @@ NO_QUALITY = {"defect_type": None, "evidence_photos": 0, "assessment": None, "re
 
 
 def order_detail_extend(order: Order, data: dict) -> dict:
-    """The order body's ``returns`` key."""
+    """The order body's ``returns`` key, and ``loyalty`` (null, with no query,
+    for an order without loyalty points)."""
     data["returns"] = order_returns(order)
+    data["loyalty"] = order_loyalty(order)
     return data
 
 
@@ -118,8 +121,19 @@ def _refund_body(r) -> dict:
         "amount": str(r.amount),
         "method": r.method,
         "credit_note": getattr(getattr(r, "credit_note", None), "number", None),
-        "tenders": [{"method": t.instrument, "amount": str(t.amount)} for t in r.tenders.all()],
+        "tenders": [
+            {"method": t.instrument, "amount": str(t.amount)} | _points(r, t)
+            for t in r.tenders.all()
+        ],
     }
+
+
+def _points(refund, tender) -> dict:
+    """A loyalty tender's points, as the refund's breakdown records them."""
+    if tender.instrument != "loyalty_points":
+        return {}
+    rows = refund.breakdown.get("tenders", [])
+    return {"points": next((t.get("points") for t in rows if t["payment"] == tender.payment_id), 0)}
 
 
 def quote_dates(policy, *, return_type: str, channel: str):

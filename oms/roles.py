@@ -26,6 +26,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.add_return",
         "returns.view_return",
         "refunds.view_refund",
+        "refunds.view_wallet",
+        "refunds.redeem_store_credit",
         *_READ_STOCK,
     ],
     "warehouse": [
@@ -48,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.record_return_event",
         "refunds.view_refund",
         "refunds.view_recovery",
+        "refunds.view_wallet",
         *_READ_STOCK,
     ],
     "supervisor": [
@@ -64,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.view_recovery",
         "refunds.change_recovery",
         "refunds.write_off_recovery",
+        "refunds.view_wallet",
+        "refunds.grant_goodwill_credit",
         "orders.view_ledgerentry",
         "quality.view_defectpattern",
         "quality.view_skuquality",
@@ -80,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.view_payout",
         "refunds.change_payout",
         "refunds.view_storecredit",
+        "refunds.view_wallet",
         "orders.view_ledgerentry",
     ],
     "ops": [

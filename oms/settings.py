@@ -242,6 +242,11 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-flush": {"task": "orders.tasks.outbox_flush_task", "schedule": 60.0},
     "sla-sweep": {"task": "sla.tasks.sla_sweep_task", "schedule": 60.0},
+    # Store credit past its policy's validity (refunds.wallet); idempotent.
+    "store-credit-expiry": {
+        "task": "refunds.tasks.wallet_expire_due_task",
+        "schedule": float(os.environ.get("OMS_STORE_CREDIT_EXPIRY_SECONDS", "3600")),
+    },
     "job-sweep": {
         "task": "oms.tasks.job_sweep_task",
         "schedule": float(os.environ.get("OMS_JOB_SWEEP_SECONDS", "20")),

@@ -8,6 +8,7 @@ from inventory import apis as inventory_apis
 from orders import apis as order_apis
 from quality import apis as quality_apis
 from refunds import apis as refund_apis
+from refunds import wallet_apis
 from refunds.apis import finance as finance_apis
 from refunds.apis import payouts as payout_apis
 from returns import apis as return_apis
@@ -66,6 +67,21 @@ api_v1 = [
     path("defect-patterns/", quality_apis.DefectPatternApi.as_view(), name="defect-patterns"),
     path("quality/report.csv", quality_apis.QualityReportCsvApi.as_view(), name="quality-report"),
     path("refunds/", refund_apis.RefundListApi.as_view(), name="refunds"),
+    path(
+        "store-credit/redemptions/",
+        wallet_apis.RedemptionApi.as_view(),
+        name="store-credit-redemptions",
+    ),
+    path(
+        "store-credit/<str:email>/",
+        wallet_apis.StoreCreditDetailApi.as_view(),
+        name="store-credit",
+    ),
+    path(
+        "store-credit/<str:email>/goodwill/",
+        wallet_apis.GoodwillApi.as_view(),
+        name="store-credit-goodwill",
+    ),
     path("sla/legs/", sla_apis.LegListApi.as_view(), name="sla-legs"),
     path(
         "refunds/<int:refund_id>/retry/", refund_apis.RefundRetryApi.as_view(), name="refund-retry"

@@ -97,6 +97,17 @@ class Order(models.Model):
         "inventory.Location", null=True, blank=True, on_delete=models.PROTECT
     )
     raw = models.JSONField(default=dict, blank=True, help_text="The payload as received.")
+    # Loyalty points (orders.loyalty): what the storefront says the customer
+    # earned and redeemed on this order, and the rate of the redeemed tender.
+    loyalty_earned = models.PositiveIntegerField(default=0)
+    loyalty_redeemed = models.PositiveIntegerField(default=0)
+    loyalty_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Points per unit of currency; null when the order carries no loyalty.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -116,10 +127,19 @@ class Order(models.Model):
                 condition=Q(grand_total=Round(F("items_total") + F("shipping_amount"), 2)),
                 name="order_grand_total_adds_up",
             ),
+            models.CheckConstraint(
+                condition=Q(loyalty_rate__isnull=True, loyalty_earned=0, loyalty_redeemed=0)
+                | Q(loyalty_rate__gt=0),
+                name="order_loyalty_has_positive_rate",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def has_loyalty(self) -> bool:
+        return self.loyalty_rate is not None
 
 
 class Line(models.Model):
@@ -188,6 +208,10 @@ class Unit(ConcurrentTransitionMixin, models.Model):
     platform_refund_ref = models.CharField(
         max_length=150, blank=True, default="", help_text="platform:refund id"
     )
+    # The unit's share of the order's loyalty points, fixed at intake
+    # (orders.loyalty): what returning it reverses and gives back.
+    loyalty_earned = models.PositiveIntegerField(default=0)
+    loyalty_redeemed = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["line_id", "index"]

@@ -70,6 +70,7 @@ class PaymentMethod(models.TextChoices):
     GIFT_CARD = "gift_card", "Gift card"
     STORE_CREDIT = "store_credit", "Store credit"
     COD = "cod", "Cash on delivery"
+    LOYALTY_POINTS = "loyalty_points", "Loyalty points"
 
 
 class PaymentState(models.TextChoices):

@@ -67,6 +67,7 @@ EVENT_TYPES = (
     "refund.issued",
     "exchange.dispatched",
     "order.delivered",
+    "loyalty.adjusted",
 )
 SCHEMES = ("http", "https")
 MAX_ATTEMPTS = 8

@@ -12,6 +12,7 @@ from .gateways import GatewayError
 from .models import (
     CreditNote,
     GatewayRefund,
+    LoyaltyAdjustment,
     Payout,
     PayoutAttempt,
     Recovery,
@@ -19,6 +20,8 @@ from .models import (
     RefundItem,
     RefundTender,
     StoreCredit,
+    Wallet,
+    WalletEntry,
 )
 
 
@@ -140,3 +143,37 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payout details")
     def details_masked(self, obj):
         return payout_mask_text(obj.details)
+
+
+class WalletEntryInline(ReadOnlyTabularInline):
+    model = WalletEntry
+    fields = ["created_at", "kind", "amount", "balance_after", "reference", "reason", "expires_at"]
+    ordering = ["-created_at", "-pk"]
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Store credit wallets: read-only. Goodwill is granted on the console's
+    order page or ``POST /api/v1/store-credit/{email}/goodwill/``."""
+
+    list_display = ["customer", "balance", "currency", "updated_at"]
+    search_fields = ["customer__email"]
+    list_select_related = ["customer"]
+    inlines = [WalletEntryInline]
+
+
+@admin.register(WalletEntry)
+class WalletEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The wallets' append-only ledger."""
+
+    list_display = ["created_at", "wallet", "kind", "amount", "balance_after", "reference", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["wallet__customer__email", "reference"]
+    list_select_related = ["wallet__customer"]
+
+
+@admin.register(LoyaltyAdjustment)
+class LoyaltyAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order", "refund", "earned_reversed", "redeemed_returned", "created_at"]
+    search_fields = ["order__number"]
+    list_select_related = ["order"]

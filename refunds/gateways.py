@@ -96,7 +96,14 @@ class OfflineGateway:
         return GatewayResult(row.reference)
 
 
+# Instruments that move no outside money: the wallet (refunds.wallet) and
+# loyalty points (refunds.loyalty) are ours, so no payment gateway sees them.
+INTERNAL_INSTRUMENTS = ("store_credit", "loyalty_points")
+
+
 def gateway_for(instrument: str) -> RefundGateway:
+    if instrument in INTERNAL_INSTRUMENTS:
+        return OfflineGateway()
     paths = getattr(settings, "OMS_REFUND_GATEWAYS", {}) or {}
     path = paths.get(instrument) or paths.get("*")
     if path:

@@ -16,8 +16,10 @@ from .states import REFUND_UNSETTLED
 
 def refund_list(*, order: str | None = None, state: str | None = None):
     qs = (
-        Refund.objects.select_related("order", "return_request", "credit_note")
-        .prefetch_related("tenders")
+        Refund.objects.select_related(
+            "order", "return_request", "credit_note", "loyalty_adjustment"
+        )
+        .prefetch_related("tenders", "wallet_entries")
         .order_by("-created_at", "-pk")
     )
     if order:
@@ -114,3 +116,52 @@ def recovery_list(*, state: str | None = None, order: str | None = None):
     if order:
         qs = qs.filter(order__number=order)
     return qs
+
+
+def wallet_statement(customer, *, limit: int = 50, offset: int = 0) -> dict:
+    """A customer's store credit: balance, currency and entries newest first
+    (``limit`` of them from ``offset``), with the entry count."""
+    from .models import Wallet, WalletEntry
+
+    wallet = Wallet.objects.filter(customer=customer).first()
+    if wallet is None:
+        currency = (
+            Order.objects.filter(customer=customer)
+            .order_by("-placed_at")
+            .values_list("currency", flat=True)
+            .first()
+        )
+        return {
+            "balance": "0.00",
+            "currency": currency or "INR",
+            "count": 0,
+            "entries": [],
+        }
+    entries = WalletEntry.objects.filter(wallet=wallet).order_by("-created_at", "-pk")
+    return {
+        "balance": str(wallet.balance),
+        "currency": wallet.currency,
+        "count": entries.count(),
+        "entries": [
+            {
+                "id": e.pk,
+                "kind": e.kind,
+                "amount": str(e.amount),
+                "balance_after": str(e.balance_after),
+                "reference": e.reference,
+                "reason": e.reason,
+                "refund": e.refund_id,
+                "order": e.order.number if e.order_id else None,
+                "expires_at": e.expires_at,
+                "created_at": e.created_at,
+            }
+            for e in entries.select_related("order")[offset : offset + limit]
+        ],
+    }
+
+
+def wallet_balance(customer_id: int) -> tuple[Decimal, str] | None:
+    from .models import Wallet
+
+    row = Wallet.objects.filter(customer_id=customer_id).values_list("balance", "currency").first()
+    return (row[0], row[1]) if row else None

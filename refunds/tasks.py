@@ -18,3 +18,11 @@ def recovery_charge_task(self, recovery_id: int) -> str:
     from flows.recoveries import recovery_charge
 
     return recovery_charge(recovery_id=recovery_id).state
+
+
+@shared_task(acks_late=True)
+def wallet_expire_due_task() -> int:
+    """Beat: expire store credit past its date (refunds.wallet)."""
+    from .wallet import wallet_expire_due
+
+    return wallet_expire_due()

@@ -133,6 +133,12 @@ class ReturnPolicy(models.Model):
         help_text="Where the courier cannot collect, the customer may drop the parcel at a store.",
     )
     sla_hours = models.JSONField(default=default_sla_hours)
+    store_credit_validity_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Store credit granted under this version expires after this many days; "
+        "empty: it never expires.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -173,6 +179,8 @@ class ReturnPolicy(models.Model):
     def allowed_refund_methods(self, payment_methods: list[str]) -> list[str]:
         allowed: set[str] | None = None
         for method in payment_methods:
+            if method == "loyalty_points":  # points always go back as points
+                continue
             options = set(self.refund_methods.get(method, ["store_credit"]))
             if method in options:
                 # A tender that may be refunded as itself (store credit back

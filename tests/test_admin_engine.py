@@ -43,7 +43,7 @@ def test_saving_a_policy_writes_a_new_version_with_its_sla_rules(admin_client):
     form = admin_client.get(reverse("admin:returns_returnpolicy_add") + f"?copy_from={v1.pk}")
     initial = form.context["adminform"].form.initial
     data = {
-        k: ("on" if v is True else "" if v is False else v)
+        k: ("on" if v is True else "" if v is False or v is None else v)
         for k, v in initial.items()
         if k != "copy_from"
     }

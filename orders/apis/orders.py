@@ -22,6 +22,7 @@ from oms.pagination import LimitOffsetPagination
 
 from .. import selectors, services
 from ..events import EventActor
+from ..loyalty import LoyaltyData
 from ..models import Order
 from ..states import PaymentMethod
 
@@ -198,6 +199,18 @@ class OrderCreateApi(APIView):
                 raise serializers.ValidationError("must be positive.")
             return value
 
+    class LoyaltyInput(serializers.Serializer):
+        earned = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
+        redeemed = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
+        points_per_unit_currency = serializers.DecimalField(
+            max_digits=12,
+            decimal_places=4,
+            min_value=Decimal("0.0001"),
+            error_messages={"min_value": "must be positive."},
+            help_text="Points per unit of the order's currency: redeemed points are worth "
+            "redeemed / points_per_unit_currency (a loyalty_points tender).",
+        )
+
     class Input(serializers.Serializer):
         channel = serializers.SlugField(max_length=40)
         external_id = serializers.CharField(max_length=100)
@@ -212,10 +225,14 @@ class OrderCreateApi(APIView):
         ship_from = serializers.SlugField(
             required=False, allow_null=True, default=None, max_length=40
         )
+        loyalty = serializers.DictField(required=False)  # replaced in __init__ for nesting
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.fields["customer"] = OrderCreateApi.CustomerInput()
+            self.fields["loyalty"] = OrderCreateApi.LoyaltyInput(
+                required=False, allow_null=True, default=None
+            )
             self.fields["lines"] = OrderCreateApi.LineInput(many=True, allow_empty=False)
             self.fields["payments"] = OrderCreateApi.PaymentInput(many=True, allow_empty=True)
 
@@ -233,7 +250,10 @@ class OrderCreateApi(APIView):
         operation_id="orders_create",
         request=Input,
         responses={201: OrderOutput, 200: OrderOutput, **ERRORS},
-        description="Create an order. The same channel + external_id returns the existing order (200).",
+        description="Create an order. The same channel + external_id returns the existing order "
+        "(200). A store_credit payment debits the customer's wallet in the same transaction "
+        "(400 insufficient_store_credit when it can't); loyalty.redeemed points are a "
+        "loyalty_points payment worth redeemed / points_per_unit_currency (added when absent).",
     )
     def post(self, request):
         serializer = self.Input(data=request.data)
@@ -252,8 +272,12 @@ class OrderCreateApi(APIView):
             shipping=v["shipping"],
             ship_from=v["ship_from"],
             raw=request.data if isinstance(request.data, dict) else {},
+            loyalty=LoyaltyData(**v["loyalty"]) if v.get("loyalty") else None,
         )
-        order, created = order_take_in(data=data, actor=EventActor.from_request(request))
+        # the order, the store credit its tenders spend, what the customer owes
+        order, created = order_take_in(
+            data=data, actor=EventActor.from_request(request), spend_store_credit=True
+        )
         return Response(
             order_payload(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from oms.money import is_known_currency
 
 from ..allocation import Allocation, AllocationError, LineInput, allocate_order
 from ..events import Event, EventActor, EventType, timeline_record
+from ..loyalty import LoyaltyData, loyalty_check, loyalty_split
 from ..models import (
     Channel,
     Customer,
@@ -71,6 +72,7 @@ class OrderData:
     shipping: Decimal = Decimal("0")
     ship_from: str | None = None
     raw: dict = field(default_factory=dict)
+    loyalty: LoyaltyData | None = None
 
 
 def _customer_for(data: dict) -> Customer:
@@ -127,6 +129,10 @@ def order_create(*, data: OrderData, actor: EventActor) -> tuple[Order, bool]:
 
 def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order:
     skus, location = _order_validate(data)
+    points_tender = loyalty_check(data.loyalty, data.currency, data.payments)
+    if points_tender:
+        tender = PaymentData(method=PaymentMethod.LOYALTY_POINTS, amount=points_tender)
+        data = replace(data, payments=[*data.payments, tender])
     alloc, grand_total = _order_amounts(data)
     customer = _customer_for(data.customer)
     order = Order.objects.create(
@@ -149,6 +155,9 @@ def _order_create(channel: Channel, data: OrderData, actor: EventActor) -> Order
         grand_total=grand_total,
         ship_from=location,
         raw=data.raw,
+        loyalty_earned=data.loyalty.earned if data.loyalty else 0,
+        loyalty_redeemed=data.loyalty.redeemed if data.loyalty else 0,
+        loyalty_rate=data.loyalty.points_per_unit_currency if data.loyalty else None,
     )
     units, payments = _order_rows(order, data, skus, alloc)
     timeline_record(
@@ -272,21 +281,26 @@ def _order_rows(
             for i, ln in enumerate(data.lines)
         ]
     )
-    units = Unit.objects.bulk_create(
-        [
-            Unit(
-                order=order,
-                line=line,
-                sku_id=line.sku_id,
-                index=j + 1,
-                net_paid=amounts.net_paid,
-                tax_amount=amounts.tax,
-                discount_amount=amounts.discount,
-            )
-            for line, line_units in zip(lines, alloc.units, strict=True)
-            for j, amounts in enumerate(line_units)
-        ]
-    )
+    units = [
+        Unit(
+            order=order,
+            line=line,
+            sku_id=line.sku_id,
+            index=j + 1,
+            net_paid=amounts.net_paid,
+            tax_amount=amounts.tax,
+            discount_amount=amounts.discount,
+        )
+        for line, line_units in zip(lines, alloc.units, strict=True)
+        for j, amounts in enumerate(line_units)
+    ]
+    if data.loyalty:
+        net = [u.net_paid for u in units]
+        earned = loyalty_split(data.loyalty.earned, net, order.currency)
+        redeemed = loyalty_split(data.loyalty.redeemed, net, order.currency)
+        for unit, e, r in zip(units, earned, redeemed, strict=True):
+            unit.loyalty_earned, unit.loyalty_redeemed = e, r
+    units = Unit.objects.bulk_create(units)
     payments = Payment.objects.bulk_create(
         [
             Payment(

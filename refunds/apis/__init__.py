@@ -31,6 +31,13 @@ class RefundOutput(serializers.Serializer):
     shipping = serializers.DecimalField(source="shipping_amount", **MONEY)
     credit_note = serializers.SerializerMethodField()
     tenders = serializers.SerializerMethodField()
+    loyalty = serializers.SerializerMethodField(
+        help_text="Points this refund reversed (earned) and gave back (redeemed); "
+        "null when it moved none."
+    )
+    store_credit = serializers.SerializerMethodField(
+        help_text="The wallet credit this refund made and the balance after it; null when none."
+    )
     failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     issued_at = serializers.DateTimeField(allow_null=True, help_text="null until issued.")
@@ -50,8 +57,39 @@ class RefundOutput(serializers.Serializer):
                 "amount": str(t.amount),
                 "reference": t.gateway_reference,
             }
+            | (
+                {"points": self._points(refund, t.payment_id)}
+                if t.instrument == "loyalty_points"
+                else {}
+            )
             for t in refund.tenders.all()
         ]
+
+    @staticmethod
+    def _points(refund, payment_id: int) -> int:
+        rows = refund.breakdown.get("tenders", [])
+        return next((r.get("points", 0) for r in rows if r["payment"] == payment_id), 0)
+
+    def get_loyalty(self, refund) -> dict | None:
+        adjustment = getattr(refund, "loyalty_adjustment", None)
+        if adjustment is None:
+            return None
+        return {
+            "earned_reversed": adjustment.earned_reversed,
+            "redeemed_returned": adjustment.redeemed_returned,
+            "units": adjustment.units,
+        }
+
+    def get_store_credit(self, refund) -> dict | None:
+        entry = next(iter(refund.wallet_entries.all()), None)
+        if entry is None:
+            return None
+        return {
+            "amount": str(entry.amount),
+            "balance_after": str(entry.balance_after),
+            "code": entry.reference,
+            "expires_at": entry.expires_at,
+        }
 
 
 class RefundListApi(APIView):

@@ -9,6 +9,7 @@ from orders.models import Order, Payment, Unit
 from orders.states import PaymentMethod
 from returns.models import ReturnPolicy
 
+from ..loyalty import loyalty_mark, loyalty_tenders
 from ..pricing import Breakdown, split_tenders, tenders_in_policy_order
 from .returns_money import tenders_promised
 
@@ -40,7 +41,9 @@ def cancellation_breakdown(
     if prepaid_due <= 0:
         return None
     prepaid = [p for p in payments if p.method != PaymentMethod.COD]
-    tenders = tenders_in_policy_order(prepaid, policy, tenders_promised(order))
+    tenders, points = loyalty_tenders(
+        order, tenders_in_policy_order(prepaid, policy, tenders_promised(order)), units
+    )
     available = sum((t.refundable for t in tenders), ZERO)
     total = min(prepaid_due, available)
     if total <= 0:
@@ -71,4 +74,4 @@ def cancellation_breakdown(
         units=[{"unit": pk, "amount": str(amount)} for pk, amount in amounts.items()],
         notes=notes,
     )
-    return CancellationBreakdown(breakdown, amounts)
+    return CancellationBreakdown(loyalty_mark(breakdown, tenders, points), amounts)

@@ -17,6 +17,7 @@ from orders.states import PaymentMethod, UnitState
 from returns.models import Return, ReturnItem, ReturnPolicy
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
+from ..loyalty import loyalty_mark, loyalty_tenders
 from ..models import Refund, RefundItem, RefundTender
 from ..pricing import (
     BatchItem,
@@ -32,6 +33,8 @@ from ..states import REFUND_UNSETTLED
 ZERO = Decimal("0.00")
 # Refunds whose money has not moved yet: what they will take is promised.
 PROMISING = REFUND_UNSETTLED
+# The units whose redeemed loyalty points a refund gives back.
+LOYALTY_RESOLUTIONS = (Resolution.REFUND, Resolution.KEEP)
 
 
 class Plan(Protocol):
@@ -96,8 +99,14 @@ def refund_due_breakdown(
     units = list(Unit.objects.filter(order=order).values_list("pk", "state", "net_paid"))
     terms = _terms(order, ret.policy, ret.type, ret.refund_method, return_items or items)
     refusal_cod = _refusal_cod(ret.type, payments)
+    # Redeemed loyalty points go back first, as points (refunds.loyalty).
+    tenders, points = loyalty_tenders(
+        order,
+        _tenders(payments, ret.policy, promised, refusal_cod),
+        [i.unit for i in items if i.resolution in LOYALTY_RESOLUTIONS],
+    )
     state = MoneyState(
-        tenders=_tenders(payments, ret.policy, promised, refusal_cod),
+        tenders=tenders,
         shipping_refunded=sum(shipping.values(), ZERO),
         fees_taken=sum(fees.values(), ZERO),
     )
@@ -105,12 +114,13 @@ def refund_due_breakdown(
         state.overpaid = _overpaid(
             order, payments, promised, units, {i.unit_id for i in items}, state.shipping_refunded
         )
-    return batch_price(
+    breakdown = batch_price(
         terms,
         [_batch_item(i, i.unit, i.fees_waived) for i in items],
         state,
         {pk: st for pk, st, _ in units},
     )
+    return loyalty_mark(breakdown, tenders, points)
 
 
 def _terms(order: Order, policy: ReturnPolicy, type_: str, method: str, items) -> ReturnTerms:
@@ -306,12 +316,20 @@ def _simulate(
         ([b for b in batch if b.resolution not in NO_PICKUP], after_qc),
     ]
     out = Breakdown(currency=order.currency)
+    unit_by_id = {u.pk: u for _, u in items}
     amounts = {b.unit_id: ZERO for b in batch}
     tenders: dict[int, dict] = {}
     for group, states in batches:
         if not group:
             continue
-        b = batch_price(terms, group, state, states)
+        loyal, points = loyalty_tenders(
+            order,
+            state.tenders,
+            [unit_by_id[g.unit_id] for g in group if g.resolution in LOYALTY_RESOLUTIONS],
+        )
+        b = loyalty_mark(
+            batch_price(terms, group, replace(state, tenders=loyal), states), loyal, points
+        )
         out.collect += b.collect
         out.notes += [n for n in b.notes if n not in out.notes]
         out.capped = out.capped or b.capped

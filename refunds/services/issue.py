@@ -18,8 +18,10 @@ from orders.states import UnitState
 
 from ..events import RefundEventType
 from ..gateways import GatewayError, gateway_for
-from ..models import CreditNote, Refund, RefundTender, StoreCredit
+from ..loyalty import loyalty_adjust
+from ..models import CreditNote, Refund, RefundTender, StoreCredit, WalletEntry
 from ..states import RefundState
+from ..wallet import wallet_credit
 from ..webhooks import refund_issued_webhook
 from .credit_notes import credit_note_create
 from .payout_schedule import PAYOUT_INSTRUMENT, payout_open, refund_await_payout
@@ -121,20 +123,13 @@ def refund_settle(
     utr: str = "",
     references: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """The money of every tender has moved: store credit, the refund issued,
-    its credit note, its units refunded, the timeline, the customer and the
-    channel told. ``utr``: the bank reference of a bank/UPI payout."""
+    """The money of every tender has moved: store credit on the wallet, the
+    loyalty points given back, the refund issued, its credit note, its units
+    refunded, the timeline, the customer and the channel told. ``utr``: the
+    bank reference of a bank/UPI payout."""
     order = refund.order
-    credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
-    credit = None
-    if credit_total:
-        credit = StoreCredit.objects.create(
-            customer_id=order.customer_id,
-            refund=refund,
-            code=new_reference("SC", 10),
-            amount=credit_total,
-            currency=order.currency,
-        )
+    credit = _store_credit(refund, order, tenders, actor)
+    loyalty_adjust(refund, actor)
     before = refund.state
     refund.issue(timezone.now())
     refund.attempts += 1
@@ -168,13 +163,39 @@ def refund_settle(
             },
         ),
     )
-    _notify(
-        refund,
-        order,
-        note,
-        utr=utr,
-        references=references,
-        credit_code=credit.code if credit else "",
+    _notify(refund, order, note, utr=utr, references=references, credit=credit)
+
+
+def _store_credit(
+    refund: Refund, order: Order, tenders: list[RefundTender], actor: EventActor
+) -> WalletEntry | None:
+    """The refund's store credit: a code the customer can quote
+    (``StoreCredit``) and the money, a credit on the customer's wallet that
+    expires per the return's policy version (refunds.wallet)."""
+    credit_total = sum((t.amount for t in tenders if t.instrument == "store_credit"), Decimal("0"))
+    if not credit_total:
+        return None
+    code = new_reference("SC", 10)
+    StoreCredit.objects.create(
+        customer_id=order.customer_id,
+        refund=refund,
+        code=code,
+        amount=credit_total,
+        currency=order.currency,
+    )
+    ret = refund.return_request
+    return wallet_credit(
+        customer_id=order.customer_id,
+        currency=order.currency,
+        amount=credit_total,
+        kind=WalletEntry.Kind.REFUND,
+        actor=f"{actor.kind}:{actor.label}",
+        reason=f"Refund {refund.pk} of order {order.number}",
+        reference=code,
+        refund=refund,
+        order=order,
+        policy=ret.policy if ret else None,
+        idempotency_key=f"refund-{refund.pk}",
     )
 
 
@@ -185,11 +206,12 @@ def _notify(
     *,
     utr: str = "",
     references=(),
-    credit_code: str = "",
+    credit: WalletEntry | None = None,
 ) -> None:
     """Tell the customer (message) and the channel (webhook): the refund
-    reference(s), the store-credit code and the return's status page. A
-    bank/UPI payout is told only once paid, with the bank's UTR."""
+    reference(s), the store credit added and the new balance (never a bank's
+    delay), and the return's status page. A bank/UPI payout is told only
+    once paid, with the bank's UTR."""
     from returns.messages import status_link
 
     follow = (
@@ -209,6 +231,26 @@ def _notify(
         )
         refund_issued_webhook(refund, note)
         return
+    if credit is not None:
+        rest = refund.amount - credit.amount
+        also = (
+            f" The other {rest} {refund.currency} goes back to your original payment method."
+            if rest > 0
+            else ""
+        )
+        message_enqueue(
+            order=order,
+            template="refund_issued_store_credit",
+            subject=f"{credit.amount} {credit.currency} store credit added to your account",
+            body=f"We've added {credit.amount} {credit.currency} to your store credit for order "
+            f"{order.number} (code {credit.reference}). Your store credit balance is now "
+            f"{credit.balance_after} {credit.currency}, ready to spend on your next order."
+            f"{also} Credit note {note.number}."
+            + (f" Refund reference: {', '.join(references)}." if references else "")
+            + follow,
+        )
+        refund_issued_webhook(refund, note)
+        return
     how = {
         "original": "to your original payment method",
         "store_credit": "as store credit",
@@ -220,11 +262,7 @@ def _notify(
         body=f"We've issued a refund of {refund.amount} {refund.currency} {how} for order {order.number}. "
         f"Credit note {note.number}."
         + (f" Refund reference: {', '.join(references)}." if references else "")
-        + (
-            f" Your store credit code: {credit_code} (use it at checkout)."
-            if credit_code
-            else " Banks usually show it within 5–7 working days."
-        )
+        + " Banks usually show it within 5–7 working days."
         + follow,
     )
     refund_issued_webhook(refund, note)

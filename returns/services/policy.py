@@ -37,6 +37,9 @@ POLICY_FIELDS = [
     "sla_hours",
     "partial_credit_percent",
     "defect_auto_outcome",
+    "store_credit_validity_days",
+    "self_ship_allowed",
+    "store_drop_allowed",
 ]
 
 

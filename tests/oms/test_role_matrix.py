@@ -69,6 +69,9 @@ MATRIX: dict[str, frozenset | str] = {
     "GET /api/v1/recoveries/": frozenset({A, SU, F}),
     "POST /api/v1/recoveries/{recovery_id}/collected/": frozenset({SU, F}),
     "POST /api/v1/recoveries/{recovery_id}/write-off/": frozenset({SU}),
+    "POST /api/v1/store-credit/redemptions/": frozenset({S}),
+    "GET /api/v1/store-credit/{email}/": frozenset({S, A, SU, F}),
+    "POST /api/v1/store-credit/{email}/goodwill/": frozenset({SU}),
     "GET /api/v1/sla/legs/": ALL,
     "GET /api/v1/payouts/": frozenset({F}),
     "GET /api/v1/payouts/export.csv": frozenset({F}),
@@ -106,6 +109,7 @@ ARGS = {
     "delivery_id": "999999",
     "code": "role-matrix",
     "channel": "role-matrix",
+    "email": "nobody@role-matrix.test",
 }
 BODIES = {
     "/api/v1/returns/{rma}/inspections/": {"unit": 1, "passed": True},
