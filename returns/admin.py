@@ -76,11 +76,32 @@ class ReturnPolicyAdmin(admin.ModelAdmin):
         ),
         (
             "Risk",
-            {"fields": ["risk_threshold", "high_value_order", "high_value_item"]},
+            {
+                "fields": [
+                    "risk_threshold",
+                    "high_value_order",
+                    "high_value_item",
+                    "review_value_limit",
+                    "risk_weight_repeat_returner",
+                    "risk_weight_high_order_value",
+                    "risk_weight_high_item_value",
+                    "risk_weight_serial_mismatch",
+                    "risk_weight_contact_changed",
+                ]
+            },
         ),
+        ("Store credit", {"fields": ["store_credit_validity_days"]}),
         (
             "Exchanges, pickup and SLAs",
-            {"fields": ["exchange_dispatch_before_receipt", "max_pickup_attempts", *SLA_FIELDS]},
+            {
+                "fields": [
+                    "exchange_dispatch_before_receipt",
+                    "max_pickup_attempts",
+                    "self_ship_allowed",
+                    "store_drop_allowed",
+                    *SLA_FIELDS,
+                ]
+            },
         ),
     ]
     ordering = ["-version"]

@@ -64,7 +64,17 @@ def _policy_post(base, **changes):
         "high_value_order": base.high_value_order,
         "high_value_item": base.high_value_item,
         "max_pickup_attempts": base.max_pickup_attempts,
+        "review_value_limit": base.review_value_limit,
+        "risk_weight_repeat_returner": base.risk_weight_repeat_returner,
+        "risk_weight_high_order_value": base.risk_weight_high_order_value,
+        "risk_weight_high_item_value": base.risk_weight_high_item_value,
+        "risk_weight_serial_mismatch": base.risk_weight_serial_mismatch,
+        "risk_weight_contact_changed": base.risk_weight_contact_changed,
+        "store_credit_validity_days": base.store_credit_validity_days or "",
     }
+    for flag in ("self_ship_allowed", "store_drop_allowed"):
+        if getattr(base, flag):
+            data[flag] = "on"
     if base.exchange_dispatch_before_receipt:
         data["exchange_dispatch_before_receipt"] = "on"
     from orders.states import PaymentMethod

@@ -234,18 +234,21 @@ def test_risk_weights_are_a_policy_version_ops_edit_in_the_admin(
 
 
 def client_initial(admin_client, url) -> dict:
-    form = admin_client.get(url)
-    initial = form.context["adminform"].form.initial
-    data = {k: ("on" if v is True else "" if v is False else v) for k, v in initial.items()}
-    data.pop("copy_from", None)
-    for key in (
-        "non_returnable_skus",
-        "non_returnable_categories",
-        "refund_methods",
-        "tender_order",
-        "sla_hours",
-    ):
-        data[key] = json.dumps(initial[key])
+    """What the browser posts back for the admin's policy form as rendered
+    (each field's value as its widget shows it)."""
+    form = admin_client.get(url).context["adminform"].form
+    data: dict = {}
+    for bf in form:
+        value = bf.value()
+        if bf.name == "copy_from" or value is None:
+            continue
+        if isinstance(value, bool):
+            if value:
+                data[bf.html_name] = "on"
+        elif isinstance(value, (list, tuple)):
+            data[bf.html_name] = list(value)
+        else:
+            data[bf.html_name] = bf.field.prepare_value(value)
     return {k: v for k, v in data.items() if v != ""}
 
 
