@@ -3,7 +3,6 @@ would, through the API, with the exact amounts."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
