@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from couriers.config import shiprocket_configured
 from orders.events import EventActor
 from orders.states import UnitState
 from quality.services import quality_react
@@ -48,7 +49,8 @@ def return_created(ret: Return, items: list[ReturnItem], actor: EventActor) -> b
     items in hand. Otherwise the whole chain runs. True when the short way
     was taken (the items' units are then as the caller holds them)."""
     waiting = all(i.unit.state == UnitState.RETURN_REQUESTED for i in items)
-    if ret.type == ReturnType.QUALITY_REJECTION or not waiting:
+    # A configured courier books the pickup (step 3) before the clock starts.
+    if ret.type == ReturnType.QUALITY_REJECTION or not waiting or shiprocket_configured():
         return_changed(ret, actor)
         return False
     sla_sync(ret, actor, created_items=items)

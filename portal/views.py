@@ -319,6 +319,7 @@ def return_cancel(request, rma: str):
     )
 
 
+@customer_required
 def return_label(request, rma: str):
     """The printable label (RMA barcode, address, units) for a return the
     courier cannot collect: the customer posts it or drops it at a store."""

@@ -76,7 +76,7 @@ def test_revoking_in_the_admin_refuses_the_key_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             reverse("admin:oms_apikey_changelist"),
-            {"action": "revoke", "_selected_action": [key.pk]},
+            {"action": "revoke", "_selected_action": [key.pk], "confirm": "yes"},
         )
 
     # then
