@@ -145,7 +145,9 @@ def refunds_now() -> dict:
         for s in RefundState
     ]
     oldest = (
-        Refund.objects.filter(state__in=[RefundState.PENDING, RefundState.FAILED])
+        Refund.objects.filter(
+            state__in=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING]
+        )
         .select_related("order")
         .order_by("created_at")
         .first()

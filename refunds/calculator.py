@@ -33,7 +33,7 @@ from returns.pricing import (
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from .models import Refund, RefundTender
-from .states import RefundState
+from .states import RefundState, TenderState
 
 __all__ = [
     "WITH_CUSTOMER",
@@ -81,11 +81,14 @@ WITH_CUSTOMER = {
 
 
 def tenders_promised(order: Order) -> dict[int, Decimal]:
-    """Per payment, what pending or failed refunds have already promised."""
+    """Per payment, what refunds not issued yet have promised and not yet
+    given back (a tender processed is in the payment's refunded amount)."""
     rows = (
         RefundTender.objects.filter(
-            refund__order=order, refund__state__in=[RefundState.PENDING, RefundState.FAILED]
+            refund__order=order,
+            refund__state__in=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
         )
+        .exclude(state=TenderState.PROCESSED)
         .values("payment_id")
         .annotate(total=Sum("amount"))
     )

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .states import RefundKind, RefundState
+from .states import RefundKind, RefundState, TenderState
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -49,17 +49,29 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         return f"refund {self.pk} {self.amount} {self.currency} ({self.state})"
 
     @transition(
-        field=state, source=[RefundState.PENDING, RefundState.FAILED], target=RefundState.ISSUED
+        field=state,
+        source=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
+        target=RefundState.ISSUED,
     )
     def issue(self, at):
         self.issued_at = at
         self.failure_reason = ""
 
     @transition(
-        field=state, source=[RefundState.PENDING, RefundState.FAILED], target=RefundState.FAILED
+        field=state,
+        source=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
+        target=RefundState.FAILED,
     )
     def fail(self, reason):
         self.failure_reason = reason[:500]
+
+    @transition(
+        field=state, source=[RefundState.PENDING, RefundState.FAILED], target=RefundState.PROCESSING
+    )
+    def accept(self):
+        """A gateway accepted every tender not yet processed; its report
+        (response or webhook) issues the refund."""
+        self.failure_reason = ""
 
 
 class RefundItem(models.Model):
@@ -92,16 +104,42 @@ class RefundTender(models.Model):
     instrument = models.CharField(max_length=20)
     amount = models.DecimalField(**MONEY)
     gateway = models.CharField(max_length=40, blank=True, default="")
-    gateway_reference = models.CharField(max_length=100, blank=True, default="")
+    gateway_reference = models.CharField(
+        max_length=100, blank=True, default="", help_text="The gateway's refund id."
+    )
+    state = models.CharField(
+        max_length=20, choices=TenderState.choices, default=TenderState.PENDING, db_index=True
+    )
+    bank_reference = models.CharField(
+        max_length=100, blank=True, default="", help_text="ARN/RRN, when the gateway gives one."
+    )
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    attempt = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Failed submissions so far: part of the idempotency key, so a refund the "
+        "gateway refused is sent again as a new one, and a timed-out one is not.",
+    )
 
     class Meta:
         ordering = ["refund_id", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_tender_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_tender_positive"),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="refund_tender_gateway_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.amount}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Ours, per tender and submission: a retried task sends the same key."""
+        suffix = f"-a{self.attempt}" if self.attempt else ""
+        return f"oms-refund-{self.refund_id}-t{self.pk}{suffix}"
+
 
 
 class CreditNote(models.Model):
@@ -159,3 +197,31 @@ class GatewayRefund(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class GatewayWebhook(models.Model):
+    """A payment gateway's webhook, stored byte for byte once its signature
+    checked out; one row per gateway event id, so a redelivery changes nothing."""
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=150)
+    event_type = models.CharField(max_length=100)
+    body = models.BinaryField(help_text="The request body exactly as received.")
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    gateway_refund_id = models.CharField(max_length=100, blank=True, default="")
+    outcome = models.CharField(max_length=500, blank=True, default="")
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Null until applied; a redelivery applies it then."
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "event_id"], name="gateway_webhook_once_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_type} {self.event_id}"

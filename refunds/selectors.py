@@ -74,7 +74,9 @@ def order_ledger(order: Order) -> dict:
 
 def refund_open_for_return(ret) -> bool:
     """True while a refund of this return is due but not issued."""
-    return Refund.objects.filter(return_request=ret, state__in=["pending", "failed"]).exists()
+    return Refund.objects.filter(
+        return_request=ret, state__in=["pending", "failed", "processing"]
+    ).exists()
 
 
 def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:

@@ -19,7 +19,7 @@ def refund_escalate(*, ret: Return, reason: str, new_date, actor: EventActor) ->
     refunds = list(
         Refund.objects.select_for_update(of=("self",)).filter(
             return_request=ret,
-            state__in=[RefundState.PENDING, RefundState.FAILED],
+            state__in=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
             escalated_at__isnull=True,
         )
     )

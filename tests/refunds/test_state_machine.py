@@ -10,6 +10,8 @@ but names no states):
 - Escalation to finance is not a state: it is ``escalated_at`` on a pending or
   failed refund.
 - ``issued`` is final: the model has no reversal (chargeback, bounced payout).
+- ``processing``: a payment gateway accepted the refund; its report (response
+  or webhook) issues or fails it.
 """
 
 from datetime import UTC, datetime
@@ -24,10 +26,12 @@ AT = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 # transition -> (allowed source states, target state)
 ALLOWED = {
-    "issue": ({State.PENDING, State.FAILED}, State.ISSUED),
-    "fail": ({State.PENDING, State.FAILED}, State.FAILED),
+    "issue": ({State.PENDING, State.FAILED, State.PROCESSING}, State.ISSUED),
+    "fail": ({State.PENDING, State.FAILED, State.PROCESSING}, State.FAILED),
+    # a payment gateway accepted the refund and has not reported it processed
+    "accept": ({State.PENDING, State.FAILED}, State.PROCESSING),
 }
-ARGS = {"issue": (AT,), "fail": ("gateway down",)}
+ARGS = {"issue": (AT,), "fail": ("gateway down",), "accept": ()}
 
 TABLE = [
     pytest.param(state, method, target if state in sources else None, id=f"{state}-{method}")

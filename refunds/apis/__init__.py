@@ -8,7 +8,7 @@ from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
 
-from . import selectors
+from .. import selectors
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -45,6 +45,10 @@ class RefundOutput(serializers.Serializer):
                 "tender": t.payment_id,
                 "amount": str(t.amount),
                 "reference": t.gateway_reference,
+                "gateway": t.gateway,
+                "state": t.state,
+                "bank_reference": t.bank_reference,
+                "failure_reason": t.failure_reason,
             }
             for t in refund.tenders.all()
         ]
@@ -60,7 +64,8 @@ class RefundListApi(APIView):
             OpenApiParameter("order", str, description="Order number."),
             OpenApiParameter("state", str, description="Refund state."),
         ],
-        description="Refunds, e.g. ?order=OD-XXXX or ?state=pending (at most 500, newest first).",
+        description="Refunds, e.g. ?order=OD-XXXX or ?state=failed (finance's queue: each "
+        "with the gateway's reason per tender; at most 500, newest first).",
     )
     def get(self, request):
         qs = selectors.refund_list(
@@ -73,7 +78,13 @@ class RefundRetryApi(APIView):
     required_permissions = ["refunds.change_refund"]
 
     @extend_schema(
-        operation_id="refunds_retry", request=None, responses={200: RefundOutput, **ERRORS}
+        operation_id="refunds_retry",
+        request=None,
+        responses={200: RefundOutput, **ERRORS},
+        description="Send a failed refund's failed tenders to their gateway again (as new "
+        "submissions), or ask a processing one's gateway for its status. 200 with the "
+        "refund's state after the attempt (failed with the reason if the gateway still "
+        "refuses or cannot be reached); 409 once issued.",
     )
     def post(self, request, refund_id: int):
         refund = refunds_flows.refund_retry(
@@ -101,3 +112,14 @@ class OrderLedgerApi(APIView):
     @extend_schema(operation_id="orders_ledger", responses={200: LedgerOutput, **ERRORS})
     def get(self, request, number: str):
         return Response(selectors.order_ledger(order_get(number, for_detail=False)))
+
+
+from .gateway_webhooks import RazorpayWebhookApi, StripeWebhookApi  # noqa: E402
+
+__all__ = [
+    "OrderLedgerApi",
+    "RazorpayWebhookApi",
+    "RefundListApi",
+    "RefundRetryApi",
+    "StripeWebhookApi",
+]

@@ -1,0 +1,151 @@
+"""Payment-gateway interface for refunds.
+
+A gateway gives money back for one tender and is idempotent by key: calling it
+again with the same key returns the first result and moves no more money.
+``OfflineGateway`` is built in: it records the refund (for cash-on-delivery
+payouts, store credit and brands that refund by hand) and is the default. A
+tender paid through Razorpay or Stripe (``Payment.gateway`` with the
+provider's payment id in ``Payment.reference``) goes back through that
+provider's official SDK (``razorpay_gateway``, ``stripe_gateway``). Tests and
+brands can still route an instrument elsewhere with ``OMS_REFUND_GATEWAYS``
+(instrument → dotted path).
+
+Errors: ``GatewayError`` is transient (a timeout, a 5xx, a 409 while the
+gateway is still working on the same key): the task retries it with the same
+key. ``GatewayDeclined`` is the gateway saying no (a 4xx): the tender fails
+with the gateway's reason and waits for finance, who retries it as a new
+submission.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
+
+from orders.states import PaymentGateway
+
+from ..models import GatewayRefund
+
+# Instruments that never go back through a card gateway: our own ledger
+# (store credit) or a payout finance makes.
+OFFLINE_INSTRUMENTS = frozenset({"store_credit", "bank_transfer"})
+
+PROCESSED = "processed"
+PROCESSING = "processing"
+FAILED = "failed"
+
+
+class GatewayError(Exception):
+    """The gateway could not answer (timeout, 5xx): retried with the same key."""
+
+
+class GatewayDeclined(GatewayError):
+    """The gateway refused the refund (4xx) or is not configured: the tender
+    fails with this reason; retrying needs a person."""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    reference: str  # the gateway's refund id
+    replayed: bool = False
+    status: str = PROCESSED  # processed | processing | failed
+    bank_reference: str = ""  # ARN / RRN, where the gateway gives one
+    failure_reason: str = ""
+
+
+class RefundGateway(Protocol):
+    name: str
+
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        payment,
+        instrument: str,
+        amount: Decimal,
+        details: dict,
+        currency: str = "",
+        receipt: str = "",
+    ) -> GatewayResult: ...
+
+
+class OfflineGateway:
+    name = "offline"
+
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        payment,
+        instrument: str,
+        amount: Decimal,
+        details: dict,
+        currency: str = "",
+        receipt: str = "",
+    ) -> GatewayResult:
+        existing = GatewayRefund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            if existing.amount != amount:
+                raise GatewayError(
+                    f"Key {idempotency_key} was used for {existing.amount}, not {amount}."
+                )
+            return GatewayResult(existing.reference, replayed=True)
+        delay = float(getattr(settings, "OMS_OFFLINE_GATEWAY_DELAY", 0) or 0)
+        if delay:  # stands in for a slow gateway (tests kill a worker here)
+            time.sleep(delay)
+        try:
+            with transaction.atomic():
+                row = GatewayRefund.objects.create(
+                    gateway=self.name,
+                    idempotency_key=idempotency_key,
+                    payment=payment,
+                    instrument=instrument,
+                    amount=amount,
+                    reference=f"OFF-{secrets.token_hex(6).upper()}",
+                    details=details,
+                )
+        except IntegrityError:
+            row = GatewayRefund.objects.get(idempotency_key=idempotency_key)
+            return GatewayResult(row.reference, replayed=True)
+        return GatewayResult(row.reference)
+
+    def fetch(self, reference: str, *, currency: str = "") -> GatewayResult:
+        return GatewayResult(reference)
+
+
+def uses_provider(instrument: str, payment) -> bool:
+    """True when this tender's money goes back through Razorpay or Stripe."""
+    return (
+        instrument not in OFFLINE_INSTRUMENTS
+        and payment is not None
+        and payment.gateway in (PaymentGateway.RAZORPAY, PaymentGateway.STRIPE)
+    )
+
+
+def gateway_named(name: str):
+    if name == PaymentGateway.RAZORPAY:
+        from .razorpay_gateway import RazorpayGateway
+
+        return RazorpayGateway()
+    if name == PaymentGateway.STRIPE:
+        from .stripe_gateway import StripeGateway
+
+        return StripeGateway()
+    return OfflineGateway()
+
+
+def gateway_for(instrument: str, payment=None) -> RefundGateway:
+    paths = getattr(settings, "OMS_REFUND_GATEWAYS", {}) or {}
+    path = paths.get(instrument) or paths.get("*")
+    if path:
+        return import_string(path)()
+    if uses_provider(instrument, payment):
+        return gateway_named(payment.gateway)
+    return OfflineGateway()
