@@ -106,7 +106,17 @@ def _refund_body(r) -> dict:
         "amount": str(r.amount),
         "method": r.method,
         "credit_note": getattr(getattr(r, "credit_note", None), "number", None),
-        "tenders": [{"method": t.instrument, "amount": str(t.amount)} for t in r.tenders.all()],
+        "tenders": [
+            {
+                "method": t.instrument,
+                "amount": str(t.amount),
+                "state": t.state,
+                "gateway": t.gateway,
+                "reference": t.gateway_reference,
+                "bank_reference": t.bank_reference,
+            }
+            for t in r.tenders.all()
+        ],
     }
 
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from flows.read import quote_dates, return_progress
+from flows.read import quote_dates, return_event_rows, return_progress, return_refunds
 from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip
 from oms.errors import ApplicationError
@@ -237,13 +237,16 @@ def return_status(request, rma: str):
     items = list(return_request.items.select_related("unit__sku", "reason", "exchange_sku"))
     for item in items:
         item.words = selectors.unit_words(item.unit.state)
+    refunds = return_refunds(return_request)
+    events = return_event_rows(return_request, refunds)
     return render(
         request,
         "portal/return_status.html",
         {
             "return_request": return_request,
             "items": items,
-            "legs": return_progress(return_request),
+            "refunds": refunds,
+            "legs": return_progress(return_request, events),
             "new": request.GET.get("new") == "1",
             "estimate": return_request.estimate or {},
             "photos": return_request.photos.all(),
