@@ -141,7 +141,6 @@ class RefundTender(models.Model):
         return f"oms-refund-{self.refund_id}-t{self.pk}{suffix}"
 
 
-
 class CreditNote(models.Model):
     """The tax document of a refund: per unit taxable value and tax, plus fees
     and shipping, numbered in one sequence."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from orders.models import OutboundMessage, Unit
-from refunds.models import Refund
 from flows.return_events import return_handle_event
 from flows.return_intake import return_create
+from orders.models import OutboundMessage, Unit
+from refunds.models import Refund
 from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
 
 

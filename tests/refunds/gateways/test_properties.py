@@ -8,7 +8,6 @@ match what the gateways report, and every ledger balances."""
 from __future__ import annotations
 
 import itertools
-from decimal import Decimal
 
 import pytest
 from celery.exceptions import Retry

@@ -114,7 +114,7 @@ def test_bad_or_missing_signature_is_401_and_changes_nothing(razorpay, processin
 def test_unknown_event_and_unknown_refund_are_200_and_change_nothing(
     razorpay, processing, anon_api
 ):
-    order, _, refund = processing
+    order, _, _refund = processing
     body, headers = razorpay_event("payment.captured", {"id": "pay_X"}, "evt_other")
     r = post_webhook(anon_api, "razorpay", body, headers)
     assert r.status_code == 200
@@ -205,7 +205,7 @@ def test_5xx_or_timeout_is_retried_with_the_same_key_and_refunds_once(
 
 
 def test_retry_of_a_processing_refund_reads_its_status(razorpay, processing, finance_api):
-    order, _, refund = processing
+    _order, _, refund = processing
     tender = refund.tenders.get()
     razorpay.set_status(tender.gateway_reference, "processed", acquirer_data={"arn": "ARN123"})
     r = finance_api.post(f"/api/v1/refunds/{refund.pk}/retry/")
