@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wizard
+from . import refunds, views, wizard
 
 app_name = "console"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("returns/<str:rma>/events/", views.return_event, name="event"),
     path("queues/", views.queues, name="queues"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("refunds/", refunds.refund_queue, name="refunds"),
+    path("refunds/<int:refund_id>/retry/", refunds.refund_retry_view, name="refund_retry"),
 ]
