@@ -3,15 +3,20 @@
 sends it again."""
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from orders.events import EventActor
-from tests.refunds.gateways.conftest import gateway_order, razorpay  # noqa: F401 (fixtures)
+from tests.refunds.gateways import conftest as gateway_fixtures
 from tests.refunds.gateways.fake_servers import Step
 from tests.refunds.gateways.helpers import refund_of, return_and_pass_qc
 from tests.ui.builders import PASSWORD, staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The local Razorpay server and gateway-paid orders (tests/refunds/gateways).
+razorpay = gateway_fixtures.razorpay
+gateway_order = gateway_fixtures.gateway_order
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -20,7 +25,7 @@ def test_finance_retries_a_refused_gateway_refund_from_the_queue(
     shot,
     razorpay,
     gateway_order,
-    width,  # noqa: F811
+    width,
 ):
     # given a refund Razorpay refused with a 400
     razorpay.script(Step(status=400))
@@ -50,3 +55,37 @@ def test_finance_retries_a_refused_gateway_refund_from_the_queue(
     refund.refresh_from_db()
     assert refund.state == "processing"
     assert len(razorpay.posts()) == 2
+
+
+def test_customer_sees_the_gateway_refund_id_and_arn_on_a_phone(
+    browser, live_server, ui_data, shot, razorpay, gateway_order
+):
+    # given a refund Razorpay processed at once, with the bank's ARN
+    razorpay.refund_status, razorpay.arn = "processed", "74836264833849283721"
+    order = gateway_order("razorpay", "pay_29QQoUBi66xm2f")
+    ret = return_and_pass_qc(order, EventActor.system("tests"))
+    tender = refund_of(order).tenders.get()
+    assert tender.state == "processed"
+    # when the customer signs in to the portal on a phone and opens the return
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=live_server.url, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto("/returns/")
+    page.get_by_label("Order number").fill(order.number)
+    page.get_by_label("Email or phone number on the order").fill(order.email)
+    page.get_by_role("button", name="Find my order").click()
+    code = mail.outbox[-1].subject.rsplit(" ", 1)[-1]
+    page.get_by_label("6-digit code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    page.goto(f"/returns/r/{ret.rma}/")
+    # then the refund shows as issued with its references, and the page fits
+    expect(page.get_by_test_id("arn")).to_have_text("74836264833849283721")
+    expect(page.get_by_text(tender.gateway_reference)).to_be_visible()
+    shot(page, "portal-refund-arn-phone")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 390)"
+        ".map(e => e.tagName + '.' + e.className + ':' + (e.textContent || '').slice(0, 40))"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+    context.close()
