@@ -22,9 +22,7 @@ def refused(razorpay, gateway_order, actor, django_capture_on_commit_callbacks):
     return refund
 
 
-def test_finance_sees_the_failed_refund_with_the_reason_and_retries_it(
-    razorpay, refused, client
-):
+def test_finance_sees_the_failed_refund_with_the_reason_and_retries_it(razorpay, refused, client):
     client.force_login(staff_user("fin-1", "finance"))
     page = client.get("/console/refunds/?state=failed")
     assert page.status_code == 200
