@@ -30,6 +30,7 @@ from ..events import RefundEventType
 from ..gateways import (
     FAILED,
     PROCESSED,
+    PROCESSING,
     GatewayDeclined,
     GatewayError,
     GatewayResult,
@@ -98,7 +99,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
         if tender.state == TenderState.PROCESSED:
             continue
         if tender.state == TenderState.PROCESSING:
-            result = _ask(tender)
+            result = _ask(tender, payment)
         else:
             _check_cap(tender, payment)
             gateway = gateway_for(tender.instrument, payment)
@@ -119,10 +120,17 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     return refund, refund_settle(refund, order, tenders, actor)
 
 
-def _ask(tender: RefundTender) -> GatewayResult:
-    """The gateway's current word on a tender it accepted."""
+def _ask(tender: RefundTender, payment: Payment) -> GatewayResult:
+    """The gateway's current word on a tender it accepted (unchanged when the
+    gateway cannot be asked)."""
+    gateway = gateway_for(tender.instrument, payment)
+    if gateway.name != tender.gateway:
+        gateway = gateway_named(tender.gateway)
+    fetch = getattr(gateway, "fetch", None)
+    if gateway.name != tender.gateway or fetch is None:
+        return GatewayResult(tender.gateway_reference, status=PROCESSING)
     try:
-        return gateway_named(tender.gateway).fetch(tender.gateway_reference)
+        return fetch(tender.gateway_reference)
     except GatewayDeclined as exc:
         return GatewayResult(tender.gateway_reference, status=FAILED, failure_reason=str(exc))
 
