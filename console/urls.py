@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, payouts, recoveries, scan, views, wizard
+from . import actions, payouts, recoveries, refunds, scan, views, wizard
 
 app_name = "console"
 
@@ -46,4 +46,6 @@ urlpatterns = [
     path("payouts/<int:payout_id>/paid/", payouts.payout_paid_view, name="payout_paid"),
     path("payouts/<int:payout_id>/failed/", payouts.payout_failed_view, name="payout_failed"),
     path("dashboard/refunds.csv", views.refunds_csv, name="refunds_csv"),
+    path("refunds/", refunds.refund_queue, name="refunds"),
+    path("refunds/<int:refund_id>/retry/", refunds.refund_retry_view, name="refund_retry"),
 ]

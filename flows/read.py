@@ -122,7 +122,15 @@ def _refund_body(r) -> dict:
         "method": r.method,
         "credit_note": getattr(getattr(r, "credit_note", None), "number", None),
         "tenders": [
-            {"method": t.instrument, "amount": str(t.amount)} | _points(r, t)
+            {
+                "method": t.instrument,
+                "amount": str(t.amount),
+                "state": t.state,
+                "gateway": t.gateway,
+                "reference": t.gateway_reference,
+                "bank_reference": t.bank_reference,
+            }
+            | _points(r, t)
             for t in r.tenders.all()
         ],
     }

@@ -268,6 +268,18 @@ OMS_RECOVERY_PAYMENT_LINK_URL = os.environ.get(
 OMS_OFFLINE_GATEWAY_DELAY = (
     0.0 if PRODUCTION else float(os.environ.get("OMS_OFFLINE_GATEWAY_DELAY", "0"))
 )
+# Payment gateways (refunds.gateways): a refund against a tender paid through
+# Razorpay or Stripe goes back through that provider's SDK; unset keys leave
+# the offline gateway as the only one (such tenders then fail clearly).
+RAZORPAY_KEY_ID = os.environ.get("RAZORPAY_KEY_ID", "")
+RAZORPAY_KEY_SECRET = os.environ.get("RAZORPAY_KEY_SECRET", "")
+RAZORPAY_WEBHOOK_SECRET = os.environ.get("RAZORPAY_WEBHOOK_SECRET", "")
+RAZORPAY_BASE_URL = os.environ.get("RAZORPAY_BASE_URL", "") or "https://api.razorpay.com"
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "") or "https://api.stripe.com"
+# Seconds a gateway call may take before it counts as a timeout (retried).
+OMS_GATEWAY_TIMEOUT = float(os.environ.get("OMS_GATEWAY_TIMEOUT", "20"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):

@@ -129,6 +129,8 @@ api_v1 = [
         name="stock-dispositions",
     ),
     path("channels/<str:code>/", intake_apis.ChannelUpsertApi.as_view(), name="channel"),
+    path("webhooks/razorpay/", refund_apis.RazorpayWebhookApi.as_view(), name="webhook-razorpay"),
+    path("webhooks/stripe/", refund_apis.StripeWebhookApi.as_view(), name="webhook-stripe"),
     path(
         "webhooks/shopify/<str:channel>/",
         intake_apis.ShopifyWebhookApi.as_view(),

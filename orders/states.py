@@ -1,3 +1,5 @@
+import re
+
 from django.db import models
 
 
@@ -71,6 +73,32 @@ class PaymentMethod(models.TextChoices):
     STORE_CREDIT = "store_credit", "Store credit"
     COD = "cod", "Cash on delivery"
     LOYALTY_POINTS = "loyalty_points", "Loyalty points"
+
+
+class PaymentGateway(models.TextChoices):
+    """Where a tender's money goes back. ``Payment.gateway`` may also hold a
+    channel's own name for its gateway (``bacs``, ``shopify_payments``): those
+    refund offline, as before."""
+
+    OFFLINE = "offline", "Offline"  # refunded by hand, store credit or payout
+    RAZORPAY = "razorpay", "Razorpay"  # reference: the payment id, pay_…
+    STRIPE = "stripe", "Stripe"  # reference: the PaymentIntent id, pi_… (or a charge, ch_…)
+
+
+# The provider's payment id, as its API names it.
+GATEWAY_REFERENCE = {
+    PaymentGateway.RAZORPAY: re.compile(r"^pay_[A-Za-z0-9]{6,40}$"),
+    PaymentGateway.STRIPE: re.compile(r"^(pi|ch)_[A-Za-z0-9]{6,90}$"),
+}
+GATEWAY_REFERENCE_HINT = {
+    PaymentGateway.RAZORPAY: "a Razorpay payment id (pay_ followed by letters and digits)",
+    PaymentGateway.STRIPE: "a Stripe PaymentIntent id (pi_…) or charge id (ch_…)",
+}
+
+
+def gateway_reference_valid(gateway: str, reference: str) -> bool:
+    pattern = GATEWAY_REFERENCE.get(gateway)  # type: ignore[call-overload]
+    return pattern is None or bool(pattern.match(reference or ""))
 
 
 class PaymentState(models.TextChoices):

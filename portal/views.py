@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from flows.courier_tracking import return_label_pdf
-from flows.read import quote_dates, return_progress, return_refunds
+from flows.read import quote_dates, return_event_rows, return_progress, return_refunds
 from flows.return_events import return_handle_event
 from flows.return_intake import return_create, return_quote
 from oms.clientip import client_ip
@@ -267,6 +267,7 @@ def return_status(request, rma: str):
     return_request = selectors.customer_return(request.customer_id, rma, **request.portal_access)
     items = _items(return_request)
     refunds = return_refunds(return_request)
+    events = return_event_rows(return_request, refunds)
     return render(
         request,
         "portal/return_status.html",
@@ -275,7 +276,8 @@ def return_status(request, rma: str):
             "title": selectors.return_title(return_request, items),
             "state_words": selectors.CUSTOMER_STATE.get(return_request.state, ""),
             "items": items,
-            "legs": return_progress(return_request),
+            "refunds": refunds,
+            "legs": return_progress(return_request, events),
             "new": request.GET.get("new") == "1",
             "estimate": return_request.estimate or {},
             "refund": selectors.refund_status(return_request, refunds),

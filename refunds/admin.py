@@ -12,6 +12,7 @@ from .gateways import GatewayError
 from .models import (
     CreditNote,
     GatewayRefund,
+    GatewayWebhook,
     LoyaltyAdjustment,
     Payout,
     PayoutAttempt,
@@ -57,21 +58,28 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and request.user.has_perm("refunds.change_refund")
 
-    @admin.action(description="Retry selected pending or failed refunds", permissions=["change"])
+    @admin.action(
+        description="Retry selected pending, processing or failed refunds", permissions=["change"]
+    )
     def retry(self, request, queryset):
         from flows.refunds import refund_retry
 
-        done = 0
+        outcome: dict[str, int] = {}
         for refund in queryset.exclude(state="issued"):
             try:
-                refund_retry(
+                after = refund_retry(
                     refund_id=refund.pk,
                     actor=EventActor("staff", request.user, request.user.get_username()),
                 )
-                done += 1
+                outcome[after.state] = outcome.get(after.state, 0) + 1
+                if after.state == "failed":
+                    self.message_user(
+                        request, f"Refund {refund.pk}: {after.failure_reason}", messages.ERROR
+                    )
             except (GatewayError, ApplicationError) as exc:
                 self.message_user(request, f"Refund {refund.pk}: {exc}", messages.ERROR)
-        self.message_user(request, f"{done} refund(s) issued.")
+        done = ", ".join(f"{n} {state}" for state, n in sorted(outcome.items())) or "none"
+        self.message_user(request, f"Retried: {done}.")
 
 
 @admin.register(CreditNote)
@@ -177,3 +185,21 @@ class LoyaltyAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["order", "refund", "earned_reversed", "redeemed_returned", "created_at"]
     search_fields = ["order__number"]
     list_select_related = ["order"]
+
+
+@admin.register(GatewayWebhook)
+class GatewayWebhookAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Razorpay and Stripe webhooks as received, with what each changed."""
+
+    list_display = [
+        "received_at",
+        "gateway",
+        "event_type",
+        "event_id",
+        "gateway_refund_id",
+        "outcome",
+        "processed_at",
+    ]
+    list_filter = ["gateway", "event_type"]
+    search_fields = ["event_id", "gateway_refund_id"]
+    exclude = ["body"]

@@ -15,6 +15,7 @@ from .states import (
     RecoveryState,
     RefundKind,
     RefundState,
+    TenderState,
 )
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -60,7 +61,12 @@ class Refund(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[RefundState.PENDING, RefundState.FAILED, RefundState.AWAITING_PAYOUT],
+        source=[
+            RefundState.PENDING,
+            RefundState.FAILED,
+            RefundState.AWAITING_PAYOUT,
+            RefundState.PROCESSING,
+        ],
         target=RefundState.ISSUED,
     )
     def issue(self, at):
@@ -68,18 +74,28 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         self.failure_reason = ""
 
     @transition(
-        field=state, source=[RefundState.PENDING, RefundState.FAILED], target=RefundState.FAILED
+        field=state,
+        source=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
+        target=RefundState.FAILED,
     )
     def fail(self, reason):
         self.failure_reason = reason[:500]
 
     @transition(
         field=state,
-        source=[RefundState.PENDING, RefundState.FAILED],
+        source=[RefundState.PENDING, RefundState.FAILED, RefundState.PROCESSING],
         target=RefundState.AWAITING_PAYOUT,
     )
     def await_payout(self):
         """Its bank/UPI part waits for finance to pay it (``Payout``)."""
+        self.failure_reason = ""
+
+    @transition(
+        field=state, source=[RefundState.PENDING, RefundState.FAILED], target=RefundState.PROCESSING
+    )
+    def accept(self):
+        """A gateway accepted every tender not yet processed; its report
+        (response or webhook) issues the refund."""
         self.failure_reason = ""
 
 
@@ -113,16 +129,41 @@ class RefundTender(models.Model):
     instrument = models.CharField(max_length=20)
     amount = models.DecimalField(**MONEY)
     gateway = models.CharField(max_length=40, blank=True, default="")
-    gateway_reference = models.CharField(max_length=100, blank=True, default="")
+    gateway_reference = models.CharField(
+        max_length=100, blank=True, default="", help_text="The gateway's refund id."
+    )
+    state = models.CharField(
+        max_length=20, choices=TenderState.choices, default=TenderState.PENDING, db_index=True
+    )
+    bank_reference = models.CharField(
+        max_length=100, blank=True, default="", help_text="ARN/RRN, when the gateway gives one."
+    )
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    attempt = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Failed submissions so far: part of the idempotency key, so a refund the "
+        "gateway refused is sent again as a new one, and a timed-out one is not.",
+    )
 
     class Meta:
         ordering = ["refund_id", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_tender_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_tender_positive"),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="refund_tender_gateway_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.amount}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Ours, per tender and submission: a retried task sends the same key."""
+        suffix = f"-a{self.attempt}" if self.attempt else ""
+        return f"oms-refund-{self.refund_id}-t{self.pk}{suffix}"
 
 
 class CreditNote(models.Model):
@@ -538,3 +579,31 @@ class LoyaltyUnitReversal(models.Model):
 
     def __str__(self) -> str:
         return f"unit {self.unit_id}"
+
+
+class GatewayWebhook(models.Model):
+    """A payment gateway's webhook, stored byte for byte once its signature
+    checked out; one row per gateway event id, so a redelivery changes nothing."""
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=150)
+    event_type = models.CharField(max_length=100)
+    body = models.BinaryField(help_text="The request body exactly as received.")
+    headers = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    gateway_refund_id = models.CharField(max_length=100, blank=True, default="")
+    outcome = models.CharField(max_length=500, blank=True, default="")
+    processed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Null until applied; a redelivery applies it then."
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "event_id"], name="gateway_webhook_once_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_type} {self.event_id}"

@@ -3,7 +3,8 @@ from django.db import models
 
 class RefundState(models.TextChoices):
     PENDING = "pending", "Pending"  # due; waiting for the gateway
-    ISSUED = "issued", "Issued"  # the gateway accepted it; money is on its way back
+    PROCESSING = "processing", "Processing"  # a gateway accepted it; not reported processed yet
+    ISSUED = "issued", "Issued"  # every tender processed; money is on its way back
     FAILED = "failed", "Failed"  # the gateway refused or errored; retried, then escalated
     AWAITING_PAYOUT = "awaiting_payout", "Awaiting payout"  # bank/UPI: finance has yet to pay it
 
@@ -54,4 +55,18 @@ class PayoutRail(models.TextChoices):
 
 
 # Refunds whose money is still owed: counted as promised against their tenders.
-REFUND_UNSETTLED = (RefundState.PENDING, RefundState.FAILED, RefundState.AWAITING_PAYOUT)
+REFUND_UNSETTLED = (
+    RefundState.PENDING,
+    RefundState.FAILED,
+    RefundState.AWAITING_PAYOUT,
+    RefundState.PROCESSING,
+)
+
+
+class TenderState(models.TextChoices):
+    """One tender's refund at its gateway; the refund's state derives from them."""
+
+    PENDING = "pending", "Pending"  # not sent to the gateway yet (or sent and rolled back)
+    PROCESSING = "processing", "Processing"  # accepted by the gateway, not processed yet
+    PROCESSED = "processed", "Processed"  # the gateway reports the money returned
+    FAILED = "failed", "Failed"  # the gateway refused it or reported it failed

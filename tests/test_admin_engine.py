@@ -18,6 +18,7 @@ MODELS = [
     "refunds.creditnote",
     "refunds.storecredit",
     "refunds.gatewayrefund",
+    "refunds.gatewaywebhook",
     "sla.businesscalendar",
     "sla.slarule",
     "sla.leg",

@@ -238,3 +238,23 @@ def check_adds_up(intake: OrderIntake, prefix: str) -> None:
             platform_total=str(intake.platform_total),
             computed_total=str(total),
         )
+
+
+def provider_tender(gateway_name: str, candidates: list) -> tuple[str, str] | None:
+    """(gateway, payment id) when a platform's gateway is Razorpay or Stripe and
+    one of ``candidates`` is that provider's payment id, so a refund of the
+    tender goes back through the provider's API; None otherwise (the tender
+    keeps the platform's own gateway name and refunds offline)."""
+    from orders.states import PaymentGateway, gateway_reference_valid
+
+    name = (gateway_name or "").strip().lower()
+    if "razorpay" in name:
+        provider = PaymentGateway.RAZORPAY
+    elif name.startswith("stripe"):
+        provider = PaymentGateway.STRIPE
+    else:
+        return None
+    for value in candidates:
+        if isinstance(value, str) and value and gateway_reference_valid(provider, value):
+            return str(provider), value
+    return None

@@ -21,7 +21,9 @@ Choices, each because the native model or the money rules need it:
   taxes are excluded).
 - Tenders: ``payment_gateway_names`` → method; split by successful
   sale/capture transactions when the payload carries them and they add up,
-  else one tender for ``total_price``.
+  else one tender for ``total_price``. A Razorpay or Stripe transaction with
+  the provider's payment id (``authorization`` or ``receipt``) becomes a
+  ``razorpay``/``stripe`` tender with that id, refunded through the provider.
 - Not payable yet (``authorized``, ``pending`` other than cash on delivery,
   ``partially_paid``, ``voided``, ``expired``): held, not created; the
   ``orders/updated`` that reports it paid creates it.
@@ -50,6 +52,7 @@ from . import (
     ident,
     jsonable,
     money,
+    provider_tender,
     unwrap,
     when,
     whole,
@@ -103,16 +106,31 @@ def method_for(gateway: str) -> str:
 
 def _tenders(payload: dict, total: Decimal) -> list[PaymentData]:
     gateways = [str(g) for g in payload.get("payment_gateway_names") or [] if g]
-    by_gateway: dict[str, Decimal] = defaultdict(Decimal)
+    # (platform gateway name, provider, payment id) → amount; the provider and
+    # its payment id only for Razorpay/Stripe transactions that carry one.
+    by_gateway: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for j, tx in enumerate(payload.get("transactions") or []):
         if tx.get("kind") in {"sale", "capture"} and tx.get("status") in {None, "success"}:
-            by_gateway[str(tx.get("gateway") or "")] += money(
-                tx.get("amount"), f"transactions[{j}].amount"
+            name = str(tx.get("gateway") or "")
+            receipt = tx.get("receipt") if isinstance(tx.get("receipt"), dict) else {}
+            provider = provider_tender(
+                name,
+                [
+                    tx.get("authorization"),
+                    receipt.get("payment_intent"),
+                    receipt.get("payment_id"),
+                    receipt.get("id"),
+                    receipt.get("charge"),
+                ],
             )
+            key = (name, *provider) if provider else (name, "", "")
+            by_gateway[key] += money(tx.get("amount"), f"transactions[{j}].amount")
     if by_gateway and sum(by_gateway.values(), ZERO) == total:
         return [
-            PaymentData(method=method_for(g), amount=a, gateway=g[:50])
-            for g, a in by_gateway.items()
+            PaymentData(
+                method=method_for(name), amount=a, gateway=(provider or name)[:50], reference=ref
+            )
+            for (name, provider, ref), a in by_gateway.items()
             if a > 0
         ]
     if total <= 0:

@@ -22,6 +22,9 @@ Choices:
   fee (a discount in disguise) is refused.
 - Tender: ``payment_method`` ``cod`` → cash on delivery, a gift card method →
   gift card, anything else → card, for ``total``, with the gateway id kept.
+  ``razorpay`` / ``stripe…`` with the provider's payment id in
+  ``transaction_id`` (pay_…, pi_…/ch_…) becomes a ``razorpay``/``stripe``
+  tender, refunded through the provider.
 - Not payable yet (``pending``, ``on-hold``, ``failed``, ``checkout-draft``,
   or ``cancelled`` before payment): held, not created.
 - Quantities must be whole: a fractional quantity is refused.
@@ -53,6 +56,7 @@ from . import (
     ident,
     jsonable,
     money,
+    provider_tender,
     unwrap,
     when,
     whole,
@@ -197,13 +201,15 @@ def order_from_payload(payload: object, *, channel: str) -> OrderIntake:
 
     total = money(order.get("total"), "total")
     method = str(order.get("payment_method") or "")
+    transaction_id = str(order.get("transaction_id") or "")[:100]
+    provider = provider_tender(method, [transaction_id])
     tenders = (
         [
             PaymentData(
                 method=method_for(method),
                 amount=total,
-                gateway=method[:50],
-                reference=str(order.get("transaction_id") or "")[:100],
+                gateway=(provider[0] if provider else method)[:50],
+                reference=transaction_id,
             )
         ]
         if total > 0

@@ -24,7 +24,13 @@ from .. import selectors, services
 from ..events import EventActor
 from ..loyalty import LoyaltyData
 from ..models import Order
-from ..states import PaymentMethod
+from ..states import (
+    GATEWAY_REFERENCE,
+    GATEWAY_REFERENCE_HINT,
+    PaymentGateway,
+    PaymentMethod,
+    gateway_reference_valid,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -189,15 +195,43 @@ class OrderCreateApi(APIView):
         amount = serializers.DecimalField(
             **MONEY, min_value=Decimal("0.01"), error_messages={"min_value": "must be positive."}
         )
-        gateway = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+        gateway = serializers.ChoiceField(
+            choices=PaymentGateway.choices,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Where a refund of this tender goes back: razorpay or stripe through "
+            "their APIs (reference required), offline (or empty) by hand.",
+        )
         reference = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=100
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=100,
+            help_text="The gateway's payment id: Razorpay pay_…, Stripe PaymentIntent pi_… "
+            "(or charge ch_…).",
         )
 
         def validate_amount(self, value):
             if value <= 0:
                 raise serializers.ValidationError("must be positive.")
             return value
+
+        def validate(self, attrs):
+            gateway, reference = attrs.get("gateway", ""), attrs.get("reference", "")
+            if gateway in GATEWAY_REFERENCE:
+                if attrs["method"] in (PaymentMethod.COD, PaymentMethod.STORE_CREDIT):
+                    raise serializers.ValidationError(
+                        {"gateway": f"{gateway} cannot take a {attrs['method']} tender."}
+                    )
+                if not gateway_reference_valid(gateway, reference):
+                    raise serializers.ValidationError(
+                        {
+                            "reference": f"must be {GATEWAY_REFERENCE_HINT[gateway]} "
+                            f"when gateway is {gateway}."
+                        }
+                    )
+            return attrs
 
     class LoyaltyInput(serializers.Serializer):
         earned = serializers.IntegerField(min_value=0, max_value=10**9, default=0)

@@ -56,6 +56,10 @@ class RefundOutput(serializers.Serializer):
                 "tender": t.payment_id,
                 "amount": str(t.amount),
                 "reference": t.gateway_reference,
+                "gateway": t.gateway,
+                "state": t.state,
+                "bank_reference": t.bank_reference,
+                "failure_reason": t.failure_reason,
             }
             | (
                 {"points": self._points(refund, t.payment_id)}
@@ -102,7 +106,8 @@ class RefundListApi(APIView):
             OpenApiParameter("order", str, description="Order number."),
             OpenApiParameter("state", str, description="Refund state."),
         ],
-        description="Refunds, e.g. ?order=OD-XXXX or ?state=pending (at most 500, newest first).",
+        description="Refunds, e.g. ?order=OD-XXXX or ?state=failed (finance's queue: each "
+        "with the gateway's reason per tender; at most 500, newest first).",
     )
     def get(self, request):
         qs = selectors.refund_list(
@@ -115,7 +120,13 @@ class RefundRetryApi(APIView):
     required_permissions = ["refunds.change_refund"]
 
     @extend_schema(
-        operation_id="refunds_retry", request=None, responses={200: RefundOutput, **ERRORS}
+        operation_id="refunds_retry",
+        request=None,
+        responses={200: RefundOutput, **ERRORS},
+        description="Send a failed refund's failed tenders to their gateway again (as new "
+        "submissions), or ask a processing one's gateway for its status. 200 with the "
+        "refund's state after the attempt (failed with the reason if the gateway still "
+        "refuses or cannot be reached); 409 once issued.",
     )
     def post(self, request, refund_id: int):
         refund = refunds_flows.refund_retry(
@@ -256,3 +267,17 @@ def _valid(input_class, request) -> dict:
     serializer = input_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+from .gateway_webhooks import RazorpayWebhookApi, StripeWebhookApi  # noqa: E402
+
+__all__ = [
+    "OrderLedgerApi",
+    "RazorpayWebhookApi",
+    "RecoveryCollectedApi",
+    "RecoveryListApi",
+    "RecoveryWriteOffApi",
+    "RefundListApi",
+    "RefundRetryApi",
+    "StripeWebhookApi",
+]

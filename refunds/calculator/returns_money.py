@@ -28,7 +28,7 @@ from ..pricing import (
     batch_price,
     tenders_in_policy_order,
 )
-from ..states import REFUND_UNSETTLED
+from ..states import REFUND_UNSETTLED, TenderState
 
 ZERO = Decimal("0.00")
 # Refunds whose money has not moved yet: what they will take is promised.
@@ -53,6 +53,7 @@ def tenders_promised(order: Order) -> dict[int, Decimal]:
     """Per payment, what pending or failed refunds have already promised."""
     rows = (
         RefundTender.objects.filter(refund__order=order, refund__state__in=PROMISING)
+        .exclude(state=TenderState.PROCESSED)  # its money is in the payment's refunded
         .values("payment_id")
         .annotate(total=Sum("amount"))
     )
@@ -85,16 +86,17 @@ def refund_due_breakdown(
             "return_request_id",
             "tenders__payment_id",
             "tenders__amount",
+            "tenders__state",
         )
     )
     promised: dict[int, Decimal] = defaultdict(Decimal)
     shipping: dict[int, Decimal] = {}
     fees: dict[int, Decimal] = {}
-    for pk, state, ship, fee, return_id, payment_id, amount in rows:
+    for pk, state, ship, fee, return_id, payment_id, amount, tender_state in rows:
         shipping[pk] = ship
         if return_id == ret.pk:
             fees[pk] = fee
-        if state in PROMISING and payment_id is not None:
+        if state in PROMISING and payment_id is not None and tender_state != TenderState.PROCESSED:
             promised[payment_id] += amount
     units = list(Unit.objects.filter(order=order).values_list("pk", "state", "net_paid"))
     terms = _terms(order, ret.policy, ret.type, ret.refund_method, return_items or items)
@@ -219,7 +221,8 @@ def order_payments(order: Order) -> list[Payment]:
             promised=Coalesce(
                 Sum(
                     "refund_tenders__amount",
-                    filter=Q(refund_tenders__refund__state__in=PROMISING),
+                    filter=Q(refund_tenders__refund__state__in=PROMISING)
+                    & ~Q(refund_tenders__state=TenderState.PROCESSED),
                 ),
                 Value(ZERO),
                 output_field=money,

@@ -8,6 +8,7 @@ from ..selectors import refunds_by_return
 from .credit_notes import credit_note_create
 from .due import WAITING, refund_create_due
 from .escalate import refund_escalate
+from .gateway_reports import gateway_webhook_done, gateway_webhook_store, refund_gateway_report
 from .issue import INSTRUMENT_LEDGER, refund_issue_failed, refund_issue_money, refund_retry_check
 from .payouts import payout_details_correct, payout_fail, payout_pay, utr_clean
 
@@ -16,11 +17,14 @@ __all__ = [
     "WAITING",
     "RefundEventType",
     "credit_note_create",
+    "gateway_webhook_done",
+    "gateway_webhook_store",
     "payout_details_correct",
     "payout_fail",
     "payout_pay",
     "refund_create_due",
     "refund_escalate",
+    "refund_gateway_report",
     "refund_issue_failed",
     "refund_issue_money",
     "refund_retry_check",

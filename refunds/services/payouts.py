@@ -22,8 +22,8 @@ from returns.payout_details import payout_mask_text, payout_rail
 
 from ..events import RefundEventType
 from ..models import Payout, PayoutAttempt, Refund
-from ..states import PayoutState, RefundState
-from .issue import refund_lock, refund_settle
+from ..states import PayoutState, RefundState, TenderState
+from .issue import refund_finalize, refund_lock
 
 # A bank's reference for the transfer: a 12-digit RRN (IMPS, UPI), a 16-character
 # NEFT UTR or a 22-character RTGS UTR (both start with the bank's 4-letter code).
@@ -119,7 +119,8 @@ def payout_pay(*, payout_id: int, utr: str, actor: EventActor) -> tuple[Payout, 
     payout.pay(utr, now)
     payout.save()
     tender.gateway, tender.gateway_reference = "payout", utr
-    tender.save(update_fields=["gateway", "gateway_reference"])
+    tender.state = TenderState.PROCESSED
+    tender.save(update_fields=["gateway", "gateway_reference", "state"])
     order = refund.order
     payment_refund_record(
         order=order,
@@ -146,7 +147,7 @@ def payout_pay(*, payout_id: int, utr: str, actor: EventActor) -> tuple[Payout, 
         or refund.payouts.exclude(state=PayoutState.PAID).exists()
     ):
         return payout, False
-    refund_settle(refund, list(refund.tenders.order_by("pk")), actor, utr=utr)
+    refund_finalize(refund, order, list(refund.tenders.order_by("pk")), actor, utr=utr)
     return payout, True
 
 

@@ -126,7 +126,7 @@ def _settle_start(recovery: Recovery, actor: EventActor) -> None:
     """Charge through the tender's gateway when it can (after commit), else
     record and send a payment link now."""
     tender = _chargeable_tender(recovery.order_id)
-    if tender is not None and getattr(gateway_for(tender.method), "can_charge", False):
+    if tender is not None and getattr(gateway_for(tender.method, tender), "can_charge", False):
         job_enqueue(recovery_charge_task, recovery.pk)
         return
     _link_send(recovery, actor, why="")
@@ -157,7 +157,7 @@ def recovery_charge(recovery_id: int, actor: EventActor) -> Recovery:
     if recovery.state != RecoveryState.OPEN or recovery.method:
         return recovery
     tender = _chargeable_tender(recovery.order_id)
-    gateway = gateway_for(tender.method) if tender is not None else None
+    gateway = gateway_for(tender.method, tender) if tender is not None else None
     if tender is None or gateway is None or not getattr(gateway, "can_charge", False):
         _link_send(recovery, actor, why="the payment method cannot be charged")
         return recovery

@@ -1,13 +1,15 @@
 """Refunds, one trait per status, made the way the product makes them: a
 ``ReturnFactory`` return is received and passes QC (the refund falls due,
-``pending``), then ``refund_issue`` issues it (``issued``) or meets a gateway
-that is down (``failed``). Amounts, tenders, ledger rows, credit notes, unit
+``pending``), then ``refund_issue`` issues it (``issued``), meets a gateway
+that is down (``failed``) or one that accepts it and has not reported it
+processed yet (``processing``). Amounts, tenders, ledger rows, credit notes, unit
 states and the return's state are the services' own.
 
     RefundFactory()                 # pending, for one returned unit
     RefundFactory(issued=True, units=2)
     RefundFactory(failed=True)      # the gateway refused; the return stays received
     RefundFactory(awaiting_payout=True)  # COD to a UPI id: finance has a payout to make
+    RefundFactory(processing=True)  # a gateway accepted it; its webhook will issue it
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import factory
 from django.test import override_settings
 
-from refunds.gateways import GatewayError
+from refunds.gateways import PROCESSING, GatewayError, GatewayResult
 from refunds.models import Refund
 from refunds.states import RefundState
 from returns.states import RefundMethod, ReturnState
@@ -37,10 +39,23 @@ class UnavailableGateway:
 UNAVAILABLE = {"*": f"{__name__}.UnavailableGateway"}
 
 
+class AcceptingGateway:
+    """A payment gateway that accepts every refund and reports it later."""
+
+    name = "accepting"
+
+    def refund(self, *, idempotency_key, **kwargs):
+        return GatewayResult(f"ACC-{idempotency_key}", status=PROCESSING)
+
+
+ACCEPTING = {"*": f"{__name__}.AcceptingGateway"}
+
+
 class RefundFactory(factory.django.DjangoModelFactory):
     """The refund of a return of ``units`` units of a new delivered order,
     in ``state``. Traits: ``pending`` (the default), ``issued``, ``failed``,
-    ``awaiting_payout`` (a cash-on-delivery order refunded to a UPI id)."""
+    ``awaiting_payout`` (a cash-on-delivery order refunded to a UPI id) and
+    ``processing``."""
 
     class Meta:
         model = Refund
@@ -54,6 +69,7 @@ class RefundFactory(factory.django.DjangoModelFactory):
         issued = factory.Trait(state=RefundState.ISSUED)
         failed = factory.Trait(state=RefundState.FAILED)
         awaiting_payout = factory.Trait(state=RefundState.AWAITING_PAYOUT)
+        processing = factory.Trait(state=RefundState.PROCESSING)
 
     @classmethod
     def _build(cls, model_class, *args, **kwargs):
@@ -82,6 +98,9 @@ class RefundFactory(factory.django.DjangoModelFactory):
                 override_settings(OMS_REFUND_GATEWAYS=UNAVAILABLE),
                 contextlib.suppress(GatewayError),
             ):
+                refund_issue(refund_id=refund.pk, actor=ACTOR)
+        elif state == RefundState.PROCESSING:
+            with override_settings(OMS_REFUND_GATEWAYS=ACCEPTING):
                 refund_issue(refund_id=refund.pk, actor=ACTOR)
         elif state != RefundState.PENDING:
             raise ValueError(f"no path to a {state!r} refund")

@@ -263,10 +263,12 @@ def test_return_factory_refuses_what_it_cannot_build():
 
 
 def test_every_refund_state_has_a_trait():
-    assert {"pending", "issued", "failed", "awaiting_payout"} == set(RefundState.values)
+    assert {"pending", "issued", "failed", "awaiting_payout", "processing"} == set(
+        RefundState.values
+    )
 
 
-@pytest.mark.parametrize("trait", ["pending", "issued", "failed", "awaiting_payout"])
+@pytest.mark.parametrize("trait", ["pending", "issued", "failed", "awaiting_payout", "processing"])
 def test_refund_trait_builds_a_consistent_refund(trait):
     # when the trait is built
     refund = RefundFactory(**{trait: True})

@@ -32,7 +32,14 @@ def order_body(external_id="W-1001", lines=None, payments=None, **overrides):
         "lines": lines,
         "payments": payments
         if payments is not None
-        else [{"method": "card", "amount": str(total), "gateway": "razorpay"}],
+        else [
+            {
+                "method": "card",
+                "amount": str(total),
+                "gateway": "razorpay",
+                "reference": "pay_29QQoUBi66xm2f",
+            }
+        ],
     }
     body.update(overrides)
     return body

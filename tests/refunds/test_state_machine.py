@@ -13,6 +13,8 @@ but names no states):
 - ``awaiting_payout`` (issue 12): a bank/UPI refund waits for finance to pay
   its payout; a payout the bank returns keeps the refund there (the payout,
   not the refund, fails), and paying it issues the refund.
+- ``processing``: a payment gateway accepted the refund; its report (response
+  or webhook) issues or fails it.
 """
 
 from datetime import UTC, datetime
@@ -28,11 +30,13 @@ AT = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 # transition -> (allowed source states, target state)
 ALLOWED = {
-    "issue": ({State.PENDING, State.FAILED, State.AWAITING_PAYOUT}, State.ISSUED),
-    "fail": ({State.PENDING, State.FAILED}, State.FAILED),
-    "await_payout": ({State.PENDING, State.FAILED}, State.AWAITING_PAYOUT),
+    "issue": ({State.PENDING, State.FAILED, State.AWAITING_PAYOUT, State.PROCESSING}, State.ISSUED),
+    "fail": ({State.PENDING, State.FAILED, State.PROCESSING}, State.FAILED),
+    "await_payout": ({State.PENDING, State.FAILED, State.PROCESSING}, State.AWAITING_PAYOUT),
+    # a payment gateway accepted the refund and has not reported it processed
+    "accept": ({State.PENDING, State.FAILED}, State.PROCESSING),
 }
-ARGS = {"issue": (AT,), "fail": ("gateway down",), "await_payout": ()}
+ARGS = {"issue": (AT,), "fail": ("gateway down",), "await_payout": (), "accept": ()}
 
 TABLE = [
     pytest.param(state, method, target if state in sources else None, id=f"{state}-{method}")

@@ -2,13 +2,24 @@
 
 A gateway gives money back for one tender and is idempotent by key: calling it
 again with the same key returns the first result and moves no more money.
+``OfflineGateway`` is built in: it records the refund (for cash-on-delivery
+payouts, store credit and brands that refund by hand) and is the default. A
+tender paid through Razorpay or Stripe (``Payment.gateway`` with the
+provider's payment id in ``Payment.reference``) goes back through that
+provider's official SDK (``razorpay_gateway``, ``stripe_gateway``). Tests and
+brands can still route an instrument elsewhere with ``OMS_REFUND_GATEWAYS``
+(instrument → dotted path).
+
+Errors: ``GatewayError`` is transient (a timeout, a 5xx, a 409 while the
+gateway is still working on the same key): the task retries it with the same
+key. ``GatewayDeclined`` is the gateway saying no (a 4xx): the tender fails
+with the gateway's reason and waits for finance, who retries it as a new
+submission.
+
 A gateway that can also take money from a customer's tender (a saved card or
 mandate) says ``can_charge = True`` and implements ``charge``: recoveries
 (``refunds.services.recovery``) use it; one that cannot falls back to a
 payment link.
-``OfflineGateway`` is built in: it records the refund (for cash-on-delivery
-payouts, store credit and brands that refund by hand). Real gateways plug in
-through ``OMS_REFUND_GATEWAYS`` (instrument → dotted path).
 """
 
 from __future__ import annotations
@@ -23,11 +34,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
-from .models import GatewayRefund
+from orders.states import PaymentGateway
+
+from ..models import GatewayRefund
+
+# Instruments that never go back through a card gateway: our own ledger
+# (store credit) or a payout finance makes.
+OFFLINE_INSTRUMENTS = frozenset({"store_credit", "bank_transfer", "loyalty_points"})
+# Instruments that move no outside money: the wallet (refunds.wallet) and
+# loyalty points (refunds.loyalty) are ours, so no payment gateway sees them.
+INTERNAL_INSTRUMENTS = ("store_credit", "loyalty_points")
+
+PROCESSED = "processed"
+PROCESSING = "processing"
+FAILED = "failed"
 
 
 class GatewayError(Exception):
-    """The gateway refused or failed; the refund is retried, then escalated."""
+    """The gateway could not answer (timeout, 5xx): retried with the same key."""
 
 
 class ChargeUnsupported(GatewayError):
@@ -35,10 +59,18 @@ class ChargeUnsupported(GatewayError):
     to a payment link)."""
 
 
+class GatewayDeclined(GatewayError):
+    """The gateway refused the refund (4xx) or is not configured: the tender
+    fails with this reason; retrying needs a person."""
+
+
 @dataclass(frozen=True)
 class GatewayResult:
-    reference: str
+    reference: str  # the gateway's refund id
     replayed: bool = False
+    status: str = PROCESSED  # processed | processing | failed
+    bank_reference: str = ""  # ARN / RRN, where the gateway gives one
+    failure_reason: str = ""
 
 
 class RefundGateway(Protocol):
@@ -46,7 +78,15 @@ class RefundGateway(Protocol):
     can_charge: bool
 
     def refund(
-        self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict
+        self,
+        *,
+        idempotency_key: str,
+        payment,
+        instrument: str,
+        amount: Decimal,
+        details: dict,
+        currency: str = "",
+        receipt: str = "",
     ) -> GatewayResult: ...
 
     def charge(
@@ -67,7 +107,15 @@ class OfflineGateway:
         raise ChargeUnsupported("The offline gateway cannot charge a customer.")
 
     def refund(
-        self, *, idempotency_key: str, payment, instrument: str, amount: Decimal, details: dict
+        self,
+        *,
+        idempotency_key: str,
+        payment,
+        instrument: str,
+        amount: Decimal,
+        details: dict,
+        currency: str = "",
+        receipt: str = "",
     ) -> GatewayResult:
         existing = GatewayRefund.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
@@ -95,17 +143,38 @@ class OfflineGateway:
             return GatewayResult(row.reference, replayed=True)
         return GatewayResult(row.reference)
 
-
-# Instruments that move no outside money: the wallet (refunds.wallet) and
-# loyalty points (refunds.loyalty) are ours, so no payment gateway sees them.
-INTERNAL_INSTRUMENTS = ("store_credit", "loyalty_points")
+    def fetch(self, reference: str, *, currency: str = "") -> GatewayResult:
+        return GatewayResult(reference)
 
 
-def gateway_for(instrument: str) -> RefundGateway:
+def uses_provider(instrument: str, payment) -> bool:
+    """True when this tender's money goes back through Razorpay or Stripe."""
+    return (
+        instrument not in OFFLINE_INSTRUMENTS
+        and payment is not None
+        and payment.gateway in (PaymentGateway.RAZORPAY, PaymentGateway.STRIPE)
+    )
+
+
+def gateway_named(name: str):
+    if name == PaymentGateway.RAZORPAY:
+        from .razorpay_gateway import RazorpayGateway
+
+        return RazorpayGateway()
+    if name == PaymentGateway.STRIPE:
+        from .stripe_gateway import StripeGateway
+
+        return StripeGateway()
+    return OfflineGateway()
+
+
+def gateway_for(instrument: str, payment=None) -> RefundGateway:
     if instrument in INTERNAL_INSTRUMENTS:
         return OfflineGateway()
     paths = getattr(settings, "OMS_REFUND_GATEWAYS", {}) or {}
     path = paths.get(instrument) or paths.get("*")
     if path:
         return import_string(path)()
+    if uses_provider(instrument, payment):
+        return gateway_named(payment.gateway)
     return OfflineGateway()

@@ -1,0 +1,115 @@
+"""Refunds through Razorpay, with its official SDK (``razorpay``).
+
+``POST /v1/payments/{pay_id}/refund`` with the amount in paise, our refund as
+``receipt`` and ``notes``, and ``X-Refund-Idempotency`` set to our key: a
+retried request returns the refund it already made. ``GET /v1/refunds/{id}``
+reads its status later. A refund's ``status`` is ``pending`` (accepted),
+``processed`` (money returned; ``acquirer_data.arn`` is the bank reference
+when known) or ``failed``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import razorpay
+import requests
+from django.conf import settings
+from razorpay.errors import BadRequestError
+
+from oms.money import to_minor
+
+from . import FAILED, PROCESSED, PROCESSING, GatewayDeclined, GatewayError, GatewayResult
+
+STATUS = {"processed": PROCESSED, "pending": PROCESSING, "created": PROCESSING, "failed": FAILED}
+
+
+def razorpay_client() -> razorpay.Client:
+    key_id, secret = settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET
+    if not (key_id and secret):
+        raise GatewayDeclined("Razorpay is not configured (RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET).")
+    return razorpay.Client(auth=(key_id, secret), base_url=settings.RAZORPAY_BASE_URL.rstrip("/"))
+
+
+def result_from(entity: dict, *, replayed: bool = False) -> GatewayResult:
+    status = STATUS.get(str(entity.get("status") or ""), PROCESSING)
+    arn = (entity.get("acquirer_data") or {}).get("arn") or ""
+    reason = ""
+    if status == FAILED:
+        reason = str(
+            entity.get("error_description")
+            or (entity.get("notes") or {}).get("failure_reason")
+            or "Razorpay reports the refund failed."
+        )
+    return GatewayResult(
+        reference=str(entity.get("id") or ""),
+        replayed=replayed,
+        status=status,
+        bank_reference=str(arn)[:100],
+        failure_reason=reason[:500],
+    )
+
+
+def _call(fn):
+    try:
+        return fn()
+    except BadRequestError as exc:  # a 4xx: the gateway said no
+        raise GatewayDeclined(f"Razorpay refused the refund: {exc}") from exc
+    except (razorpay.errors.ServerError, razorpay.errors.GatewayError) as exc:
+        raise GatewayError(f"Razorpay error, will retry: {exc}") from exc
+    except requests.exceptions.Timeout as exc:
+        raise GatewayError("Razorpay timed out, will retry.") from exc
+    except requests.exceptions.RequestException as exc:
+        raise GatewayError(f"Razorpay unreachable or unreadable, will retry: {exc}") from exc
+
+
+class RazorpayGateway:
+    name = "razorpay"
+    # Charging a customer's saved instrument needs their mandate, which an
+    # order's one-off payment id does not give: recoveries fall back to a
+    # payment link.
+    can_charge = False
+
+    def charge(self, *, idempotency_key: str, payment, amount, description: str):
+        from . import ChargeUnsupported
+
+        raise ChargeUnsupported(f"{self.name} cannot charge a customer without a mandate.")
+
+    def refund(
+        self,
+        *,
+        idempotency_key: str,
+        payment,
+        instrument: str,
+        amount: Decimal,
+        details: dict,
+        currency: str = "",
+        receipt: str = "",
+    ) -> GatewayResult:
+        if not (payment.reference or "").startswith("pay_"):
+            raise GatewayDeclined(
+                f"Tender {payment.pk} has no Razorpay payment id (pay_…); refund it by hand."
+            )
+        client = razorpay_client()
+        body = {
+            "amount": to_minor(amount, currency or payment.order.currency),
+            "speed": "normal",
+            "receipt": (receipt or idempotency_key)[:40],
+            "notes": {"oms_refund": receipt or idempotency_key, "oms_key": idempotency_key},
+        }
+        entity = _call(
+            lambda: client.payment.refund(
+                payment.reference,
+                body,
+                headers={"X-Refund-Idempotency": idempotency_key},
+                timeout=settings.OMS_GATEWAY_TIMEOUT,
+            )
+        )
+        return result_from(entity)
+
+    def fetch(self, reference: str, *, currency: str = "") -> GatewayResult:
+        client = razorpay_client()
+        entity = _call(
+            lambda: client.refund.fetch(reference, {}, timeout=settings.OMS_GATEWAY_TIMEOUT)
+        )
+        return result_from(entity)

@@ -1,0 +1,102 @@
+"""Fixtures: the fake Razorpay and Stripe servers (``fake_servers``), the
+settings pointing the real SDKs at them, signed webhook senders, and orders
+paid through each gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+
+import pytest
+
+from .fake_servers import FakeGateway, serve
+
+RAZORPAY_WEBHOOK_SECRET = "rzp-webhook-secret-for-tests"
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret_for_tests"
+
+
+@pytest.fixture
+def razorpay(settings):
+    fake = FakeGateway("razorpay", key="rzp_test_KEY123", secret="rzp-secret-456")
+    server = serve(fake)
+    settings.RAZORPAY_KEY_ID = fake.key
+    settings.RAZORPAY_KEY_SECRET = fake.secret
+    settings.RAZORPAY_WEBHOOK_SECRET = RAZORPAY_WEBHOOK_SECRET
+    settings.RAZORPAY_BASE_URL = fake.url
+    settings.OMS_GATEWAY_TIMEOUT = 1.0
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def stripe_fake(settings):
+    fake = FakeGateway("stripe", key="sk_test_4eC39HqLyjWDarjtT1zdp7dc")
+    server = serve(fake)
+    settings.STRIPE_API_KEY = fake.key
+    settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake.url
+    settings.OMS_GATEWAY_TIMEOUT = 1.0
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def razorpay_event(event: str, refund: dict, event_id: str = "evt_rzp_1") -> tuple[bytes, dict]:
+    body = json.dumps(
+        {
+            "entity": "event",
+            "account_id": "acc_E7OQJcEANmBHTC",
+            "event": event,
+            "contains": ["refund", "payment"],
+            "payload": {"refund": {"entity": refund}},
+            "created_at": int(time.time()),
+        }
+    ).encode()
+    signature = hmac.new(RAZORPAY_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"HTTP_X_RAZORPAY_SIGNATURE": signature, "HTTP_X_RAZORPAY_EVENT_ID": event_id}
+
+
+def stripe_event(event_type: str, refund: dict, event_id: str = "evt_1") -> tuple[bytes, dict]:
+    body = json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "api_version": "2025-04-30.basil",
+            "created": int(time.time()),
+            "type": event_type,
+            "data": {"object": refund},
+        }
+    ).encode()
+    t = int(time.time())
+    sig = hmac.new(
+        STRIPE_WEBHOOK_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    return body, {"HTTP_STRIPE_SIGNATURE": f"t={t},v1={sig}"}
+
+
+def post_webhook(client, gateway: str, body: bytes, headers: dict):
+    return client.post(
+        f"/api/v1/webhooks/{gateway}/", data=body, content_type="application/json", **headers
+    )
+
+
+@pytest.fixture
+def gateway_order(make_sku, make_order, deliver_order):
+    """A delivered order of two mugs at 1500.00 paid by card through
+    ``gateway`` with payment id ``reference``."""
+    from orders.services import PaymentData
+
+    def make(gateway: str, reference: str, *, units: int = 2, extra_payments=()):
+        make_sku("MUG-G", Decimal("1500.00"), stock=20)
+        total = Decimal("1500.00") * units
+        payments = [PaymentData("card", total - sum(p.amount for p in extra_payments))]
+        payments[0].gateway, payments[0].reference = gateway, reference
+        order = make_order([("MUG-G", units)], payments=[*payments, *extra_payments])
+        deliver_order(order)
+        return order
+
+    return make
