@@ -5,7 +5,10 @@ The export is a list of ``Section``s. Each yields rows in the one column set
 (``COLUMNS``), says which rows count towards its total, and may name the
 ledger kinds its total must equal for the day; the closing ``reconciliation``
 rows compare them, per currency. A new kind of money (store-credit movements,
-recoveries) is one more ``Section`` in ``SECTIONS``.
+recoveries) is one more ``Section`` in ``SECTIONS``: refunds per tender,
+credit notes, payouts, recoveries opened / collected / written off (each
+reconciled to its ledger kind) and store-credit movements (the wallet's own
+ledger).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from oms.dates import day_bounds, local
 from oms.money import round_money
 from orders.models import LedgerEntry
 
-from .models import CreditNote, PayoutAttempt, Refund, RefundTender
+from .models import CreditNote, PayoutAttempt, Recovery, Refund, RefundTender, WalletEntry
 from .states import RefundState
 
 COLUMNS = [
@@ -141,6 +144,57 @@ def _payout_rows(start: datetime, end: datetime) -> Iterable[dict]:
         }
 
 
+def _recovery_rows(event: str, stamp: str) -> Callable[[datetime, datetime], Iterable[dict]]:
+    """Recoveries (amounts customers owe back) ``event`` that day: opened,
+    collected or written off, each on the order's ledger once."""
+
+    def rows(start: datetime, end: datetime) -> Iterable[dict]:
+        recoveries = (
+            Recovery.objects.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end})
+            .select_related("order", "return_request")
+            .order_by(stamp, "pk")
+        )
+        for r in recoveries:
+            yield {
+                "at": getattr(r, stamp),
+                "order": r.order.number,
+                "rma": r.return_request.rma,
+                "refund": r.refund_id or "",
+                "document": f"recovery {r.pk}",
+                "kind": r.reason,
+                "instrument": r.method,
+                "state": event,
+                "amount": r.amount,
+                "currency": r.currency,
+                "reference": r.reference or r.note,
+            }
+
+    return rows
+
+
+def _wallet_rows(start: datetime, end: datetime) -> Iterable[dict]:
+    """Store-credit movements (the wallets' own append-only ledger): credits
+    positive, redemptions, order payments and expiries negative."""
+    entries = (
+        WalletEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .select_related("wallet__customer", "order")
+        .order_by("created_at", "pk")
+    )
+    for e in entries:
+        yield {
+            "at": e.created_at,
+            "order": e.order.number if e.order_id else "",
+            "refund": e.refund_id or "",
+            "document": e.wallet.customer.email,
+            "kind": e.kind,
+            "instrument": "store_credit",
+            "state": f"balance {e.balance_after}",
+            "amount": e.amount,
+            "currency": e.currency,
+            "reference": e.reference,
+        }
+
+
 SECTIONS: list[Section] = [
     Section(
         "refunds",
@@ -158,6 +212,22 @@ SECTIONS: list[Section] = [
         ledger_kinds=(LedgerEntry.Kind.PAYOUT,),
         counts=lambda row: row["kind"] == PayoutAttempt.Outcome.PAID,
     ),
+    Section(
+        "recoveries_opened",
+        _recovery_rows("opened", "created_at"),
+        ledger_kinds=(LedgerEntry.Kind.RECOVERY_OPENED,),
+    ),
+    Section(
+        "recoveries_collected",
+        _recovery_rows("collected", "collected_at"),
+        ledger_kinds=(LedgerEntry.Kind.RECOVERY_COLLECTED,),
+    ),
+    Section(
+        "recoveries_written_off",
+        _recovery_rows("written_off", "written_off_at"),
+        ledger_kinds=(LedgerEntry.Kind.RECOVERY_WRITTEN_OFF,),
+    ),
+    Section("store_credit", _wallet_rows),
 ]
 
 

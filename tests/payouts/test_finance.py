@@ -88,7 +88,15 @@ def test_daily_export_reconciles_to_the_ledger(day_of_money, finance_api):
     by_section = defaultdict(list)
     for row in rows:
         by_section[row["section"]].append(row)
-    assert set(by_section) == {"refunds", "credit_notes", "payouts", "reconciliation"}
+    assert set(by_section) == {
+        "refunds",
+        "credit_notes",
+        "payouts",
+        "store_credit",
+        "reconciliation",
+    }
+    # the store credit refunded is a movement of the customer's wallet
+    assert [(r["kind"], r["amount"]) for r in by_section["store_credit"]] == [("refund", "750.00")]
     start, end = day_bounds(day_of_money)
     ledger = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
     out = ledger.filter(kind__in=["refund", "store_credit", "payout"]).aggregate(s=Sum("amount"))[

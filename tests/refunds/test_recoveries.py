@@ -374,3 +374,34 @@ def test_the_queue_is_paginated_and_filters_by_state(instant_failed, finance_api
     bad = finance_api.get("/api/v1/recoveries/?state=nope")
     assert bad.status_code == 400
     assert "state" in bad.json()["message"]
+
+
+def test_the_daily_finance_export_lists_recoveries_and_reconciles_them(
+    instant_failed, finance_api, supervisor_api
+):
+    # given a recovery opened today, then written off by a supervisor
+    from oms.dates import local_day
+
+    recovery = Recovery.objects.get()
+    _ok(
+        supervisor_api.post(
+            f"/api/v1/recoveries/{recovery.pk}/write-off/", {"reason": "Goodwill"}, format="json"
+        )
+    )
+    # when finance exports today
+    today = local_day(recovery.created_at)
+    response = finance_api.get(f"/api/v1/finance/export.csv?date={today}")
+    assert response.status_code == 200
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    # then the opening and the write-off are rows, each equal to its ledger kind
+    opened = [r for r in rows if r["section"] == "recoveries_opened"]
+    written_off = [r for r in rows if r["section"] == "recoveries_written_off"]
+    assert [r["amount"] for r in opened] == [str(recovery.amount)]
+    assert [r["amount"] for r in written_off] == [str(recovery.amount)]
+    checks = {r["document"]: r for r in rows if r["section"] == "reconciliation"}
+    for name in ("recoveries_opened", "recoveries_written_off"):
+        assert checks[name]["state"] == "balanced", checks[name]
+        assert checks[name]["ledger_amount"] == str(recovery.amount)
