@@ -81,7 +81,7 @@ def test_customer_sees_the_gateway_refund_id_and_arn_on_a_phone(
     page.goto(f"/returns/r/{ret.rma}/")
     # then the refund shows as issued with its references, and the page fits
     expect(page.get_by_test_id("arn")).to_have_text("74836264833849283721")
-    expect(page.get_by_text(tender.gateway_reference)).to_be_visible()
+    expect(page.get_by_text(tender.gateway_reference, exact=True)).to_be_visible()
     shot(page, "portal-refund-arn-phone")
     wide = page.evaluate(
         "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 390)"

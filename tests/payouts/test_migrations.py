@@ -32,6 +32,11 @@ def _migrate(targets) -> None:
     executor.migrate(targets)
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="a round trip back to returns 0007 unapplies every later branch of the merged "
+    "migration graph; SQLite's table rebuilds cannot reverse it (runs on PostgreSQL in CI)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_plaintext_details_are_encrypted_by_the_migration(bank_refund):
     ret = bank_refund(ACCOUNT).refund.return_request

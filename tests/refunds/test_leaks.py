@@ -325,7 +325,7 @@ def test_a_refusal_on_a_part_prepaid_part_cod_order_refunds_the_prepaid_overpaym
     assert estimate == "1000.00"
     (refund,) = body["refunds"]
     assert (refund["amount"], refund["state"]) == ("1000.00", "issued")
-    assert refund["tenders"] == [{"method": "card", "amount": "1000.00"}]
+    assert [(t["method"], t["amount"]) for t in refund["tenders"]] == [("card", "1000.00")]
     assert RefundTender.objects.filter(refund_id=refund["id"]).get().payment.method == "card"
     ledger = finance_api.get(f"/api/v1/orders/{order.number}/ledger/").json()
     assert (ledger["captured"], ledger["retained"], ledger["balanced"]) == (
