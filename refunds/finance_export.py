@@ -183,7 +183,7 @@ def _wallet_rows(start: datetime, end: datetime) -> Iterable[dict]:
     for e in entries:
         yield {
             "at": e.created_at,
-            "order": e.order.number if e.order_id else "",
+            "order": e.order.number if e.order is not None else "",
             "refund": e.refund_id or "",
             "document": e.wallet.customer.email,
             "kind": e.kind,
