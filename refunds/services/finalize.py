@@ -128,7 +128,7 @@ def _notify(
         + (f", bank reference (ARN/RRN) {t.bank_reference}" if t.bank_reference else "")
         + "."
         for t in tenders
-        if t.gateway_reference and t.instrument not in ("store_credit", "loyalty_points")
+        if t.gateway_reference
     )
     follow = (
         f"\n\nFollow your return: {status_link(refund.return_request.rma)}"
