@@ -23,7 +23,8 @@ from returns.payout_details import payout_mask_text, payout_rail
 from ..events import RefundEventType
 from ..models import Payout, PayoutAttempt, Refund
 from ..states import PayoutState, RefundState, TenderState
-from .issue import refund_finalize, refund_lock
+from .finalize import refund_finalize
+from .issue import refund_lock
 
 # A bank's reference for the transfer: a 12-digit RRN (IMPS, UPI), a 16-character
 # NEFT UTR or a 22-character RTGS UTR (both start with the bank's 4-letter code).

@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import timezone
+
+from tests.celery_worker import worker_env, worker_start
 
 
 def closed_port() -> int:
@@ -130,55 +131,21 @@ def worker_queue(redis_url):
 @pytest.fixture
 def start_worker(tmp_path, redis_url, worker_queue):
     """``start_worker(beat=False, **env)``: a real worker on the test database."""
-    from django.db import connection
-
     started: list[Worker] = []
 
     def start(*, beat: bool = False, **extra_env) -> Worker:
-        db = connection.settings_dict
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        env.update(
-            {
-                "DATABASE_URL": (
-                    f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-                    f"{db['PORT'] or 5432}/{db['NAME']}"
-                ),
-                "CELERY_BROKER_URL": redis_url,
+        env = worker_env(
+            redis_url,
+            **{
                 "CELERY_TASK_DEFAULT_QUEUE": worker_queue,
-                "CELERY_TASK_ALWAYS_EAGER": "0",
                 "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
                 "OMS_VAR_DIR": str(tmp_path / f"var{len(started) + 1}"),
-                "LOG_LEVEL": "WARNING",
                 **{k: str(v) for k, v in extra_env.items()},
-            }
+            },
         )
         log = tmp_path / f"worker-{len(started) + 1}.log"
-        args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "oms",
-            "worker",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "WARNING",
-        ]
-        if beat:
-            args.append("-B")
         with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603 - our own argv
-                args,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process = worker_start(env, stdout=out, beat=beat)
         worker = Worker(process, log)
         started.append(worker)
         return worker

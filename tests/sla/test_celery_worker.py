@@ -5,7 +5,6 @@ afterwards do nothing more."""
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -21,6 +20,7 @@ from flows.sla import sla_sweep
 from returns.models import ReturnPolicy
 from returns.services import ItemRequest, ReturnRequest
 from sla.models import Leg
+from tests.celery_worker import worker_env, worker_start
 
 pytestmark = [
     pytest.mark.postgres,
@@ -45,46 +45,11 @@ def real_broker():
     app.conf.task_always_eager = saved
 
 
-def _worker_env(url: str) -> dict:
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        {
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-            "CELERY_BROKER_URL": url,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
 def test_the_sweep_task_breaches_on_a_worker_and_concurrent_sweeps_do_nothing_more(
     real_broker, make_sku, make_order, deliver_order
 ):
     # given a worker consuming from Redis
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "oms",
-            "worker",
-            "-P",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "WARNING",
-        ],
-        cwd=settings.BASE_DIR,
-        env=_worker_env(real_broker),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    worker = worker_start(worker_env(real_broker), stdout=subprocess.PIPE)
     try:
         # and a return whose pickup is due in about four seconds
         ReturnPolicy.objects.create(
