@@ -24,6 +24,7 @@ from returns.services import (
     return_event_claim,
     return_event_handle,
     return_get_for_update,
+    return_lock,
 )
 from sla.events import SYSTEM
 from sla.models import Leg
@@ -108,7 +109,9 @@ def _apply(leg: Leg, decision: BreachDecision) -> tuple[BreachDecision, Return |
     for step in decision.steps:
         data = _event_data(leg, step, email_customer=not decision.customer)
         actor = return_event_actor(data, SYSTEM)
-        changed = return_get_for_update(leg.return_request.rma)
+        # The order and the return are locked already (sweep chunk or
+        # ``sla_check_leg``): re-read the return only, fresh for each step.
+        changed = return_lock(leg.return_request_id)
         if return_event_claim(changed, data):
             return_event_handle(changed, data, actor)
             return_changed(changed, actor, sync_sla=False)
