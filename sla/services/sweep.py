@@ -13,7 +13,7 @@ def sla_chunk_lock(leg_ids: list[int]) -> list[Leg]:
     """Lock the legs' orders, then their returns, then the open legs (the lock
     order of every return change), skipping rows another transaction holds.
     Four statements for the chunk. The legs come back in ``leg_ids`` order,
-    each with its locked return (order and policy loaded) as
+    each with its locked return (order, its channel and policy loaded) as
     ``return_request``; a leg whose order, return or row was held is left out."""
     if not leg_ids:
         return []
@@ -33,7 +33,7 @@ def sla_chunk_lock(leg_ids: list[int]) -> list[Leg]:
     returns = {
         r.pk: r
         for r in Return.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("order", "policy")
+        .select_related("order__channel", "policy")
         .filter(pk__in=return_ids)
         .order_by("pk")
     }
