@@ -3,7 +3,7 @@ from celery import shared_task
 
 @shared_task(acks_late=True, bind=True, max_retries=3, default_retry_delay=30)
 def sla_leg_check_task(self, leg_id: int) -> str:
-    """One leg's check, queued by the minute sweep (``sla_sweep_task``). Idempotent."""
+    """One leg's check (the command line and jobs may queue it). Idempotent."""
     from flows.sla import sla_check_leg
 
     outcome = sla_check_leg(leg_id=leg_id)
@@ -13,12 +13,10 @@ def sla_leg_check_task(self, leg_id: int) -> str:
 @shared_task(acks_late=True)
 def sla_sweep_task() -> int:
     """Beat runs this every minute: the one clock of every leg (legs have no
-    ETA task of their own). It only selects the due and at-risk legs (index
-    scans) and fans out one idempotent task per leg, so several workers share
-    the breach work."""
-    from .selectors import sla_due_leg_ids
+    ETA task of their own). The worker takes the due and at-risk legs in
+    chunks (``flows.sla.sla_sweep``: one transaction per chunk, rows locked
+    with ``SKIP LOCKED``), so sweeps that overlap on several workers share
+    the legs instead of waiting on each other. How many legs it acted on."""
+    from flows.sla import sla_sweep
 
-    ids = sla_due_leg_ids()
-    for leg_id in ids:
-        sla_leg_check_task.delay(leg_id)
-    return len(ids)
+    return len(sla_sweep())

@@ -16,6 +16,7 @@ from .legs import (
     sla_rules_copy,
     sla_sync,
 )
+from .sweep import sla_chunk_lock
 
 __all__ = [
     "BreachDecision",
@@ -27,6 +28,7 @@ __all__ = [
     "leg_get_for_update",
     "leg_mark_at_risk_if_due",
     "leg_start",
+    "sla_chunk_lock",
     "sla_rules_copy",
     "sla_sync",
 ]
