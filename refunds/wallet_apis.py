@@ -102,6 +102,16 @@ class RedemptionApi(APIView):
     @extend_schema(
         operation_id="store_credit_redeem",
         request=Input,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="Your key for this redemption (at most 255 characters): a retry "
+                "with the same key and body spends once.",
+            )
+        ],
         responses={201: MovementOutput, **ERRORS},
         description="Spend store credit. Needs an Idempotency-Key header: the same key and "
         "body replays the first answer, the same key with another body is 422. 409 "
