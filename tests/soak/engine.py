@@ -1272,6 +1272,7 @@ OUT_STATES = {
     "delivered",
     "return_requested",
     "return_rejected",
+    "returned_to_customer",  # failed QC, shipped back and delivered (issue 12, leak 6)
     "kept",
     "in_repair",
     "repaired",
