@@ -97,14 +97,21 @@ class RefundGateway(Protocol):
         ...
 
 
-class OfflineGateway:
+class NoCharge:
+    """For a gateway that cannot take money from a customer: recoveries fall
+    back to a payment link."""
+
     name = "offline"
     can_charge = False
 
     def charge(
         self, *, idempotency_key: str, payment, amount: Decimal, description: str
     ) -> GatewayResult:
-        raise ChargeUnsupported("The offline gateway cannot charge a customer.")
+        raise ChargeUnsupported(f"The {self.name} gateway cannot charge a customer.")
+
+
+class OfflineGateway(NoCharge):
+    name = "offline"
 
     def refund(
         self,

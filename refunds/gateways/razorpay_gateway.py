@@ -19,7 +19,15 @@ from razorpay.errors import BadRequestError
 
 from oms.money import to_minor
 
-from . import FAILED, PROCESSED, PROCESSING, GatewayDeclined, GatewayError, GatewayResult
+from . import (
+    FAILED,
+    PROCESSED,
+    PROCESSING,
+    GatewayDeclined,
+    GatewayError,
+    GatewayResult,
+    NoCharge,
+)
 
 STATUS = {"processed": PROCESSED, "pending": PROCESSING, "created": PROCESSING, "failed": FAILED}
 
@@ -63,17 +71,10 @@ def _call(fn):
         raise GatewayError(f"Razorpay unreachable or unreadable, will retry: {exc}") from exc
 
 
-class RazorpayGateway:
-    name = "razorpay"
+class RazorpayGateway(NoCharge):
     # Charging a customer's saved instrument needs their mandate, which an
-    # order's one-off payment id does not give: recoveries fall back to a
-    # payment link.
-    can_charge = False
-
-    def charge(self, *, idempotency_key: str, payment, amount, description: str):
-        from . import ChargeUnsupported
-
-        raise ChargeUnsupported(f"{self.name} cannot charge a customer without a mandate.")
+    # order's one-off payment id does not give (NoCharge).
+    name = "razorpay"
 
     def refund(
         self,

@@ -18,7 +18,15 @@ from django.conf import settings
 
 from oms.money import to_minor
 
-from . import FAILED, PROCESSED, PROCESSING, GatewayDeclined, GatewayError, GatewayResult
+from . import (
+    FAILED,
+    PROCESSED,
+    PROCESSING,
+    GatewayDeclined,
+    GatewayError,
+    GatewayResult,
+    NoCharge,
+)
 
 STATUS = {
     "succeeded": PROCESSED,
@@ -73,17 +81,10 @@ def _call(fn) -> dict:
         ) from exc
 
 
-class StripeGateway:
-    name = "stripe"
+class StripeGateway(NoCharge):
     # Charging a customer's saved instrument needs their mandate, which an
-    # order's one-off payment id does not give: recoveries fall back to a
-    # payment link.
-    can_charge = False
-
-    def charge(self, *, idempotency_key: str, payment, amount, description: str):
-        from . import ChargeUnsupported
-
-        raise ChargeUnsupported(f"{self.name} cannot charge a customer without a mandate.")
+    # order's one-off payment id does not give (NoCharge).
+    name = "stripe"
 
     def refund(
         self,
