@@ -26,7 +26,7 @@ from oms.money import round_money
 from orders.models import LedgerEntry
 
 from .models import CreditNote, PayoutAttempt, Recovery, Refund, RefundTender, WalletEntry
-from .states import RefundState
+from .states import TenderState
 
 COLUMNS = [
     "section",
@@ -63,15 +63,16 @@ def _rma(refund: Refund) -> str:
 
 
 def _refund_tender_rows(start: datetime, end: datetime) -> Iterable[dict]:
-    """Money given back per tender, when it moved: a gateway or store-credit
-    tender when its refund was issued, a bank/UPI tender when its payout was
-    paid (the UTR is the reference)."""
+    """Money given back per tender, when it moved, as the ledger counts it: a
+    gateway or store-credit tender when it was processed (a split refund's
+    tenders may move on different days, before the refund is issued), a
+    bank/UPI tender when its payout was paid (the UTR is the reference)."""
     tenders = (
         RefundTender.objects.filter(
             (
                 ~Q(instrument=PAYOUT_INSTRUMENT)
-                & Q(refund__state=RefundState.ISSUED)
-                & Q(refund__issued_at__gte=start, refund__issued_at__lt=end)
+                & Q(state=TenderState.PROCESSED)
+                & Q(processed_at__gte=start, processed_at__lt=end)
             )
             | Q(payout__paid_at__gte=start, payout__paid_at__lt=end)
         )
@@ -83,7 +84,7 @@ def _refund_tender_rows(start: datetime, end: datetime) -> Iterable[dict]:
         paid = getattr(t, "payout", None)
         note = getattr(refund, "credit_note", None)
         yield {
-            "at": paid.paid_at if paid else refund.issued_at,
+            "at": paid.paid_at if paid else t.processed_at,
             "order": refund.order.number,
             "rma": _rma(refund),
             "refund": refund.pk,

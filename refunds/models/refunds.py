@@ -131,6 +131,12 @@ class RefundTender(models.Model):
         max_length=100, blank=True, default="", help_text="ARN/RRN, when the gateway gives one."
     )
     failure_reason = models.CharField(max_length=500, blank=True, default="")
+    processed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the money moved (the gateway reported it processed, the payout was "
+        "paid): the day the ledger and the finance export count it.",
+    )
     attempt = models.PositiveSmallIntegerField(
         default=0,
         help_text="Failed submissions so far: part of the idempotency key, so a refund the "

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from oms.errors import Conflict, NotFound
 from orders.events import Event, EventActor, timeline_record
@@ -180,6 +181,7 @@ def tender_report(
     elif result.status == PROCESSED:
         fields["state"] = TenderState.PROCESSED
         fields["failure_reason"] = ""
+        fields["processed_at"] = timezone.now()
         reference = result.reference or tender.gateway_reference
         payment_refund_record(
             order=order,

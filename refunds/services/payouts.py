@@ -120,8 +120,8 @@ def payout_pay(*, payout_id: int, utr: str, actor: EventActor) -> tuple[Payout, 
     payout.pay(utr, now)
     payout.save()
     tender.gateway, tender.gateway_reference = "payout", utr
-    tender.state = TenderState.PROCESSED
-    tender.save(update_fields=["gateway", "gateway_reference", "state"])
+    tender.state, tender.processed_at = TenderState.PROCESSED, now
+    tender.save(update_fields=["gateway", "gateway_reference", "state", "processed_at"])
     order = refund.order
     payment_refund_record(
         order=order,
