@@ -3,7 +3,11 @@ and the payment gateways' reports)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orders.events import EventActor
 from refunds.gateways import GatewayError, GatewayResult
@@ -16,6 +20,7 @@ from refunds.services import (
     refund_issue_money,
     refund_retry_check,
 )
+from refunds.states import RefundState, TenderState
 from returns.services import return_lock
 
 from .reactions import return_changed
@@ -37,6 +42,44 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
     except GatewayError as exc:
         refund_issue_failed(refund_id=refund_id, actor=actor, exc=exc)
         raise
+
+
+def refunds_poll_processing(*, limit: int = 200) -> dict[str, int]:
+    """Beat: ask the gateways about refunds still processing
+    ``OMS_REFUND_POLL_AFTER_SECONDS`` after they were made, oldest first, so a
+    lost webhook does not leave a refund (and its customer) waiting for ever.
+    Each refund in its own transaction, under the order's lock, as a webhook
+    would be. A gateway that cannot answer now leaves the refund processing
+    (it is asked again next time); one that says processed issues it, one
+    that says failed fails it for finance."""
+    actor = EventActor.system("refund-poll")
+    cutoff = timezone.now() - timedelta(seconds=settings.OMS_REFUND_POLL_AFTER_SECONDS)
+    ids = list(
+        Refund.objects.filter(
+            state=RefundState.PROCESSING,
+            tenders__state=TenderState.PROCESSING,
+            created_at__lt=cutoff,
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .distinct()[:limit]
+    )
+    counts = {"asked": 0, "issued": 0, "failed": 0, "unanswered": 0}
+    for refund_id in ids:
+        counts["asked"] += 1
+        try:
+            with transaction.atomic():
+                refund, issued = refund_issue_money(refund_id, actor)
+                if issued and refund.return_request_id is not None:
+                    return_changed(return_lock(refund.return_request_id), actor)
+        except GatewayError:
+            counts["unanswered"] += 1
+            continue
+        if refund.state == RefundState.ISSUED:
+            counts["issued"] += 1
+        elif refund.state == RefundState.FAILED:
+            counts["failed"] += 1
+    return counts
 
 
 def refund_retry(*, refund_id: int, actor: EventActor) -> Refund:

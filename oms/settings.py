@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "refunds.tasks.wallet_expire_due_task",
         "schedule": float(os.environ.get("OMS_STORE_CREDIT_EXPIRY_SECONDS", "3600")),
     },
+    # Refunds a gateway accepted but never reported on (a lost webhook).
+    "refund-poll": {
+        "task": "refunds.tasks.refunds_poll_processing_task",
+        "schedule": float(os.environ.get("OMS_REFUND_POLL_SECONDS", "900")),
+    },
     "job-sweep": {
         "task": "oms.tasks.job_sweep_task",
         "schedule": float(os.environ.get("OMS_JOB_SWEEP_SECONDS", "20")),
@@ -278,6 +283,9 @@ RAZORPAY_BASE_URL = os.environ.get("RAZORPAY_BASE_URL", "") or "https://api.razo
 STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "") or "https://api.stripe.com"
+# A refund still processing this long after it was made is asked for its
+# status by the refund-poll beat task (a webhook may have been lost).
+OMS_REFUND_POLL_AFTER_SECONDS = float(os.environ.get("OMS_REFUND_POLL_AFTER_SECONDS", "1800"))
 # Seconds a gateway call may take before it counts as a timeout (retried).
 OMS_GATEWAY_TIMEOUT = float(os.environ.get("OMS_GATEWAY_TIMEOUT", "20"))
 if CELERY_BROKER_URL.startswith("filesystem://"):

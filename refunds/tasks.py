@@ -26,3 +26,12 @@ def wallet_expire_due_task() -> int:
     from .wallet import wallet_expire_due
 
     return wallet_expire_due()
+
+
+@shared_task(acks_late=True)
+def refunds_poll_processing_task() -> dict:
+    """Beat: refunds still processing at a gateway are asked for their status
+    (flows.refunds.refunds_poll_processing); idempotent."""
+    from flows.refunds import refunds_poll_processing
+
+    return refunds_poll_processing()
