@@ -20,6 +20,9 @@ In the same run it measures:
   after the API phases, the ratio uses their mean;
 * ``POST /api/v1/returns/`` from ``--clients`` concurrent keep-alive clients,
   one partial return of 2 units per order (alternating refund and exchange);
+* ``POST /api/v1/returns/{rma}/events/`` with a ``qc_result`` that passes the
+  units of each refund-only return (picked up and received first, not timed)
+  and so makes its refund due, from a warehouse key, same clients;
 * ``GET /api/v1/orders/{n}/`` and ``GET /api/v1/returns/{rma}/`` under the same
   load;
 * ``POST /api/v1/orders/`` with 1 line, 20 lines, and 1,000 units (one client,
@@ -262,6 +265,15 @@ def main() -> None:
             client, "POST", "/api/v1/returns/", returns_bench.body(1, *spare[1])
         )
         rma = client.get(f"/api/v1/returns/?order={spare[0][0]}").json()["results"][0]["rma"]
+        # the refund-only return walked to QC by a warehouse key: the QC result
+        # that makes its refund due (the refund itself is a queued job)
+        warehouse_key = _key("warehouse")
+        wh = Client(HTTP_AUTHORIZATION=f"Bearer {warehouse_key}")
+        wh.get("/api/v1/orders/?limit=1")
+        for event in _to_qc():
+            statements(wh, "POST", f"/api/v1/returns/{rma}/events/", event)
+        refund_units = [i["unit"] for i in returns_bench.body(0, *spare[0])["items"]]
+        n_qc = statements(wh, "POST", f"/api/v1/returns/{rma}/events/", _qc(refund_units))
         n_order_get = statements(client, "GET", f"/api/v1/orders/{spare[0][0]}/")
         n_return_get = statements(client, "GET", f"/api/v1/returns/{rma}/")
         n_intake = {
@@ -280,8 +292,29 @@ def main() -> None:
             for i, (number, units) in enumerate(orders[: args.n])
         ]
         secs, ms, failed = load(port, key, jobs, args.clients)
-        rmas = [json.loads(b)["rma"] for b in load.results]  # type: ignore[attr-defined]
+        bodies = [json.loads(b) for b in load.results]  # type: ignore[attr-defined]
+        rmas = [b["rma"] for b in bodies]
         created = len(rmas)
+        # QC under the same load: the refund-only returns are picked up and
+        # received (not timed), then their QC results, each making a refund due
+        refund_only = [
+            (b["rma"], [u["id"] for u in b["units"]])
+            for b in bodies
+            if all(u["resolution"] == "refund" for u in b["units"])
+        ]
+        for event in _to_qc():
+            load(
+                port,
+                warehouse_key,
+                [("POST", f"/api/v1/returns/{r}/events/", event, 200) for r, _u in refund_only],
+                args.clients,
+            )
+        qc = load(
+            port,
+            warehouse_key,
+            [("POST", f"/api/v1/returns/{r}/events/", _qc(u), 200) for r, u in refund_only],
+            args.clients,
+        )
         get_orders = [
             ("GET", f"/api/v1/orders/{orders[i % args.n][0]}/", None, 200) for i in range(args.gets)
         ]
@@ -335,6 +368,7 @@ def main() -> None:
                 f"{n_refund}|{n_exchange}",
             )
         )
+        print(line("POST /returns/{rma}/events/ QC", len(qc[1]), qc[0], qc[1], base, n_qc))
         print(line("GET /orders/{n}/", len(g1[1]), g1[0], g1[1], base, n_order_get))
         print(line("GET /returns/{rma}/", len(g2[1]), g2[0], g2[1], base, n_return_get))
         for label, name in (("1", "1 line"), ("20", "20 lines"), ("1000", "1,000 units")):
@@ -342,7 +376,7 @@ def main() -> None:
             print(line(f"POST /orders/ {name} (1 client)", len(m), s, m, base, n_intake[label]))
         ratio = pct(intake["20"][1], 50) / max(pct(intake["1"][1], 50), 1e-9)
         print(f"order intake: 20-line / 1-line median time = {ratio:.2f}x")
-        problems = failed + g1[2] + g2[2] + [f for k in intake for f in intake[k][2]]
+        problems = failed + qc[2] + g1[2] + g2[2] + [f for k in intake for f in intake[k][2]]
         if problems:
             for p in problems[:5]:
                 print("unexpected:", p, file=sys.stderr)
@@ -352,6 +386,27 @@ def main() -> None:
             stop_server(server)
         if not args.keep:
             drop_database(url)
+
+
+def _key(role: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_api_key", f"bench-{role}-{time.time_ns()}", role=role, stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def _to_qc() -> list[dict]:
+    return [{"type": "pickup_completed"}, {"type": "received", "location": "wh-main"}]
+
+
+def _qc(units: list[int]) -> dict:
+    return {
+        "type": "qc_result",
+        "results": [{"unit": u, "passed": True, "grade": "A"} for u in units],
+    }
 
 
 def _intake_seed() -> None:
