@@ -6,9 +6,12 @@ from django.db import transaction
 
 from orders.events import EventActor
 from refunds.models import Recovery
+from refunds.services import gateway_webhook_done, gateway_webhook_store
 from refunds.services.recovery import (
     recoveries_apply_to_order,
     recoveries_open_for_failed_qc,
+    recovery_link_create,
+    recovery_link_paid,
 )
 from refunds.services.recovery import recovery_charge as refunds_recovery_charge
 from refunds.services.recovery import recovery_collect as refunds_recovery_collect
@@ -19,6 +22,8 @@ __all__ = [
     "recoveries_open_for_failed_qc",
     "recovery_charge",
     "recovery_collect",
+    "recovery_gateway_event",
+    "recovery_link",
     "recovery_write_off",
 ]
 
@@ -37,3 +42,40 @@ def recovery_collect(*, recovery_id: int, reference: str, actor: EventActor) -> 
 def recovery_write_off(*, recovery_id: int, reason: str, actor: EventActor) -> Recovery:
     with transaction.atomic():
         return refunds_recovery_write_off(recovery_id=recovery_id, reason=reason, actor=actor)
+
+
+def recovery_link(*, recovery_id: int, actor: EventActor | None = None) -> Recovery:
+    """The after-commit job: the tender's gateway makes the payment link."""
+    with transaction.atomic():
+        return recovery_link_create(recovery_id, actor or EventActor.system("recoveries"))
+
+
+def recovery_gateway_event(
+    *,
+    gateway: str,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    headers: dict,
+    link: str,
+    payment: str,
+    amount_minor: int | None,
+) -> tuple[bool, str]:
+    """A gateway's "payment link paid" webhook, signature already checked:
+    stored raw once, then the recovery collected. Returns whether it was a
+    redelivery, and what happened."""
+    row, fresh = gateway_webhook_store(
+        gateway=gateway, event_id=event_id, event_type=event_type, body=body, headers=headers
+    )
+    if not fresh:
+        return True, row.outcome
+    with transaction.atomic():
+        _recovery, outcome = recovery_link_paid(
+            gateway=gateway,
+            link=link,
+            payment=payment,
+            amount_minor=amount_minor,
+            actor=EventActor.system(gateway),
+        )
+        gateway_webhook_done(row, outcome, payment or link)
+    return False, outcome

@@ -16,6 +16,7 @@ class RefundEventType:
     RECOVERY_LINK_SENT = "recovery.payment_link"
     RECOVERY_APPLIED = "recovery.next_order"
     RECOVERY_CHARGE_FAILED = "recovery.charge_failed"
+    RECOVERY_LINK_FAILED = "recovery.link_failed"
     RECOVERY_COLLECTED = "recovery.collected"
     RECOVERY_WRITTEN_OFF = "recovery.written_off"
     AWAITING_PAYOUT = "refund.awaiting_payout"

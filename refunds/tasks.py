@@ -20,6 +20,20 @@ def recovery_charge_task(self, recovery_id: int) -> str:
     return recovery_charge(recovery_id=recovery_id).state
 
 
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def recovery_link_task(self, recovery_id: int) -> str:
+    """The tender's gateway makes the recovery's payment link; a gateway that
+    cannot answer is asked again with backoff (same key: one link)."""
+    from flows.recoveries import recovery_link
+
+    from .gateways import GatewayError
+
+    try:
+        return recovery_link(recovery_id=recovery_id).method
+    except GatewayError as exc:
+        raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc
+
+
 @shared_task(acks_late=True)
 def wallet_expire_due_task() -> int:
     """Beat: expire store credit past its date (refunds.wallet)."""

@@ -18,6 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flows import recoveries as recoveries_flows
 from flows import refunds as refunds_flows
 from oms.errors import ErrorSerializer, error_response
 
@@ -25,6 +26,9 @@ from ..gateways.razorpay_gateway import result_from as razorpay_result
 from ..gateways.stripe_gateway import result_from as stripe_result
 
 RAZORPAY_EVENTS = ("refund.processed", "refund.failed")
+# A payment link a recovery sent was paid (refunds.services.recovery).
+RAZORPAY_LINK_PAID = "payment_link.paid"
+STRIPE_LINK_PAID = "checkout.session.completed"
 # Stripe's refund events (data.object is the Refund in each).
 STRIPE_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 
@@ -82,7 +86,8 @@ class RazorpayWebhookApi(_GatewayWebhookApi):
         ],
         responses=RESPONSES,
         description="Razorpay webhook: refund.processed issues the refund (with the ARN), "
-        "refund.failed fails it with the reason for finance. Other events: 200, ignored.",
+        "refund.failed fails it with the reason for finance; payment_link.paid collects the "
+        "recovery its payment link was made for. Other events: 200, ignored.",
     )
     def post(self, request):
         body = request.body
@@ -104,8 +109,27 @@ class RazorpayWebhookApi(_GatewayWebhookApi):
             return _not_json(exc)
         event_type = str(event.get("event") or "")
         event_id = request.headers.get("X-Razorpay-Event-Id") or hashlib.sha256(body).hexdigest()
+        headers = {"X-Razorpay-Event-Id": request.headers.get("X-Razorpay-Event-Id", "")}
+        payload = event.get("payload") or {}
+        link = (
+            (payload.get("payment_link") or {}).get("entity") if isinstance(payload, dict) else None
+        )
+        if event_type == RAZORPAY_LINK_PAID and isinstance(link, dict) and link.get("id"):
+            paid = ((payload.get("payment") or {}).get("entity")) or {}
+            amount = link.get("amount_paid")
+            duplicate, outcome = recoveries_flows.recovery_gateway_event(
+                gateway="razorpay",
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                headers=headers,
+                link=str(link["id"]),
+                payment=str(paid.get("id") or "") if isinstance(paid, dict) else "",
+                amount_minor=amount if isinstance(amount, int) else None,
+            )
+            return Response({"duplicate": duplicate, "outcome": outcome})
         result, key, amount = None, "", None
-        entity = ((event.get("payload") or {}).get("refund") or {}).get("entity")
+        entity = ((payload.get("refund") or {}) if isinstance(payload, dict) else {}).get("entity")
         if event_type in RAZORPAY_EVENTS and isinstance(entity, dict):
             result = razorpay_result(entity)
             key = str((entity.get("notes") or {}).get("oms_key") or "")
@@ -115,7 +139,7 @@ class RazorpayWebhookApi(_GatewayWebhookApi):
             event_id=event_id,
             event_type=event_type,
             body=body,
-            headers={"X-Razorpay-Event-Id": request.headers.get("X-Razorpay-Event-Id", "")},
+            headers=headers,
             result=result,
             key=key,
             amount_minor=amount,
@@ -140,7 +164,8 @@ class StripeWebhookApi(_GatewayWebhookApi):
         responses=RESPONSES,
         description="Stripe webhook: refund.updated / charge.refund.updated with status "
         "succeeded issue the refund (with the ARN when given), refund.failed or status "
-        "failed/canceled fail it with the reason. Other events: 200, ignored.",
+        "failed/canceled fail it with the reason; checkout.session.completed for a payment "
+        "link (paid) collects the recovery it was made for. Other events: 200, ignored.",
     )
     def post(self, request):
         body = request.body
@@ -159,6 +184,25 @@ class StripeWebhookApi(_GatewayWebhookApi):
             return _not_json(ValueError("not an object"))
         event_type = str(event.get("type") or "")
         obj = (event.get("data") or {}).get("object")
+        event_id = str(event.get("id") or hashlib.sha256(body).hexdigest())
+        if (
+            event_type == STRIPE_LINK_PAID
+            and isinstance(obj, dict)
+            and obj.get("payment_link")
+            and obj.get("payment_status") == "paid"
+        ):
+            amount = obj.get("amount_total")
+            duplicate, outcome = recoveries_flows.recovery_gateway_event(
+                gateway="stripe",
+                event_id=event_id,
+                event_type=event_type,
+                body=body,
+                headers={},
+                link=str(obj["payment_link"]),
+                payment=str(obj.get("payment_intent") or obj.get("id") or ""),
+                amount_minor=amount if isinstance(amount, int) else None,
+            )
+            return Response({"duplicate": duplicate, "outcome": outcome})
         result, key, amount = None, "", None
         if event_type in STRIPE_EVENTS and isinstance(obj, dict) and obj.get("object") == "refund":
             result = stripe_result(obj)
@@ -166,7 +210,7 @@ class StripeWebhookApi(_GatewayWebhookApi):
             amount = obj.get("amount") if isinstance(obj.get("amount"), int) else None
         duplicate, outcome = refunds_flows.refund_gateway_event(
             gateway="stripe",
-            event_id=str(event.get("id") or hashlib.sha256(body).hexdigest()),
+            event_id=event_id,
             event_type=event_type,
             body=body,
             headers={},

@@ -19,7 +19,11 @@ submission.
 A gateway that can also take money from a customer's tender (a saved card or
 mandate) says ``can_charge = True`` and implements ``charge``: recoveries
 (``refunds.services.recovery``) use it; one that cannot falls back to a
-payment link.
+payment link. A gateway that can make a payment link (``can_link``: Razorpay's
+Payment Links, Stripe's Payment Links, when configured) implements
+``payment_link``, idempotent by key; its ``paid`` webhook collects the
+recovery. Otherwise the link is the brand's own page
+(``OMS_RECOVERY_PAYMENT_LINK_URL``).
 """
 
 from __future__ import annotations
@@ -73,6 +77,12 @@ class GatewayResult:
     failure_reason: str = ""
 
 
+@dataclass(frozen=True)
+class PaymentLink:
+    reference: str  # the gateway's link id (plink_…)
+    url: str  # where the customer pays
+
+
 class RefundGateway(Protocol):
     name: str
     can_charge: bool
@@ -103,6 +113,12 @@ class NoCharge:
 
     name = "offline"
     can_charge = False
+    can_link = False
+
+    def payment_link(
+        self, *, key: str, amount: Decimal, currency: str, description: str, customer: dict
+    ) -> PaymentLink:
+        raise ChargeUnsupported(f"The {self.name} gateway cannot make a payment link.")
 
     def charge(
         self, *, idempotency_key: str, payment, amount: Decimal, description: str

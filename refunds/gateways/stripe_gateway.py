@@ -26,6 +26,7 @@ from . import (
     GatewayError,
     GatewayResult,
     NoCharge,
+    PaymentLink,
 )
 
 STATUS = {
@@ -65,7 +66,7 @@ def result_from(refund: dict, *, replayed: bool = False) -> GatewayResult:
     )
 
 
-def _call(fn) -> dict:
+def _call(fn, what: str = "the refund") -> dict:
     try:
         return fn().to_dict()
     except stripe.APIConnectionError as exc:  # timeouts and network errors
@@ -77,7 +78,7 @@ def _call(fn) -> dict:
                 f"Stripe error {status}, will retry: {exc.user_message or exc}"
             ) from exc
         raise GatewayDeclined(
-            f"Stripe refused the refund ({status}): {exc.user_message or exc}"
+            f"Stripe refused {what} ({status}): {exc.user_message or exc}"
         ) from exc
 
 
@@ -85,6 +86,41 @@ class StripeGateway(NoCharge):
     # Charging a customer's saved instrument needs their mandate, which an
     # order's one-off payment id does not give (NoCharge).
     name = "stripe"
+
+    @property
+    def can_link(self) -> bool:
+        return bool(settings.STRIPE_API_KEY)
+
+    def payment_link(
+        self, *, key: str, amount: Decimal, currency: str, description: str, customer: dict
+    ) -> PaymentLink:
+        """A Payment Link (``POST /v1/payment_links``) for one line priced
+        inline (``price_data``), our key as the ``Idempotency-Key``: a job that
+        ran twice gets the same link back. Its Checkout Session completing
+        (``checkout.session.completed`` with ``payment_link``) collects it."""
+        client = stripe_client()
+        params = {
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": to_minor(amount, currency),
+                        "product_data": {"name": description[:250]},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "metadata": {"oms_key": key},
+            "payment_intent_data": {"metadata": {"oms_key": key}},
+        }
+        link = _call(
+            lambda: client.v1.payment_links.create(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": key},
+            ),
+            "the payment link",
+        )
+        return PaymentLink(str(link["id"]), str(link.get("url") or ""))
 
     def refund(
         self,

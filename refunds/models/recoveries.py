@@ -50,6 +50,13 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
         max_length=150, blank=True, default="", help_text="Charge id, payment reference or order."
     )
     payment_link = models.CharField(max_length=500, blank=True, default="")
+    gateway_link = models.CharField(
+        max_length=120,
+        blank=True,
+        default="",
+        help_text="The gateway's payment link (gateway:plink_…) when a gateway made it: its "
+        "paid webhook collects the recovery.",
+    )
     applied_order = models.ForeignKey(
         "orders.Order",
         null=True,
@@ -70,6 +77,11 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
         permissions = [("write_off_recovery", "Can write off an amount a customer owes")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive"),
+            models.UniqueConstraint(
+                fields=["gateway_link"],
+                condition=~Q(gateway_link=""),
+                name="recovery_gateway_link_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=RecoveryState.values), name="recovery_state_known"
             ),

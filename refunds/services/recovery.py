@@ -8,8 +8,10 @@ transaction, with a ledger row, and starts settling it:
 
 - charged through the gateway of the order's online tender when that gateway
   can charge (``can_charge``; a job runs the charge after commit);
-- otherwise a payment link is recorded and sent; finance marks it collected
-  with the payment's reference;
+- otherwise a payment link is sent: made by the tender's gateway when it can
+  (Razorpay or Stripe Payment Links, a job after commit; the link's paid
+  webhook collects it), else the brand's payment page; finance can also mark
+  it collected with the payment's reference;
 - the customer's next order (same customer) takes an open, linked recovery
   over: it is applied to that order and collected with it;
 - or a supervisor writes it off with a reason.
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from oms.errors import ApplicationError, Conflict, NotFound
 from oms.jobs import job_enqueue
+from oms.money import to_minor
 from orders.events import Event, EventActor, timeline_record
 from orders.messaging import message_enqueue
 from orders.models import LedgerEntry, Order, Payment
@@ -32,10 +35,10 @@ from orders.states import PaymentMethod, UnitState
 from returns.models import Return, ReturnItem
 
 from ..events import RefundEventType
-from ..gateways import GatewayError, GatewayResult, gateway_for
+from ..gateways import GatewayDeclined, GatewayError, GatewayResult, gateway_for
 from ..models import Recovery, RefundItem
 from ..states import RecoveryMethod, RecoveryReason, RecoveryState, RefundKind
-from ..tasks import recovery_charge_task
+from ..tasks import recovery_charge_task, recovery_link_task
 from .recovery_messages import recovery_message
 
 CHARGEABLE = (PaymentMethod.CARD, PaymentMethod.UPI, PaymentMethod.WALLET)
@@ -122,32 +125,123 @@ def _chargeable_tender(order_id: int) -> Payment | None:
     )
 
 
+def _tender_gateway(order_id: int):
+    tender = _chargeable_tender(order_id)
+    return tender, (gateway_for(tender.method, tender) if tender is not None else None)
+
+
 def _settle_start(recovery: Recovery, actor: EventActor) -> None:
-    """Charge through the tender's gateway when it can (after commit), else
-    record and send a payment link now."""
-    tender = _chargeable_tender(recovery.order_id)
-    if tender is not None and getattr(gateway_for(tender.method, tender), "can_charge", False):
+    """Charge through the tender's gateway when it can, or have it make a
+    payment link (each a job after commit: no gateway call under the QC
+    transaction), else send the brand's payment page now."""
+    _tender, gateway = _tender_gateway(recovery.order_id)
+    if gateway is not None and getattr(gateway, "can_charge", False):
         job_enqueue(recovery_charge_task, recovery.pk)
+        return
+    if gateway is not None and getattr(gateway, "can_link", False):
+        job_enqueue(recovery_link_task, recovery.pk)
         return
     _link_send(recovery, actor, why="")
 
 
-def _link_send(recovery: Recovery, actor: EventActor, *, why: str) -> None:
-    token = f"REC{recovery.pk}-{secrets.token_hex(6).upper()}"
-    recovery.payment_link = settings.OMS_RECOVERY_PAYMENT_LINK_URL.format(
-        reference=token, amount=recovery.amount, currency=recovery.currency
-    )[:500]
+def _link_send(
+    recovery: Recovery, actor: EventActor, *, why: str, url: str = "", gateway_link: str = ""
+) -> None:
+    """Record the link (the gateway's ``url``, else the brand's payment page
+    with a reference of ours) and tell the customer."""
+    if not url:
+        token = f"REC{recovery.pk}-{secrets.token_hex(6).upper()}"
+        url = settings.OMS_RECOVERY_PAYMENT_LINK_URL.format(
+            reference=token, amount=recovery.amount, currency=recovery.currency
+        )
+    recovery.payment_link = url[:500]
+    recovery.gateway_link = gateway_link
     recovery.method = RecoveryMethod.PAYMENT_LINK
-    recovery.save(update_fields=["payment_link", "method", "updated_at"])
+    recovery.save(update_fields=["payment_link", "gateway_link", "method", "updated_at"])
     _event(
         recovery,
         actor,
         RefundEventType.RECOVERY_LINK_SENT,
         f"Payment link sent for {recovery.amount} {recovery.currency}"
         + (f" ({why})" if why else ""),
-        {"link": recovery.payment_link, "why": why},
+        {"link": recovery.payment_link, "why": why, "gateway_link": gateway_link},
     )
     _message(recovery, "recovery_link")
+
+
+def recovery_link_create(recovery_id: int, actor: EventActor) -> Recovery:
+    """The after-commit job: the tender's gateway makes the payment link
+    (idempotent by the recovery's key, so a job that ran twice sends one).
+    A gateway that refuses falls back to the brand's page; one that cannot
+    answer raises ``GatewayError`` and the job runs again."""
+    recovery = _lock(recovery_id)
+    if recovery.state != RecoveryState.OPEN or recovery.method:
+        return recovery
+    _tender, gateway = _tender_gateway(recovery.order_id)
+    if gateway is None or not getattr(gateway, "can_link", False):
+        _link_send(recovery, actor, why="")
+        return recovery
+    order = recovery.order
+    customer = order.customer
+    try:
+        link = gateway.payment_link(
+            key=f"oms-recovery-{recovery.pk}",
+            amount=recovery.amount,
+            currency=recovery.currency,
+            description=f"Return {recovery.return_request.rma}: amount owed",
+            customer={
+                "name": customer.name,
+                "email": order.email or customer.email,
+                "contact": order.phone,
+            },
+        )
+    except GatewayDeclined as exc:
+        _event(
+            recovery,
+            actor,
+            RefundEventType.RECOVERY_LINK_FAILED,
+            f"{gateway.name} did not make a payment link: {exc}"[:500],
+            {"gateway": gateway.name},
+        )
+        _link_send(recovery, actor, why=f"{gateway.name} could not make a link")
+        return recovery
+    _link_send(
+        recovery, actor, why="", url=link.url, gateway_link=f"{gateway.name}:{link.reference}"
+    )
+    return recovery
+
+
+def recovery_link_paid(
+    *, gateway: str, link: str, payment: str, amount_minor: int | None, actor: EventActor
+) -> tuple[Recovery | None, str]:
+    """A gateway says its payment link was paid: the recovery it was made
+    for is collected, with the gateway's payment id as the reference. Once:
+    a recovery already collected is left alone. Returns it and the outcome."""
+    recovery_id = (
+        Recovery.objects.filter(gateway_link=f"{gateway}:{link}")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if recovery_id is None:
+        return None, f"ignored: no recovery has the payment link {link}"
+    recovery = _lock(recovery_id)
+    if recovery.state == RecoveryState.COLLECTED:
+        return recovery, f"recovery {recovery.pk} already collected"
+    if recovery.state != RecoveryState.OPEN:
+        return recovery, (
+            f"recovery {recovery.pk} is {recovery.get_state_display().lower()}: "
+            "the payment is to be given back by hand"
+        )
+    owed = to_minor(recovery.amount, recovery.currency)
+    if amount_minor is not None and amount_minor < owed:
+        return recovery, f"ignored: {amount_minor} paid of {owed} owed (minor units)"
+    _collect(
+        recovery,
+        actor,
+        method=RecoveryMethod.PAYMENT_LINK,
+        reference=f"{gateway}:{payment or link}",
+    )
+    return recovery, f"recovery {recovery.pk} collected"
 
 
 def recovery_charge(recovery_id: int, actor: EventActor) -> Recovery:

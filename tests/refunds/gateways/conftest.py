@@ -60,6 +60,34 @@ def razorpay_event(event: str, refund: dict, event_id: str = "evt_rzp_1") -> tup
     return body, {"HTTP_X_RAZORPAY_SIGNATURE": signature, "HTTP_X_RAZORPAY_EVENT_ID": event_id}
 
 
+def razorpay_link_paid_event(link: dict, payment: str, event_id: str) -> tuple[bytes, dict]:
+    """Razorpay's ``payment_link.paid``: the link, the payment and its order."""
+    body = json.dumps(
+        {
+            "entity": "event",
+            "account_id": "acc_E7OQJcEANmBHTC",
+            "event": "payment_link.paid",
+            "contains": ["payment_link", "order", "payment"],
+            "payload": {
+                "payment_link": {"entity": link},
+                "payment": {
+                    "entity": {
+                        "id": payment,
+                        "entity": "payment",
+                        "amount": link["amount_paid"],
+                        "currency": link["currency"],
+                        "status": "captured",
+                    }
+                },
+                "order": {"entity": {"id": "order_LNk2w4VX1cmsjC", "status": "paid"}},
+            },
+            "created_at": int(time.time()),
+        }
+    ).encode()
+    signature = hmac.new(RAZORPAY_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"HTTP_X_RAZORPAY_SIGNATURE": signature, "HTTP_X_RAZORPAY_EVENT_ID": event_id}
+
+
 def stripe_event(event_type: str, refund: dict, event_id: str = "evt_1") -> tuple[bytes, dict]:
     body = json.dumps(
         {

@@ -8,6 +8,14 @@ endpoints the SDKs call:
 - Stripe: ``POST /v1/refunds`` (form-encoded; Bearer key; ``Idempotency-Key``)
   and ``GET /v1/refunds/{id}``; errors as ``{"error": {"type", "message"}}``.
 
+Payment links (recoveries):
+
+- Razorpay: ``POST /v1/payment_links`` (JSON; ``reference_id`` unique: a
+  second link with the same one is a 400) and ``GET /v1/payment_links``
+  filtered by ``reference_id`` (``{"payment_links": [...]}``).
+- Stripe: ``POST /v1/payment_links`` (form-encoded ``line_items[0][price_data]
+  [...]``; ``Idempotency-Key`` replays the first answer).
+
 Both keep what was asked (``requests``) and the refunds they made
 (``refunds``); a request with a key seen before gets the first answer back,
 as the providers document. ``script(...)`` makes the next requests answer
@@ -53,6 +61,7 @@ class FakeGateway:
     refunds: dict[str, dict] = field(default_factory=dict)
     by_key: dict[str, tuple[bytes, dict]] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    links: dict[str, dict] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -67,7 +76,55 @@ class FakeGateway:
             self.refunds[refund_id].update(status=status, **extra)
             return dict(self.refunds[refund_id])
 
+    def pay_link(self, link_id: str) -> tuple[dict, str]:
+        """The customer pays the link: (the link as it now is, the payment id)."""
+        with self.lock:
+            link = self.links[link_id]
+            payment = ("pay_" if self.kind == "razorpay" else "pi_") + secrets.token_hex(7)
+            link.update(status="paid", amount_paid=link["amount"], active=False)
+            return dict(link), payment
+
     # --- the providers' behaviour -------------------------------------------------
+
+    def link_create(self, body: dict) -> tuple[int, dict]:
+        if self.kind == "razorpay":
+            reference = body.get("reference_id") or ""
+            if reference and any(x["reference_id"] == reference for x in self.links.values()):
+                return self.error(400, "Payment Link with the reference_id already exists")
+            link_id = f"plink_{secrets.token_hex(7)}"
+            link = {
+                "id": link_id,
+                "amount": body["amount"],
+                "amount_paid": 0,
+                "currency": body.get("currency", "INR"),
+                "reference_id": reference,
+                "description": body.get("description", ""),
+                "customer": body.get("customer") or {},
+                "notify": body.get("notify") or {},
+                "notes": body.get("notes") or {},
+                "short_url": f"https://rzp.io/i/{link_id[6:]}",
+                "status": "created",
+                "created_at": int(time.time()),
+            }
+        else:
+            prefix = "line_items[0][price_data]"
+            link_id = f"plink_{secrets.token_hex(12)}"
+            link = {
+                "id": link_id,
+                "object": "payment_link",
+                "active": True,
+                "amount": int(body[f"{prefix}[unit_amount]"]),
+                "currency": body[f"{prefix}[currency]"],
+                "name": body.get(f"{prefix}[product_data][name]", ""),
+                "metadata": {
+                    k[len("metadata[") : -1]: v
+                    for k, v in body.items()
+                    if k.startswith("metadata[")
+                },
+                "url": f"https://buy.stripe.com/test_{link_id[6:]}",
+            }
+        self.links[link["id"]] = link
+        return 200, dict(link)
 
     def authorised(self, headers: dict) -> bool:
         auth = headers.get("Authorization", "")
@@ -128,7 +185,9 @@ class FakeGateway:
         self.refunds[refund["id"]] = refund
         return 200, dict(refund)
 
-    def handle(self, method: str, path: str, headers: dict, raw: bytes) -> tuple[int, dict, float]:
+    def handle(
+        self, method: str, path: str, headers: dict, raw: bytes, query: str = ""
+    ) -> tuple[int, dict, float]:
         with self.lock:
             if self.kind == "razorpay":
                 body = json.loads(raw or b"{}") if raw else {}
@@ -141,6 +200,22 @@ class FakeGateway:
             if step.status >= 400:
                 return (*self.error(step.status, f"scripted {step.status}"), step.delay)
             parts = path.strip("/").split("/")
+            if parts == ["v1", "payment_links"] and method == "GET" and self.kind == "razorpay":
+                wanted = dict(parse_qsl(query)).get("reference_id")
+                found = [
+                    dict(x)
+                    for x in self.links.values()
+                    if wanted is None or x["reference_id"] == wanted
+                ]
+                return 200, {"payment_links": found}, step.delay
+            if parts == ["v1", "payment_links"] and method == "POST":
+                key = headers.get("Idempotency-Key", "") if self.kind == "stripe" else ""
+                if key and key in self.by_key:
+                    return 200, dict(self.by_key[key][1]), step.delay
+                status, answer = self.link_create(body)
+                if key and status == 200:
+                    self.by_key[key] = (raw, answer)
+                return status, answer, step.delay
             if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "refunds"]:
                 refund = self.refunds.get(parts[2])
                 if refund is None:
@@ -175,8 +250,9 @@ def serve(fake: FakeGateway):
         def _do(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            split = urlsplit(self.path)
             status, answer, delay = fake.handle(
-                method, urlsplit(self.path).path, dict(self.headers.items()), raw
+                method, split.path, dict(self.headers.items()), raw, split.query
             )
             if delay:
                 time.sleep(delay)
