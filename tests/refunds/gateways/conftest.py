@@ -128,3 +128,63 @@ def gateway_order(make_sku, make_order, deliver_order):
         return order
 
     return make
+
+
+def _ok(response, status=200):
+    assert response.status_code == status, response.json()
+    return response.json()
+
+
+def _event(api, rma, body):
+    return _ok(api.post(f"/api/v1/returns/{rma}/events/", body, format="json"))
+
+
+@pytest.fixture
+def failed_exchange(make_sku, make_order, deliver_order, storefront_api, warehouse_api):
+    """An order of one tee paid by card through ``gateway``, exchanged first
+    (the replacement delivered), whose original then fails QC: a function of
+    (gateway, payment id) that leaves the QC to the caller."""
+
+    def make(gateway: str, reference: str):
+        make_sku("TEE-M", Decimal("999.00"), product="tee", stock=5, attributes={"size": "M"})
+        make_sku("TEE-L", Decimal("999.00"), product="tee", stock=5, attributes={"size": "L"})
+        from orders.models import Shipment
+        from orders.services import PaymentData
+
+        payment = PaymentData("card", Decimal("999.00"))
+        payment.gateway, payment.reference = gateway, reference
+        order = make_order(
+            [("TEE-M", 1)],
+            payments=[payment],
+            customer={"email": "ada@example.com", "name": "Ada"},
+        )
+        deliver_order(order)
+        unit = order.units.get()
+        body = {
+            "order": order.number,
+            "items": [
+                {
+                    "unit": unit.pk,
+                    "reason": "size_too_small",
+                    "resolution": "exchange",
+                    "exchange_sku": "TEE-L",
+                }
+            ],
+        }
+        rma = _ok(storefront_api.post("/api/v1/returns/", body, format="json"), 201)["rma"]
+        _event(warehouse_api, rma, {"type": "exchange_dispatched"})
+        shipment = Shipment.objects.get(order=order, kind="replacement")
+        _ok(warehouse_api.post(f"/api/v1/shipments/{shipment.pk}/delivered/", {}, format="json"))
+        _event(warehouse_api, rma, {"type": "pickup_completed"})
+        _event(warehouse_api, rma, {"type": "received", "location": "wh-main"})
+
+        def fail_qc():
+            _event(
+                warehouse_api,
+                rma,
+                {"type": "qc_result", "results": [{"unit": unit.pk, "passed": False}]},
+            )
+
+        return order, rma, fail_qc
+
+    return make
