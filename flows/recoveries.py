@@ -10,6 +10,7 @@ from refunds.services import gateway_webhook_done, gateway_webhook_store
 from refunds.services.recovery import (
     recoveries_apply_to_order,
     recoveries_open_for_failed_qc,
+    recovery_link_cancel,
     recovery_link_create,
     recovery_link_paid,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "recovery_collect",
     "recovery_gateway_event",
     "recovery_link",
+    "recovery_link_close",
     "recovery_write_off",
 ]
 
@@ -44,10 +46,21 @@ def recovery_write_off(*, recovery_id: int, reason: str, actor: EventActor) -> R
         return refunds_recovery_write_off(recovery_id=recovery_id, reason=reason, actor=actor)
 
 
-def recovery_link(*, recovery_id: int, actor: EventActor | None = None) -> Recovery:
-    """The after-commit job: the tender's gateway makes the payment link."""
+def recovery_link(
+    *, recovery_id: int, actor: EventActor | None = None, give_up: bool = False
+) -> Recovery:
+    """The after-commit job: the tender's gateway makes the payment link
+    (``give_up``: its last retry; the brand's page is sent instead)."""
     with transaction.atomic():
-        return recovery_link_create(recovery_id, actor or EventActor.system("recoveries"))
+        return recovery_link_create(
+            recovery_id, actor or EventActor.system("recoveries"), give_up=give_up
+        )
+
+
+def recovery_link_close(*, recovery_id: int, actor: EventActor | None = None) -> bool:
+    """The after-commit job: a settled recovery's gateway link is cancelled."""
+    with transaction.atomic():
+        return recovery_link_cancel(recovery_id, actor or EventActor.system("recoveries"))
 
 
 def recovery_gateway_event(

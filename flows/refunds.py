@@ -3,15 +3,18 @@ and the payment gateways' reports)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from orders.events import EventActor
 from refunds.gateways import GatewayError, GatewayResult
-from refunds.models import Refund
+from refunds.models import Refund, RefundTender
 from refunds.services import (
     gateway_webhook_done,
     gateway_webhook_store,
@@ -24,6 +27,8 @@ from refunds.states import RefundState, TenderState
 from returns.services import return_lock
 
 from .reactions import return_changed
+
+logger = logging.getLogger(__name__)
 
 
 def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
@@ -46,34 +51,42 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
 
 def refunds_poll_processing(*, limit: int = 200) -> dict[str, int]:
     """Beat: ask the gateways about refunds still processing
-    ``OMS_REFUND_POLL_AFTER_SECONDS`` after they were made, oldest first, so a
-    lost webhook does not leave a refund (and its customer) waiting for ever.
-    Each refund in its own transaction, under the order's lock, as a webhook
-    would be. A gateway that cannot answer now leaves the refund processing
-    (it is asked again next time); one that says processed issues it, one
-    that says failed fails it for finance."""
+    ``OMS_REFUND_POLL_AFTER_SECONDS`` after they were made, so a lost webhook
+    does not leave a refund (and its customer) waiting for ever. Those never
+    asked first, then the longest since asked, so a few stuck refunds cannot
+    starve the rest; each in its own transaction under the order's lock, as
+    a webhook would be; at most ``OMS_REFUND_POLL_BUDGET_SECONDS`` per run.
+    A gateway that cannot answer, or refuses to, leaves the refund processing
+    with its gateway refund id (asked again next time); one that says
+    processed issues it, one that says failed fails it for finance."""
     actor = EventActor.system("refund-poll")
-    cutoff = timezone.now() - timedelta(seconds=settings.OMS_REFUND_POLL_AFTER_SECONDS)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.OMS_REFUND_POLL_AFTER_SECONDS)
+    waiting = RefundTender.objects.filter(refund=OuterRef("pk"), state=TenderState.PROCESSING)
     ids = list(
-        Refund.objects.filter(
-            state=RefundState.PROCESSING,
-            tenders__state=TenderState.PROCESSING,
-            created_at__lt=cutoff,
-        )
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)
-        .distinct()[:limit]
+        Refund.objects.filter(state=RefundState.PROCESSING, created_at__lt=cutoff)
+        .filter(Exists(waiting))
+        .order_by(F("polled_at").asc(nulls_first=True), "created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    counts = {"asked": 0, "issued": 0, "failed": 0, "unanswered": 0}
+    deadline = time.monotonic() + settings.OMS_REFUND_POLL_BUDGET_SECONDS
+    counts = {"asked": 0, "issued": 0, "failed": 0, "unanswered": 0, "errors": 0}
     for refund_id in ids:
+        if time.monotonic() > deadline:
+            break
         counts["asked"] += 1
+        Refund.objects.filter(pk=refund_id).update(polled_at=timezone.now())
         try:
             with transaction.atomic():
-                refund, issued = refund_issue_money(refund_id, actor)
+                refund, issued = refund_issue_money(refund_id, actor, refused_read_fails=False)
                 if issued and refund.return_request_id is not None:
                     return_changed(return_lock(refund.return_request_id), actor)
         except GatewayError:
             counts["unanswered"] += 1
+            continue
+        except Exception:  # one bad refund must not stop the rest; it is logged
+            logger.exception("refund poll: refund %s", refund_id)
+            counts["errors"] += 1
             continue
         if refund.state == RefundState.ISSUED:
             counts["issued"] += 1

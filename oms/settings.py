@@ -286,6 +286,7 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "") or "https://api.stripe.c
 # A refund still processing this long after it was made is asked for its
 # status by the refund-poll beat task (a webhook may have been lost).
 OMS_REFUND_POLL_AFTER_SECONDS = float(os.environ.get("OMS_REFUND_POLL_AFTER_SECONDS", "1800"))
+OMS_REFUND_POLL_BUDGET_SECONDS = float(os.environ.get("OMS_REFUND_POLL_BUDGET_SECONDS", "120"))
 # Seconds a gateway call may take before it counts as a timeout (retried).
 OMS_GATEWAY_TIMEOUT = float(os.environ.get("OMS_GATEWAY_TIMEOUT", "20"))
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -17,6 +17,8 @@ class RefundEventType:
     RECOVERY_APPLIED = "recovery.next_order"
     RECOVERY_CHARGE_FAILED = "recovery.charge_failed"
     RECOVERY_LINK_FAILED = "recovery.link_failed"
+    RECOVERY_LINK_CANCELLED = "recovery.link_cancelled"
+    RECOVERY_PAID_LATE = "recovery.paid_late"
     RECOVERY_COLLECTED = "recovery.collected"
     RECOVERY_WRITTEN_OFF = "recovery.written_off"
     AWAITING_PAYOUT = "refund.awaiting_payout"

@@ -28,8 +28,22 @@ def recovery_link_task(self, recovery_id: int) -> str:
 
     from .gateways import GatewayError
 
+    give_up = self.request.retries >= self.max_retries
     try:
-        return recovery_link(recovery_id=recovery_id).method
+        return recovery_link(recovery_id=recovery_id, give_up=give_up).method
+    except GatewayError as exc:
+        raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=6)
+def recovery_link_cancel_task(self, recovery_id: int) -> bool:
+    """A settled recovery's gateway link is cancelled, so it is not paid too."""
+    from flows.recoveries import recovery_link_close
+
+    from .gateways import GatewayError
+
+    try:
+        return recovery_link_close(recovery_id=recovery_id)
     except GatewayError as exc:
         raise self.retry(exc=exc, countdown=60 * (2**self.request.retries)) from exc
 

@@ -28,7 +28,9 @@ from ..gateways.stripe_gateway import result_from as stripe_result
 RAZORPAY_EVENTS = ("refund.processed", "refund.failed")
 # A payment link a recovery sent was paid (refunds.services.recovery).
 RAZORPAY_LINK_PAID = "payment_link.paid"
-STRIPE_LINK_PAID = "checkout.session.completed"
+# A Checkout Session of a payment link completed paid, or its delayed method
+# (a bank debit) succeeded later.
+STRIPE_LINK_PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 # Stripe's refund events (data.object is the Refund in each).
 STRIPE_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 
@@ -186,7 +188,7 @@ class StripeWebhookApi(_GatewayWebhookApi):
         obj = (event.get("data") or {}).get("object")
         event_id = str(event.get("id") or hashlib.sha256(body).hexdigest())
         if (
-            event_type == STRIPE_LINK_PAID
+            event_type in STRIPE_LINK_PAID
             and isinstance(obj, dict)
             and obj.get("payment_link")
             and obj.get("payment_status") == "paid"

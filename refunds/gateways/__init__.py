@@ -120,6 +120,9 @@ class NoCharge:
     ) -> PaymentLink:
         raise ChargeUnsupported(f"The {self.name} gateway cannot make a payment link.")
 
+    def payment_link_cancel(self, reference: str) -> None:
+        raise ChargeUnsupported(f"The {self.name} gateway has no payment links.")
+
     def charge(
         self, *, idempotency_key: str, payment, amount: Decimal, description: str
     ) -> GatewayResult:

@@ -89,19 +89,28 @@ class RazorpayGateway(NoCharge):
         by it first (``GET /v1/payment_links?reference_id=``), so a job that
         ran twice sends one link. We tell the customer ourselves (no Razorpay
         SMS or email)."""
+        key = key[:40]  # Razorpay's reference_id limit
         client = razorpay_client()
         timeout = settings.OMS_GATEWAY_TIMEOUT
         found = _call(
             lambda: client.payment_link.all({"reference_id": key}, timeout=timeout),
             "the payment link",
         )
+        minor = to_minor(amount, currency)
         for link in found.get("payment_links") or []:
-            if link.get("reference_id") == key and link.get("status") in ("created", "paid"):
+            if link.get("reference_id") != key:
+                continue
+            if link.get("amount") != minor or (link.get("notes") or {}).get("oms_key") != key:
+                raise GatewayDeclined(
+                    f"Razorpay already holds payment link {link.get('id')} under {key} for "
+                    f"another amount or purpose; not reusing it."
+                )
+            if link.get("status") in ("created", "paid", "partially_paid"):
                 return PaymentLink(str(link["id"]), str(link.get("short_url") or ""))
         body = {
-            "amount": to_minor(amount, currency),
+            "amount": minor,
             "currency": currency,
-            "reference_id": key[:40],
+            "reference_id": key,
             "description": description[:2048],
             "customer": {k: v for k, v in customer.items() if v},
             "notify": {"sms": False, "email": False},
@@ -110,6 +119,14 @@ class RazorpayGateway(NoCharge):
         }
         link = _call(lambda: client.payment_link.create(body, timeout=timeout), "the payment link")
         return PaymentLink(str(link["id"]), str(link.get("short_url") or ""))
+
+    def payment_link_cancel(self, reference: str) -> None:
+        """``POST /v1/payment_links/{id}/cancel``: nobody can pay it any more."""
+        client = razorpay_client()
+        _call(
+            lambda: client.payment_link.cancel(reference, timeout=settings.OMS_GATEWAY_TIMEOUT),
+            "to cancel the payment link",
+        )
 
     def refund(
         self,

@@ -112,6 +112,8 @@ class StripeGateway(NoCharge):
             ],
             "metadata": {"oms_key": key},
             "payment_intent_data": {"metadata": {"oms_key": key}},
+            # one payment, not one per visit: a Payment Link is reusable by default
+            "restrictions": {"completed_sessions": {"limit": 1}},
         }
         link = _call(
             lambda: client.v1.payment_links.create(
@@ -121,6 +123,14 @@ class StripeGateway(NoCharge):
             "the payment link",
         )
         return PaymentLink(str(link["id"]), str(link.get("url") or ""))
+
+    def payment_link_cancel(self, reference: str) -> None:
+        """``POST /v1/payment_links/{id}`` with ``active=false``."""
+        client = stripe_client()
+        _call(
+            lambda: client.v1.payment_links.update(reference, {"active": False}),
+            "to deactivate the payment link",
+        )
 
     def refund(
         self,

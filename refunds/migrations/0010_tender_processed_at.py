@@ -4,24 +4,46 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Tenders processed before the field existed: the moment the export
-    counted them until now (the payout's paid_at, else the refund's issued_at)."""
+    """Tenders processed before the field existed: when their money moved,
+    as the ledger recorded it (the refund ledger row of the same payment and
+    reference, the first not already matched), else the payout's paid_at,
+    else the refund's issued_at, else when the refund was made."""
     RefundTender = apps.get_model("refunds", "RefundTender")
     Payout = apps.get_model("refunds", "Payout")
+    LedgerEntry = apps.get_model("orders", "LedgerEntry")
     paid = dict(
         Payout.objects.filter(paid_at__isnull=False).values_list("refund_tender_id", "paid_at")
     )
+    used: set[int] = set()
     rows = RefundTender.objects.filter(state="processed", processed_at__isnull=True)
-    for tender in rows.select_related("refund").iterator():
-        at = paid.get(tender.pk) or tender.refund.issued_at
-        if at is not None:
-            RefundTender.objects.filter(pk=tender.pk).update(processed_at=at)
+    for tender in rows.select_related("refund").order_by("pk").iterator():
+        entry = (
+            LedgerEntry.objects.filter(
+                payment_id=tender.payment_id,
+                kind__in=("refund", "store_credit", "payout"),
+                amount=tender.amount,
+                reference=tender.gateway_reference[:100],
+            )
+            .exclude(pk__in=used)
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if entry is not None:
+            used.add(entry.pk)
+        at = (
+            (entry.created_at if entry is not None else None)
+            or paid.get(tender.pk)
+            or tender.refund.issued_at
+            or tender.refund.created_at
+        )
+        RefundTender.objects.filter(pk=tender.pk).update(processed_at=at)
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('refunds', '0009_refund_state_processing_and_awaiting_payout'),
+        ('orders', '0001_initial'),
     ]
 
     operations = [

@@ -38,6 +38,11 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     issued_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the refund poll last asked the gateway about it (a lost webhook).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

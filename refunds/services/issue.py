@@ -74,7 +74,9 @@ def refund_issue_failed(*, refund_id: int, actor: EventActor, exc: GatewayError)
             )
 
 
-def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]:
+def refund_issue_money(
+    refund_id: int, actor: EventActor, *, refused_read_fails: bool = True
+) -> tuple[Refund, bool]:
     """Move the money of a pending, processing or failed refund through its
     gateways. Idempotent: an issued refund is left alone (False); a tender
     already processed is not sent again, one already accepted is asked for
@@ -83,7 +85,11 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     and the refund with the gateway's reason; one that times out raises
     ``GatewayError`` (the transaction rolls back; the task retries with the
     same keys). True when the refund was issued by this call; the return's
-    reactions follow in ``flows.refunds.refund_issue``."""
+    reactions follow in ``flows.refunds.refund_issue``.
+    ``refused_read_fails=False`` (the unattended poll): a gateway that
+    refuses to say how an accepted refund stands (a 4xx on the status read:
+    rotated keys, a rate limit) fails nothing; it raises ``GatewayError`` and
+    the tender keeps its gateway refund id, to be asked again."""
     refund = _lock(refund_id)
     if refund.state in (RefundState.ISSUED, RefundState.AWAITING_PAYOUT):
         return refund, False
@@ -106,7 +112,7 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
             )
             continue
         if tender.state == TenderState.PROCESSING:
-            result = _ask(tender, payment)
+            result = _ask(tender, payment, refused_read_fails=refused_read_fails)
         else:
             _check_cap(tender, payment)
             gateway = gateway_for(tender.instrument, payment)
@@ -130,7 +136,9 @@ def refund_issue_money(refund_id: int, actor: EventActor) -> tuple[Refund, bool]
     return refund, refund_settle(refund, order, tenders, actor)
 
 
-def _ask(tender: RefundTender, payment: Payment) -> GatewayResult:
+def _ask(
+    tender: RefundTender, payment: Payment, *, refused_read_fails: bool = True
+) -> GatewayResult:
     """The gateway's current word on a tender it accepted (unchanged when the
     gateway cannot be asked)."""
     gateway = gateway_for(tender.instrument, payment)
@@ -142,6 +150,8 @@ def _ask(tender: RefundTender, payment: Payment) -> GatewayResult:
     try:
         return fetch(tender.gateway_reference)
     except GatewayDeclined as exc:
+        if not refused_read_fails:
+            raise GatewayError(f"{gateway.name} refused the status read: {exc}") from exc
         return GatewayResult(tender.gateway_reference, status=FAILED, failure_reason=str(exc))
 
 

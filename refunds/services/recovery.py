@@ -35,10 +35,10 @@ from orders.states import PaymentMethod, UnitState
 from returns.models import Return, ReturnItem
 
 from ..events import RefundEventType
-from ..gateways import GatewayDeclined, GatewayError, GatewayResult, gateway_for
+from ..gateways import GatewayDeclined, GatewayError, GatewayResult, gateway_for, gateway_named
 from ..models import Recovery, RefundItem
 from ..states import RecoveryMethod, RecoveryReason, RecoveryState, RefundKind
-from ..tasks import recovery_charge_task, recovery_link_task
+from ..tasks import recovery_charge_task, recovery_link_cancel_task, recovery_link_task
 from .recovery_messages import recovery_message
 
 CHARGEABLE = (PaymentMethod.CARD, PaymentMethod.UPI, PaymentMethod.WALLET)
@@ -169,7 +169,44 @@ def _link_send(
     _message(recovery, "recovery_link")
 
 
-def recovery_link_create(recovery_id: int, actor: EventActor) -> Recovery:
+def _link_close_later(recovery: Recovery) -> None:
+    """A recovery settled otherwise (written off, or paid another way): its
+    gateway link is cancelled after commit, so it cannot be paid as well."""
+    if recovery.gateway_link:
+        job_enqueue(recovery_link_cancel_task, recovery.pk)
+
+
+def recovery_link_cancel(recovery_id: int, actor: EventActor) -> bool:
+    """The after-commit job: cancel a settled recovery's gateway link. A
+    gateway that refuses (the link was paid meanwhile, or is gone) is noted
+    on the timeline; the payment, if any, arrives by webhook as a late one."""
+    recovery = Recovery.objects.select_related("order").get(pk=recovery_id)
+    if recovery.state == RecoveryState.OPEN or not recovery.gateway_link:
+        return False
+    name, link = recovery.gateway_link.split(":", 1)
+    gateway = gateway_named(name)
+    try:
+        gateway.payment_link_cancel(link)
+    except GatewayDeclined as exc:
+        _event(
+            recovery,
+            actor,
+            RefundEventType.RECOVERY_LINK_FAILED,
+            f"{name} did not cancel payment link {link}: {exc}"[:500],
+            {"gateway": name, "link": link},
+        )
+        return False
+    _event(
+        recovery,
+        actor,
+        RefundEventType.RECOVERY_LINK_CANCELLED,
+        f"Payment link {link} cancelled at {name}",
+        {"gateway": name, "link": link},
+    )
+    return True
+
+
+def recovery_link_create(recovery_id: int, actor: EventActor, *, give_up: bool = False) -> Recovery:
     """The after-commit job: the tender's gateway makes the payment link
     (idempotent by the recovery's key, so a job that ran twice sends one).
     A gateway that refuses falls back to the brand's page; one that cannot
@@ -180,6 +217,9 @@ def recovery_link_create(recovery_id: int, actor: EventActor) -> Recovery:
     _tender, gateway = _tender_gateway(recovery.order_id)
     if gateway is None or not getattr(gateway, "can_link", False):
         _link_send(recovery, actor, why="")
+        return recovery
+    if give_up:  # the gateway did not answer through every retry
+        _link_send(recovery, actor, why=f"{gateway.name} did not answer")
         return recovery
     order = recovery.order
     customer = order.customer
@@ -225,22 +265,28 @@ def recovery_link_paid(
     if recovery_id is None:
         return None, f"ignored: no recovery has the payment link {link}"
     recovery = _lock(recovery_id)
-    if recovery.state == RecoveryState.COLLECTED:
+    reference = f"{gateway}:{payment or link}"
+    if recovery.state == RecoveryState.COLLECTED and recovery.reference == reference[:150]:
         return recovery, f"recovery {recovery.pk} already collected"
     if recovery.state != RecoveryState.OPEN:
-        return recovery, (
-            f"recovery {recovery.pk} is {recovery.get_state_display().lower()}: "
-            "the payment is to be given back by hand"
+        # paid after it was written off or settled another way: money finance
+        # gives back, on the order's timeline for them
+        text = (
+            f"Payment {reference} on the link of recovery {recovery.pk}, which is already "
+            f"{recovery.get_state_display().lower()}: give it back to the customer"
         )
+        _event(
+            recovery,
+            actor,
+            RefundEventType.RECOVERY_PAID_LATE,
+            text,
+            {"gateway": gateway, "payment": payment, "link": link, "amount_minor": amount_minor},
+        )
+        return recovery, text
     owed = to_minor(recovery.amount, recovery.currency)
     if amount_minor is not None and amount_minor < owed:
         return recovery, f"ignored: {amount_minor} paid of {owed} owed (minor units)"
-    _collect(
-        recovery,
-        actor,
-        method=RecoveryMethod.PAYMENT_LINK,
-        reference=f"{gateway}:{payment or link}",
-    )
+    _collect(recovery, actor, method=RecoveryMethod.PAYMENT_LINK, reference=reference)
     return recovery, f"recovery {recovery.pk} collected"
 
 
@@ -327,6 +373,7 @@ def recovery_write_off(*, recovery_id: int, reason: str, actor: EventActor) -> R
         before=RecoveryState.OPEN,
     )
     _message(recovery, "recovery_written_off")
+    _link_close_later(recovery)
     return recovery
 
 
@@ -392,6 +439,10 @@ def _collect(recovery: Recovery, actor: EventActor, *, method: str, reference: s
         before=RecoveryState.OPEN,
     )
     _message(recovery, "recovery_collected")
+    if method != RecoveryMethod.PAYMENT_LINK or not reference.startswith(
+        recovery.gateway_link.split(":", 1)[0] + ":"
+    ):
+        _link_close_later(recovery)
 
 
 def _lock(recovery_id: int) -> Recovery:

@@ -15,6 +15,8 @@ Payment links (recoveries):
   filtered by ``reference_id`` (``{"payment_links": [...]}``).
 - Stripe: ``POST /v1/payment_links`` (form-encoded ``line_items[0][price_data]
   [...]``; ``Idempotency-Key`` replays the first answer).
+- Cancelling: Razorpay ``POST /v1/payment_links/{id}/cancel``, Stripe
+  ``POST /v1/payment_links/{id}`` with ``active=false``; a paid link is a 400.
 
 Both keep what was asked (``requests``) and the refunds they made
 (``refunds``); a request with a key seen before gets the first answer back,
@@ -208,6 +210,23 @@ class FakeGateway:
                     if wanted is None or x["reference_id"] == wanted
                 ]
                 return 200, {"payment_links": found}, step.delay
+            cancelling = (
+                method == "POST"
+                and parts[:2] == ["v1", "payment_links"]
+                and len(parts) in (3, 4)
+                and (parts[3:] == ["cancel"] if self.kind == "razorpay" else len(parts) == 3)
+            )
+            if cancelling:
+                link = self.links.get(parts[2])
+                if link is None:
+                    return (*self.error(404, "no such payment link"), 0.0)
+                if link.get("status") == "paid":
+                    return (*self.error(400, "a paid payment link cannot be cancelled"), 0.0)
+                if self.kind == "razorpay":
+                    link["status"] = "cancelled"
+                elif body.get("active") == "false":
+                    link["active"] = False
+                return 200, dict(link), step.delay
             if parts == ["v1", "payment_links"] and method == "POST":
                 key = headers.get("Idempotency-Key", "") if self.kind == "stripe" else ""
                 if key and key in self.by_key:

@@ -5,16 +5,20 @@ days, not on neither."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.utils import timezone
 
 from oms.dates import local_day
+from orders.models import LedgerEntry
 from orders.services import PaymentData
 from refunds.finance_export import finance_export
+from refunds.models import RefundTender
 
 from .conftest import post_webhook, razorpay_event
 from .helpers import refund_of, return_and_pass_qc
@@ -31,7 +35,7 @@ def _refunds(day):
     return rows, check
 
 
-def test_a_split_refund_is_counted_tender_by_tender_on_the_day_its_money_moved(
+def _split_refund_over_two_days(
     razorpay, gateway_order, actor, anon_api, django_capture_on_commit_callbacks
 ):
     zone = timezone.get_default_timezone()
@@ -68,3 +72,35 @@ def test_a_split_refund_is_counted_tender_by_tender_on_the_day_its_money_moved(
     rows, check = _refunds(local_day(day_one + timedelta(days=1)))
     assert [(r["instrument"], r["amount"]) for r in rows] == [("card", card.amount)]
     assert check["balanced"] is True, check
+    return refund
+
+
+def test_a_split_refund_is_counted_tender_by_tender_on_the_day_its_money_moved(
+    razorpay, gateway_order, actor, anon_api, django_capture_on_commit_callbacks
+):
+    _split_refund_over_two_days(
+        razorpay, gateway_order, actor, anon_api, django_capture_on_commit_callbacks
+    )
+
+
+def test_the_migration_dates_tenders_processed_before_it_by_their_ledger_rows(
+    razorpay, gateway_order, actor, anon_api, django_capture_on_commit_callbacks
+):
+    # given the split refund above, as if processed before the field existed
+    refund = _split_refund_over_two_days(
+        razorpay, gateway_order, actor, anon_api, django_capture_on_commit_callbacks
+    )
+    moved = dict(refund.tenders.values_list("instrument", "processed_at"))
+    RefundTender.objects.filter(refund=refund).update(processed_at=None)
+    # when the migration's backfill runs
+    importlib.import_module("refunds.migrations.0010_tender_processed_at").backfill(apps, None)
+    # then each tender is dated by its own ledger row: the store credit on day
+    # one (its refund was issued on day two), the card on day two
+    ledger = dict(
+        LedgerEntry.objects.filter(
+            order=refund.order, kind__in=("refund", "store_credit")
+        ).values_list("kind", "created_at")
+    )
+    after = dict(refund.tenders.values_list("instrument", "processed_at"))
+    assert after == moved
+    assert after == {"store_credit": ledger["store_credit"], "card": ledger["refund"]}

@@ -68,7 +68,7 @@ def test_a_lost_webhook_is_made_good_by_the_poll_once(razorpay, processing):
     # when the poll runs an hour later
     counts = _poll_later(60)
     # then it asked Razorpay for that refund and issued it, telling the customer once
-    assert counts == {"asked": 1, "issued": 1, "failed": 0, "unanswered": 0}
+    assert counts == {"asked": 1, "issued": 1, "failed": 0, "unanswered": 0, "errors": 0}
     gets = [r.path for r in razorpay.requests if r.method == "GET"]
     assert gets == [f"/v1/refunds/{tender.gateway_reference}"]
     refund.refresh_from_db()
@@ -102,3 +102,44 @@ def test_a_gateway_that_cannot_answer_leaves_it_processing(razorpay, processing)
     refund.refresh_from_db()
     assert refund.state == "processing"
     assert refund.failure_reason == ""
+
+
+def test_a_refused_status_read_fails_nothing_and_keeps_the_gateway_refund_id(razorpay, processing):
+    # given Razorpay answers the status read with a 401 (keys rotated, say)
+    _order, refund, tender = processing
+    reference = tender.gateway_reference
+    razorpay.script(Step(status=401))
+    # when the poll runs
+    counts = _poll_later(60)
+    # then the tender keeps its Razorpay refund id and is still processing
+    assert (counts["asked"], counts["unanswered"]) == (1, 1)
+    tender.refresh_from_db()
+    refund.refresh_from_db()
+    assert (tender.state, tender.gateway_reference, tender.attempt) == ("processing", reference, 0)
+    assert refund.state == "processing"
+
+
+def test_the_refund_asked_longest_ago_goes_first(
+    razorpay, gateway_order, actor, django_capture_on_commit_callbacks
+):
+    # given two refunds still processing at Razorpay
+    refunds = []
+    for reference in ("pay_29QQoUBi66xmP1", "pay_29QQoUBi66xmP2"):
+        order = gateway_order("razorpay", reference, units=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            return_and_pass_qc(order, actor)
+        refunds.append(refund_of(order))
+    later = timezone.now() + timedelta(hours=1)
+    # when the poll may ask only one per run, three runs in a row
+    asked = []
+    for minutes in (0, 15, 30):
+        with time_machine.travel(later + timedelta(minutes=minutes), tick=False):
+            from flows.refunds import refunds_poll_processing
+
+            before = _status_reads(razorpay)
+            refunds_poll_processing(limit=1)
+            (get,) = [r.path for r in razorpay.requests if r.method == "GET"][before:]
+            asked.append(get.rsplit("/", 1)[-1])
+    # then each was asked in turn (the stuck first one does not starve the other)
+    first, second = (r.tenders.get().gateway_reference for r in refunds)
+    assert asked == [first, second, first]

@@ -156,38 +156,87 @@ def test_stripe_makes_the_link_and_its_checkout_completing_collects_the_recovery
     assert sent.body["line_items[0][price_data][unit_amount]"] == "99900"
     assert sent.body["line_items[0][price_data][currency]"] == "inr"
     assert sent.body["line_items[0][quantity]"] == "1"
+    assert sent.body["restrictions[completed_sessions][limit]"] == "1"  # paid once
     assert (recovery.payment_link, recovery.gateway_link) == (link["url"], f"stripe:{link['id']}")
-    # when the customer pays through it
+    # when the customer chose a delayed method: the session completes unpaid
     _paid, payment = stripe_fake.pay_link(link["id"])
     session = {
         "id": "cs_test_a1b2c3",
         "object": "checkout.session",
         "payment_link": link["id"],
-        "payment_status": "paid",
+        "payment_status": "unpaid",
         "status": "complete",
         "amount_total": 99900,
         "currency": "inr",
         "payment_intent": payment,
     }
-    body, headers = stripe_event("checkout.session.completed", session, "evt_link_paid")
+    body, headers = stripe_event("checkout.session.completed", session, "evt_link_unpaid")
     out = _ok(post_webhook(anon_api, "stripe", body, headers))
+    # then nothing is collected yet
+    assert out["outcome"].startswith("ignored"), out
+    recovery.refresh_from_db()
+    assert recovery.state == "open"
+    # when the delayed payment succeeds
+    paid = {**session, "payment_status": "paid"}
+    body, headers = stripe_event("checkout.session.async_payment_succeeded", paid, "evt_async")
+    out = _ok(post_webhook(anon_api, "stripe", body, headers))
+    # then the recovery is collected with the PaymentIntent, once
     assert out["outcome"] == f"recovery {recovery.pk} collected"
     recovery.refresh_from_db()
     assert (recovery.state, recovery.reference) == ("collected", f"stripe:{payment}")
     assert order_ledger(order)["balanced"] is True
-    # an unpaid session (a delayed method still pending) collects nothing
-    assert (
-        _ok(
-            post_webhook(
-                anon_api,
-                "stripe",
-                *stripe_event(
-                    "checkout.session.completed",
-                    {**session, "payment_status": "unpaid"},
-                    "evt_unpaid",
-                ),
-            )
-        )["duplicate"]
-        is False
-    )
     assert LedgerEntry.objects.filter(order=order, kind="recovery_collected").count() == 1
+
+
+def test_writing_a_recovery_off_cancels_its_link_and_a_late_payment_is_flagged_not_collected(
+    razorpay, failed_exchange, anon_api, supervisor_api, django_capture_on_commit_callbacks
+):
+    # given a recovery whose Razorpay link was sent
+    order, _rma, fail_qc = failed_exchange("razorpay", "pay_29QQoUBi66xmRW")
+    with django_capture_on_commit_callbacks(execute=True):
+        fail_qc()
+    recovery = Recovery.objects.get()
+    (link,) = razorpay.links.values()
+    # when a supervisor writes it off
+    with django_capture_on_commit_callbacks(execute=True):
+        _ok(
+            supervisor_api.post(
+                f"/api/v1/recoveries/{recovery.pk}/write-off/",
+                {"reason": "loyal customer"},
+                format="json",
+            )
+        )
+    # then its link is cancelled at Razorpay
+    cancels = [r.path for r in razorpay.posts() if r.path.endswith("/cancel")]
+    assert cancels == [f"/v1/payment_links/{link['id']}/cancel"]
+    assert razorpay.links[link["id"]]["status"] == "cancelled"
+    assert TimelineEvent.objects.filter(order=order, type="recovery.link_cancelled").count() == 1
+    # when a payment arrives on that link all the same (made just before the cancel)
+    razorpay.links[link["id"]]["status"] = "created"
+    paid, payment = razorpay.pay_link(link["id"])
+    body, headers = razorpay_link_paid_event(paid, payment, "evt_rzp_late")
+    out = _ok(post_webhook(anon_api, "razorpay", body, headers))
+    # then it is not collected, and finance is told to give it back
+    assert "give it back to the customer" in out["outcome"]
+    recovery.refresh_from_db()
+    assert recovery.state == "written_off"
+    assert not LedgerEntry.objects.filter(order=order, kind="recovery_collected").exists()
+    late = TimelineEvent.objects.get(order=order, type="recovery.paid_late")
+    assert payment in late.message
+
+
+def test_after_the_last_retry_the_brands_page_is_sent(
+    razorpay, failed_exchange, django_capture_on_commit_callbacks
+):
+    _order, _rma, fail_qc = failed_exchange("razorpay", "pay_29QQoUBi66xmRX")
+    razorpay.script(Step(status=503))
+    with pytest.raises(Retry), django_capture_on_commit_callbacks(execute=True):
+        fail_qc()
+    recovery = Recovery.objects.get()
+    # when the job's last retry runs (Razorpay still down)
+    razorpay.script(Step(status=503))
+    assert recovery_link_task.apply((recovery.pk,), retries=6).get() == "payment_link"
+    # then the customer is not left without a way to pay
+    recovery.refresh_from_db()
+    assert f"REC{recovery.pk}-" in recovery.payment_link
+    assert recovery.gateway_link == ""
