@@ -19,7 +19,7 @@ from returns.states import NO_PICKUP
 from ..calendar import add_hours
 from ..events import SlaEventType, sla_event_entry
 from ..models import Leg
-from ..states import LegKind
+from ..states import LegKind, LegState
 
 
 @dataclass
@@ -269,14 +269,18 @@ def leg_breach_record(
 
 def legs_breach_many(breaches: list[tuple[Leg, BreachDecision]], now: datetime) -> dict[int, str]:
     """``leg_breach_start`` and the action columns of ``leg_breach_record`` for
-    many locked open legs whose decision is final: one update. The state of
-    each before, by leg id, for its timeline row."""
+    many locked open legs whose decision is final: one update per distinct
+    action and reason (a handful: the reasons of the common actions vary only
+    with the attempt, the policy's limits or the new date). The state of each
+    leg before, by leg id, for its timeline row."""
     before = {leg.pk: leg.state for leg, _ in breaches}
+    groups: dict[tuple[str, str], list[int]] = {}
     for leg, decision in breaches:
         leg.breach(now, decision.action, decision.reason)
-    Leg.objects.bulk_update(
-        [leg for leg, _ in breaches], ["state", "breached_at", "action", "action_reason"]
-    )
-    for leg, decision in breaches:
+        groups.setdefault((decision.action, decision.reason), []).append(leg.pk)
         leg.action_reason = decision.reason
+    for (action, reason), ids in groups.items():
+        Leg.objects.filter(pk__in=ids).update(
+            state=LegState.BREACHED, breached_at=now, action=action, action_reason=reason[:500]
+        )
     return before
