@@ -4,6 +4,7 @@ one leg writes, and falls back to one leg at a time when the bulk apply fails.""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -136,7 +137,7 @@ def _rows(ret: Return, after: int) -> list[tuple]:
                 e.to_state,
                 e.actor_kind,
                 e.actor_label,
-                e.message.replace(ret.rma, "RMA"),
+                re.sub(r"\(leg \d+\)", "(leg #)", e.message.replace(ret.rma, "RMA")),
                 str(payload).replace(ret.rma, "RMA"),
             )
         )
@@ -282,3 +283,47 @@ def test_a_return_that_changed_more_than_the_attempt_count_is_checked_on_its_own
     assert [o.action for o in out] == ["rescheduled"]
     ret.refresh_from_db()
     assert ret.pickup_attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("stage", "leg_kind", "action"),
+    [
+        ("received", "qc", "escalated_to_supervisor"),
+        ("qc_passed", "refund", "escalated_to_finance"),
+    ],
+)
+def test_bulk_escalations_write_what_the_check_of_one_leg_writes(
+    make_returns, warehouse_api, stage, leg_kind, action
+):
+    # given two returns alike at the same stage: received (QC above the
+    # auto-pass limit) or passed QC with the refund not issued
+    _policy(qc_auto_pass_max=Decimal("0"))
+    one, bulk = make_returns(2)
+    for ret in (one, bulk):
+        events = [{"type": "pickup_completed"}, {"type": "received", "location": "wh-main"}]
+        if stage == "qc_passed":
+            units = list(ret.items.order_by("pk").values_list("unit_id", flat=True))
+            events.append(
+                {"type": "qc_result", "results": [{"unit": u, "passed": True} for u in units]}
+            )
+        for body in events:
+            r = warehouse_api.post(f"/api/v1/returns/{ret.rma}/events/", body, format="json")
+            assert r.status_code == 200, r.json()
+    now = timezone.now()
+    Leg.objects.filter(leg=leg_kind, state="running").update(
+        at_risk_at=now - timedelta(hours=2), due_at=now - timedelta(hours=1)
+    )
+    mark = TimelineEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    # when one leg is checked on its own and the other breached by the sweep
+    single = sla_check_leg(leg_id=Leg.objects.get(return_request=one, leg=leg_kind).pk, now=now)
+    swept = [o for o in sla_sweep(now=now) if o.what == "breached"]
+
+    # then both did the same
+    assert single.action == action
+    assert [(o.leg.return_request_id, o.action, o.reason) for o in swept] == [
+        (bulk.pk, single.action, single.reason)
+    ]
+    assert _rows(bulk, mark) == _rows(one, mark)
+    assert "sla.leg_breached" in [r[1] for r in _rows(bulk, mark)]
+    assert _state(bulk) == _state(one)
