@@ -210,7 +210,11 @@ def breach_decide(
     return's items with their units, in their order, if the caller holds them
     (the sweep reads a chunk's at once); ``holidays``: the leg calendar's."""
     if items is None:
-        items = list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+        items = (
+            list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+            if leg.leg in (LegKind.PICKUP, LegKind.QC)  # the others decide without them
+            else []
+        )
     return DECIDERS[leg.leg](leg, ret, now, items, holidays)
 
 
