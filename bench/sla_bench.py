@@ -232,7 +232,7 @@ def measure(n_ceiling_threads: int, ceiling_seconds: float) -> None:
     print(
         f"sweep (one worker): {breached} legs breached and acted on in {sweep_s:.2f} s: "
         f"{rate:.0f} legs/s, {sweep_s / max(breached, 1) * 1000:.1f} ms per leg, "
-        f"{statements[0] / max(breached, 1):.1f} statements per leg, "
+        f"{statements[0]} statements ({statements[0] / max(breached, 1):.2f} per leg), "
         f"{messages / max(breached, 1):.2f} customer messages per breach, "
         f"{100 * rate / base:.1f} % of the ceiling's tx/s"
     )

@@ -9,13 +9,20 @@ breach. Timeline order: return events → sla sync → restarted leg →
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from couriers.config import shiprocket_configured
 from oms.errors import ApplicationError
+from orders.events import TimelineEntry, timeline_record_rows
+from orders.messaging import MessageSpec, message_enqueue_many
 from orders.models import Order
+from orders.services import event_claim_many
+from orders.states import UnitState
 from refunds.services import refund_escalate
 from returns.models import Return
 from returns.services import (
@@ -26,30 +33,40 @@ from returns.services import (
     return_event_handle,
     return_get_for_update,
     return_lock,
+    return_pickup_failed_many,
 )
+from returns.states import ReturnState, ReturnType
 from sla.events import SYSTEM
 from sla.models import Leg
-from sla.selectors import leg_rma, sla_due_leg_ids
+from sla.selectors import leg_rma, return_sla_rules_set, sla_due_leg_ids
 from sla.services import (
     BreachDecision,
     BreachStep,
+    ChunkContext,
     Outcome,
     breach_decide,
+    leg_breach_entry,
     leg_breach_record,
     leg_breach_start,
     leg_get_for_update,
     leg_mark_at_risk_if_due,
     leg_start,
+    legs_breach_many,
+    legs_mark_at_risk_many,
+    legs_start_many,
+    sla_chunk_context,
     sla_chunk_lock,
     sla_sync,
+    sla_sync_plan,
 )
-from sla.states import OPEN_LEG_STATES, LegKind
+from sla.states import OPEN_LEG_STATES, LegKind, LegState
 
 from .couriers import pickup_reschedule_enqueue
 from .reactions import return_changed
 
 log = logging.getLogger(__name__)
 SWEEP_CHUNK = 200
+PICKUP_FAILED = "pickup_failed"  # the return event of a missed pickup
 
 
 def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None:
@@ -69,8 +86,11 @@ def sla_check_leg(*, leg_id: int, now: datetime | None = None) -> Outcome | None
         return _check_locked(leg, ret, now)
 
 
-def _check_locked(leg: Leg, ret: Return, now: datetime) -> Outcome | None:
-    """The check of one leg whose order, return and row are locked."""
+def _check_locked(
+    leg: Leg, ret: Return, now: datetime, ctx: ChunkContext | None = None
+) -> Outcome | None:
+    """The check of one leg whose order, return and row are locked (``ctx``:
+    its sweep chunk's reads, for the SLA rules)."""
     if leg.state not in OPEN_LEG_STATES:
         return None
     if now < leg.due_at:
@@ -80,6 +100,8 @@ def _check_locked(leg: Leg, ret: Return, now: datetime) -> Outcome | None:
     decision, changed = _act(leg, decision)
     if changed is not None:
         _keep_channel(changed, ret)
+        if ctx is not None and changed.policy_id in ctx.rules:
+            return_sla_rules_set(changed, ctx.rules[changed.policy_id])
         sla_sync(changed, SYSTEM, at=now)
         ret = changed
     if decision.restart:
@@ -166,17 +188,53 @@ def sla_sweep(
     return outcomes
 
 
+class _BulkRefused(Exception):
+    """The chunk's bulk apply met something it does not handle: the chunk's
+    legs are checked one by one instead."""
+
+
+@dataclass
+class _Plan:
+    """A chunk's legs sorted by what the sweep does with them. Decided in
+    memory, applied in a constant number of statements, except ``single``:
+    the rare actions (cancel, keep-it, QC auto-pass, exchange moves, a return
+    with two legs in the chunk), checked one by one as ``sla_check_leg`` does."""
+
+    at_risk: list[Leg] = field(default_factory=list)
+    plain: list[tuple[Leg, BreachDecision]] = field(default_factory=list)
+    finance: list[tuple[Leg, BreachDecision]] = field(default_factory=list)
+    reschedule: list[tuple[Leg, BreachDecision]] = field(default_factory=list)
+    single: set[int] = field(default_factory=set)
+
+
 def _sweep_chunk(leg_ids: list[int], now: datetime) -> list[Outcome]:
     """One transaction: lock what no other runner holds (orders, returns,
     legs, in the lock order of every return change, ``SKIP LOCKED`` so racing
     sweeps and requests never wait on each other; what is skipped is due again
-    at the next sweep), then check each leg in its own savepoint: a leg that
-    fails is rolled back alone, logged, and retried by the next sweep."""
-    outcomes: list[Outcome] = []
+    at the next sweep), read what the decisions need for the whole chunk,
+    decide in memory, then apply the common actions (at risk, escalations,
+    missed pickups booked again) to all their legs at once in a savepoint.
+    The rest, and the whole chunk if the bulk apply fails, is checked leg by
+    leg, each in its own savepoint: a leg that fails is rolled back alone,
+    logged, and retried by the next sweep."""
+    done: dict[int, Outcome] = {}
     with transaction.atomic():
         legs = sla_chunk_lock(leg_ids)
+        ctx = sla_chunk_context(legs)
+        plan = _plan(legs, ctx, now)
+        if len(plan.single) < len(legs):
+            try:
+                with transaction.atomic():
+                    done = _apply_bulk(legs, plan, ctx, now)
+            except Exception as exc:
+                if not isinstance(exc, _BulkRefused):
+                    log.exception("SLA bulk apply failed; checking the chunk leg by leg")
+                legs = sla_chunk_lock([g.pk for g in legs])
+                plan.single = {g.pk for g in legs}
         seen: set[int] = set()
         for leg in legs:
+            if leg.pk not in plan.single:
+                continue
             ret = leg.return_request
             if ret.pk in seen:
                 # An earlier leg of this return changed it: read it again.
@@ -184,10 +242,144 @@ def _sweep_chunk(leg_ids: list[int], now: datetime) -> list[Outcome]:
             seen.add(ret.pk)
             try:
                 with transaction.atomic():
-                    outcome = _check_locked(leg, ret, now)
+                    outcome = _check_locked(leg, ret, now, ctx)
             except Exception:
                 log.exception("SLA check of leg %s failed; retried by the next sweep", leg.pk)
                 continue
             if outcome is not None and outcome.what != "nothing":
-                outcomes.append(outcome)
+                done[leg.pk] = outcome
+    return [done[g.pk] for g in legs if g.pk in done]
+
+
+def _plan(legs: list[Leg], ctx: ChunkContext, now: datetime) -> _Plan:
+    plan = _Plan()
+    per_return = Counter(g.return_request_id for g in legs)
+    for leg in legs:
+        ret = leg.return_request
+        if per_return[ret.pk] > 1:
+            plan.single.add(leg.pk)
+        elif now < leg.due_at:
+            if now >= leg.at_risk_at and leg.state == LegState.RUNNING:
+                plan.at_risk.append(leg)
+        else:
+            try:
+                decision = breach_decide(
+                    leg, ret, now, items=ctx.items[ret.pk], holidays=ctx.leg_holidays(leg)
+                )
+            except Exception:  # the leg's own check logs it
+                plan.single.add(leg.pk)
+                continue
+            if decision.fallback is not None:
+                plan.single.add(leg.pk)
+            elif not decision.steps and not decision.restart:
+                (plan.plain if decision.escalate_until is None else plan.finance).append(
+                    (leg, decision)
+                )
+            elif _reschedule_in_bulk(leg, ret, decision, ctx):
+                plan.reschedule.append((leg, decision))
+            else:
+                plan.single.add(leg.pk)
+    return plan
+
+
+def _reschedule_in_bulk(leg: Leg, ret: Return, decision: BreachDecision, ctx: ChunkContext) -> bool:
+    """A missed pickup booked again whose return event changes nothing but
+    the attempt count: every unit still waits for its pickup (so quality,
+    refunds and the return's closing have nothing to do, as at creation:
+    ``flows.reactions.return_created``), no courier booking is queued by the
+    change, and sla's sync after it changes no leg (the restart aside)."""
+    if not (
+        decision.action == "rescheduled"
+        and decision.restart
+        and decision.customer
+        and decision.escalate_until is None
+        and [s.type for s in decision.steps] == [PICKUP_FAILED]
+        and not decision.steps[0].qc_passed_units
+    ):
+        return False
+    items = ctx.items[ret.pk]
+    if (
+        ret.state != ReturnState.APPROVED
+        or ret.type == ReturnType.QUALITY_REJECTION
+        or not items
+        or any(i.unit.state != UnitState.RETURN_REQUESTED for i in items)
+        or any(i.replacement_unit_id is not None for i in items)
+        or (shiprocket_configured() and not ret.pickup_status)
+    ):
+        return False
+    after = [
+        Leg(pk=g.pk, leg=g.leg, attempt=g.attempt, state=LegState.BREACHED) if g.pk == leg.pk else g
+        for g in ctx.legs[ret.pk]
+    ]
+    money = ret.pk in ctx.money_open
+    return not sla_sync_plan(ret, after, lambda: items, lambda: money)
+
+
+def _apply_bulk(
+    legs: list[Leg], plan: _Plan, ctx: ChunkContext, now: datetime
+) -> dict[int, Outcome]:
+    """Apply the planned actions to all their legs at once; the per-leg
+    outcomes. Same rows as ``_check_locked`` leg by leg: each return's
+    timeline keeps its order (the return event, the restarted leg, the
+    breach, the customer's message)."""
+    decisions = {leg.pk: d for leg, d in plan.plain}
+    for leg, decision in plan.finance:
+        count = refund_escalate(
+            ret=leg.return_request,
+            reason=f"refund SLA breached (leg {leg.pk})",
+            new_date=decision.escalate_until,
+            actor=SYSTEM,
+        )
+        decisions[leg.pk] = decision.counted(count)
+    decisions.update((leg.pk, d) for leg, d in plan.reschedule)
+    # Breached before the action, as ``leg_breach_start``: the restarted leg
+    # is the one open leg of its kind.
+    breached = [(g, decisions[g.pk]) for g in legs if g.pk in decisions]
+    before = legs_breach_many(breached, now)
+    started: dict[int, TimelineEntry] = {}
+    if plan.reschedule:
+        keys = [
+            (f"return:{leg.return_request.rma}", f"sla-leg-{leg.pk}-{PICKUP_FAILED}")
+            for leg, _ in plan.reschedule
+        ]
+        if len(event_claim_many(keys)) != len(keys):
+            raise _BulkRefused  # an event already applied: the leg's own check skips it
+        # The breach has its own customer message: the event queues none.
+        return_pickup_failed_many(
+            [(leg.return_request, d.steps[0].reason) for leg, d in plan.reschedule],
+            SYSTEM,
+            email_customer=False,
+        )
+        new = legs_start_many(
+            [(leg.return_request, leg.leg, leg.attempt + 1) for leg, _ in plan.reschedule],
+            at=now,
+            holidays=ctx.holidays,
+        )
+        for (leg, _), (_, entry) in zip(plan.reschedule, new, strict=True):
+            started[leg.pk] = entry
+            # The reschedule books a new pickup with the courier holding it.
+            pickup_reschedule_enqueue(leg.return_request)
+    at_risk = dict(
+        zip([g.pk for g in plan.at_risk], legs_mark_at_risk_many(plan.at_risk, now), strict=True)
+    )
+    entries: list[TimelineEntry] = []
+    messages: list[MessageSpec] = []
+    outcomes: dict[int, Outcome] = {}
+    for leg in legs:
+        if leg.pk in at_risk:
+            entries.append(at_risk[leg.pk])
+            outcomes[leg.pk] = Outcome(leg, "at_risk")
+        elif leg.pk in decisions:
+            decision = decisions[leg.pk]
+            if leg.pk in started:
+                entries.append(started[leg.pk])
+            entry, message = leg_breach_entry(
+                leg, leg.return_request, decision, now, before=before[leg.pk]
+            )
+            entries.append(entry)
+            if message is not None:
+                messages.append(message)
+            outcomes[leg.pk] = Outcome(leg, "breached", decision.action, decision.reason)
+    timeline_record_rows(entries)
+    message_enqueue_many(messages)
     return outcomes

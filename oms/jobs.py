@@ -77,6 +77,31 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
     return job
 
 
+def job_enqueue_many(task, args_list: list[tuple]) -> list:
+    """``job_enqueue(task, *args)`` for each args tuple, due now: one insert
+    for all of them (a sweep that queues one job per row it changed), each
+    published after commit as ``job_enqueue`` does."""
+    from .models import Job
+
+    if not args_list:
+        return []
+    now = timezone.now()
+    jobs = Job.objects.bulk_create(
+        [
+            Job(
+                task=_task_name(task),
+                args=list(args),
+                due_at=now,
+                next_publish_at=now + job_lease(),
+            )
+            for args in args_list
+        ]
+    )
+    for job in jobs:
+        transaction.on_commit(lambda job=job: job_publish(job))
+    return jobs
+
+
 def _eager() -> bool:
     from oms.celery import app
 

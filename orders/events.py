@@ -123,6 +123,27 @@ def timeline_record_many(
     )
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One row for ``timeline_record_rows``: an event of one order, by one actor."""
+
+    order_id: int
+    event: Event
+    actor: EventActor
+    occurred_at: datetime | None = None
+
+
+def timeline_record_rows(entries: list[TimelineEntry]) -> None:
+    """Rows of several orders in one insert, in the given order (a sweep that
+    changed many returns at once); ``occurred_at`` defaults to now."""
+    if not entries:
+        return
+    now = timezone.now()
+    TimelineEvent.objects.bulk_create(
+        [_row(e.order_id, e.event, e.actor, e.occurred_at or now, "", "") for e in entries]
+    )
+
+
 def timeline_record(
     *,
     order: Order | int,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -19,9 +20,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from oms.jobs import job_enqueue
+from oms.jobs import job_enqueue, job_enqueue_many
 
-from .events import Event, EventActor, timeline_record
+from .events import Event, EventActor, TimelineEntry, timeline_record, timeline_record_rows
 from .models import Order, OutboundMessage
 from .webhooks import EVENT_TYPES, WEBHOOK, channel_wants
 
@@ -52,6 +53,63 @@ def message_enqueue(
 
     job_enqueue(message_deliver_task, message.pk)
     return message
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """One email for ``message_enqueue_many``."""
+
+    order: Order
+    template: str
+    subject: str
+    body: str
+
+
+def message_enqueue_many(specs: list[MessageSpec]) -> list[OutboundMessage | None]:
+    """``message_enqueue`` for many orders with a constant number of
+    statements (the rows, their ``message.queued`` timeline rows and their
+    jobs: three inserts). None where the order has no email, as there."""
+    wanted = [(i, s) for i, s in enumerate(specs) if s.order.email]
+    out: list[OutboundMessage | None] = [None] * len(specs)
+    if not wanted:
+        return out
+    messages = OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                order=s.order,
+                to=s.order.email,
+                template=s.template,
+                subject=s.subject[:255],
+                body=s.body,
+            )
+            for _, s in wanted
+        ]
+    )
+    outbox = EventActor.system("outbox")
+    timeline_record_rows(
+        [
+            TimelineEntry(
+                m.order_id,
+                Event(
+                    "message",
+                    m.pk,
+                    "message.queued",
+                    "",
+                    "pending",
+                    s.subject[:200],
+                    {"template": s.template, "to": m.to},
+                ),
+                outbox,
+            )
+            for m, (_, s) in zip(messages, wanted, strict=True)
+        ]
+    )
+    from .tasks import message_deliver_task
+
+    job_enqueue_many(message_deliver_task, [(m.pk,) for m in messages])
+    for m, (i, _) in zip(messages, wanted, strict=True):
+        out[i] = m
+    return out
 
 
 def message_deliver(*, message_id: int) -> bool:

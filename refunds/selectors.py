@@ -91,6 +91,17 @@ def refund_open_for_return(ret) -> bool:
     return Refund.objects.filter(return_request=ret, state__in=REFUND_UNSETTLED).exists()
 
 
+def refund_open_return_ids(return_ids: list[int]) -> set[int]:
+    """``refund_open_for_return`` for many returns in one query: the ids of
+    those with a refund due but not issued."""
+    return set(
+        Refund.objects.filter(return_request_id__in=return_ids, state__in=REFUND_UNSETTLED)
+        .order_by()
+        .values_list("return_request_id", flat=True)
+        .distinct()
+    )
+
+
 def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
     out: dict[int, list[Refund]] = defaultdict(list)
     for r in (

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import models
 
-from orders.events import Event, EventActor, timeline_record
+from orders.events import Event, EventActor, TimelineEntry, timeline_record
 
 from .models import Return
 
@@ -80,6 +80,20 @@ _BY_KIND = {t.kind: t for t in INPUT_EVENTS}
 EventKind = models.TextChoices("EventKind", [(t.kind.upper(), t.kind) for t in INPUT_EVENTS])
 
 
+def _event(
+    return_request: Return, type_: str, message: str, payload, from_state, to_state
+) -> Event:
+    return Event(
+        "return",
+        return_request.rma,
+        type_,
+        from_state,
+        to_state or return_request.state,
+        message,
+        {"rma": return_request.rma, **(payload or {})},
+    )
+
+
 def return_event(
     return_request: Return,
     type_: str,
@@ -99,13 +113,22 @@ def return_event(
         occurred_at=occurred_at,
         source=source,
         external_id=external_id,
-        event=Event(
-            "return",
-            return_request.rma,
-            type_,
-            from_state,
-            to_state or return_request.state,
-            message,
-            {"rma": return_request.rma, **(payload or {})},
-        ),
+        event=_event(return_request, type_, message, payload, from_state, to_state),
+    )
+
+
+def return_event_entry(
+    return_request: Return,
+    type_: str,
+    *,
+    actor: EventActor,
+    message: str = "",
+    payload: dict | None = None,
+) -> TimelineEntry:
+    """The row ``return_event`` writes, for ``timeline_record_rows`` (many
+    returns in one insert)."""
+    return TimelineEntry(
+        return_request.order_id,
+        _event(return_request, type_, message, payload, "", ""),
+        actor,
     )

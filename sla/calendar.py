@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .models import BusinessCalendar
+from .models import BusinessCalendar, Holiday
 
 
 def add_hours(
@@ -37,3 +37,15 @@ def add_hours(
             remaining -= available
         cursor = datetime.combine(day + timedelta(days=1), calendar.day_start, tz)
     raise ValueError("The calendar has no working time in the next ten years.")
+
+
+def calendar_holidays(calendar_ids: set[int]) -> dict[int, set]:
+    """Each calendar's holidays in one query (``add_hours``'s ``holidays``), for
+    a sweep that adds hours on many legs."""
+    out: dict[int, set] = {c: set() for c in calendar_ids}
+    if calendar_ids:
+        for cid, day in Holiday.objects.filter(calendar_id__in=calendar_ids).values_list(
+            "calendar_id", "date"
+        ):
+            out[cid].add(day)
+    return out

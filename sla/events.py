@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import models
 
-from orders.events import Event, EventActor, timeline_record
+from orders.events import Event, EventActor, TimelineEntry, timeline_record
 
 from .models import Leg
 
@@ -21,7 +21,7 @@ class SlaEventType(models.TextChoices):
     LEG_BREACHED = "sla.leg_breached", "Leg breached"
 
 
-def sla_event(
+def sla_event_entry(
     leg: Leg,
     type_: SlaEventType,
     message: str,
@@ -30,12 +30,12 @@ def sla_event(
     actor: EventActor = SYSTEM,
     before: str = "",
     payload: dict | None = None,
-) -> None:
-    timeline_record(
-        order=leg.return_request.order_id,
-        actor=actor,
-        occurred_at=at,
-        event=Event(
+) -> TimelineEntry:
+    """The row ``sla_event`` writes, for ``timeline_record_rows`` (the sweep
+    writes a chunk's rows in one insert)."""
+    return TimelineEntry(
+        leg.return_request.order_id,
+        Event(
             "sla",
             leg.pk,
             type_.value,
@@ -49,4 +49,20 @@ def sla_event(
                 **(payload or {}),
             },
         ),
+        actor,
+        at,
     )
+
+
+def sla_event(
+    leg: Leg,
+    type_: SlaEventType,
+    message: str,
+    *,
+    at: datetime,
+    actor: EventActor = SYSTEM,
+    before: str = "",
+    payload: dict | None = None,
+) -> None:
+    entry = sla_event_entry(leg, type_, message, at=at, actor=actor, before=before, payload=payload)
+    timeline_record(order=entry.order_id, actor=entry.actor, occurred_at=at, event=entry.event)

@@ -78,6 +78,12 @@ def _return_rules(ret: Return) -> list[SlaRule]:
     return cached
 
 
+def return_sla_rules_set(ret: Return, rules: list[SlaRule]) -> None:
+    """Give a return instance its policy's rules already read (the sweep reads
+    a chunk's policies at once), so ``return_sla_rule`` reads none."""
+    ret.__dict__["_sla_rules"] = rules
+
+
 def return_sla_rule(ret: Return, leg: str) -> SlaRuleView:
     """``sla_rule_for`` for an existing return (its policy, type and channel)."""
     return _best(_return_rules(ret), ret.policy, leg, ret.type, ret.order.channel.code)

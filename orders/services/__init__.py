@@ -28,6 +28,7 @@ from .outbox import outbound_messages_retry
 from .payments import payment_refund_record
 from .units import (
     event_claim,
+    event_claim_many,
     new_reference,
     units_cancel_unshipped,
     units_lock,
@@ -45,6 +46,7 @@ __all__ = [
     "OrderData",
     "PaymentData",
     "event_claim",
+    "event_claim_many",
     "new_reference",
     "order_cancel_units",
     "order_create",

@@ -124,6 +124,26 @@ def event_claim(*, source: str, external_id: str) -> bool:
     return True
 
 
+def event_claim_many(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """``event_claim`` for many (source, external id) pairs in two statements:
+    the pairs claimed now (those already processed are left out). A pair
+    claimed by another transaction meanwhile raises ``IntegrityError``: the
+    caller runs in a savepoint and falls back to ``event_claim`` one by one."""
+    keys = [k for k in dict.fromkeys(keys) if k[1]]
+    if not keys:
+        return set()
+    done = set(
+        ProcessedEvent.objects.filter(external_id__in=[e for _, e in keys]).values_list(
+            "source", "external_id"
+        )
+    )
+    new = [k for k in keys if k not in done]
+    ProcessedEvent.objects.bulk_create(
+        [ProcessedEvent(source=src, external_id=ext) for src, ext in new]
+    )
+    return set(new)
+
+
 def units_cancel_unshipped(
     units: list[Unit],
     *,

@@ -32,6 +32,7 @@ from .events import (
     return_event_actor,
     return_event_claim,
     return_event_handle,
+    return_pickup_failed_many,
 )
 from .payout import return_payout_details_set
 from .plan import (
@@ -73,6 +74,7 @@ __all__ = [
     "return_lock",
     "return_payout_details_set",
     "return_pickup_booked",
+    "return_pickup_failed_many",
     "return_pickup_not_booked",
     "return_pickup_requested",
     "return_pickup_unserviceable",

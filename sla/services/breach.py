@@ -10,15 +10,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from oms.dates import fmt
-from orders.messaging import message_enqueue
+from orders.events import TimelineEntry, timeline_record
+from orders.messaging import MessageSpec, message_enqueue
 from orders.states import UnitState
 from returns.models import Return, ReturnItem
 from returns.states import NO_PICKUP
 
 from ..calendar import add_hours
-from ..events import SlaEventType, sla_event
+from ..events import SlaEventType, sla_event_entry
 from ..models import Leg
-from ..states import LegKind
+from ..states import LegKind, LegState
 
 
 @dataclass
@@ -61,9 +62,11 @@ class BreachDecision:
         return replace(self, reason=self.reason.format(count=count))
 
 
-def _on_pickup_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
+def _on_pickup_breach(
+    leg: Leg, ret: Return, now: datetime, items: list[ReturnItem], holidays: set | None
+) -> BreachDecision:
     policy = ret.policy
-    if ReturnItem.objects.filter(return_request=ret, replacement_unit__isnull=False).exists():
+    if any(i.replacement_unit_id is not None for i in items):
         # The replacement already shipped (exchange-first): cancelling or
         # keep-it would give it away, so a person must chase the original.
         return BreachDecision(
@@ -84,11 +87,11 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
             ),
             restart=True,
         )
-    waiting = (
-        ReturnItem.objects.filter(return_request=ret, unit__state=UnitState.RETURN_REQUESTED)
-        .exclude(resolution__in=NO_PICKUP)
-        .select_related("unit")
-    )
+    waiting = [
+        i
+        for i in items
+        if i.unit.state == UnitState.RETURN_REQUESTED and i.resolution not in NO_PICKUP
+    ]
     value = sum((i.unit.net_paid for i in waiting), Decimal("0"))
     attempts = policy.max_pickup_attempts
     if value <= policy.keep_it_max_value:
@@ -112,14 +115,12 @@ def _on_pickup_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
     )
 
 
-def _on_qc_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
+def _on_qc_breach(
+    leg: Leg, ret: Return, now: datetime, items: list[ReturnItem], holidays: set | None
+) -> BreachDecision:
     policy = ret.policy
-    waiting = list(
-        ReturnItem.objects.filter(return_request=ret, unit__state=UnitState.RETURNED).values_list(
-            "unit_id", flat=True
-        )
-    )
-    value = sum((i.unit.net_paid for i in ret.items.select_related("unit")), Decimal("0"))
+    waiting = [i.unit_id for i in items if i.unit.state == UnitState.RETURNED]
+    value = sum((i.unit.net_paid for i in items), Decimal("0"))
     low_risk = ret.risk_score < policy.risk_threshold / 2
     low_value = value <= policy.qc_auto_pass_max
     if waiting and low_risk and low_value:
@@ -144,7 +145,9 @@ def _on_qc_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
 REFUND_INSTEAD = "We couldn't ship your exchange in time, so we're refunding you instead."
 
 
-def _on_exchange_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
+def _on_exchange_breach(
+    leg: Leg, ret: Return, now: datetime, items: list[ReturnItem], holidays: set | None
+) -> BreachDecision:
     """First breach: move the replacement to another location or an allowed
     variant and restart the clock. After that (or with no alternative): refund."""
     if leg.attempt > 1:
@@ -174,8 +177,10 @@ def _on_exchange_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
     )
 
 
-def _on_refund_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
-    new_date = add_hours(now, Decimal("48"), leg.calendar)
+def _on_refund_breach(
+    leg: Leg, ret: Return, now: datetime, items: list[ReturnItem], holidays: set | None
+) -> BreachDecision:
+    new_date = add_hours(now, Decimal("48"), leg.calendar, holidays)
     return BreachDecision(
         "escalated_to_finance",
         f"{{count}} refund(s) escalated to finance; new date {fmt(new_date)}",
@@ -184,7 +189,8 @@ def _on_refund_breach(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
     )
 
 
-DECIDERS: dict[str, Callable[[Leg, Return, datetime], BreachDecision]] = {
+Decider = Callable[[Leg, Return, datetime, list[ReturnItem], set | None], BreachDecision]
+DECIDERS: dict[str, Decider] = {
     LegKind.PICKUP: _on_pickup_breach,
     LegKind.QC: _on_qc_breach,
     LegKind.EXCHANGE_DISPATCH: _on_exchange_breach,
@@ -192,9 +198,24 @@ DECIDERS: dict[str, Callable[[Leg, Return, datetime], BreachDecision]] = {
 }
 
 
-def breach_decide(leg: Leg, ret: Return, now: datetime) -> BreachDecision:
-    """What the system does about a breached leg (reads only)."""
-    return DECIDERS[leg.leg](leg, ret, now)
+def breach_decide(
+    leg: Leg,
+    ret: Return,
+    now: datetime,
+    *,
+    items: list[ReturnItem] | None = None,
+    holidays: set | None = None,
+) -> BreachDecision:
+    """What the system does about a breached leg (reads only). ``items``: the
+    return's items with their units, in their order, if the caller holds them
+    (the sweep reads a chunk's at once); ``holidays``: the leg calendar's."""
+    if items is None:
+        items = (
+            list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+            if leg.leg in (LegKind.PICKUP, LegKind.QC)  # the others decide without them
+            else []
+        )
+    return DECIDERS[leg.leg](leg, ret, now, items, holidays)
 
 
 def leg_breach_start(leg: Leg, now: datetime) -> str:
@@ -206,14 +227,13 @@ def leg_breach_start(leg: Leg, now: datetime) -> str:
     return before
 
 
-def leg_breach_record(
+def leg_breach_entry(
     leg: Leg, ret: Return, decision: BreachDecision, now: datetime, *, before: str
-) -> Outcome:
-    """The action columns, the ``sla.leg_breached`` row and the customer's message."""
+) -> tuple[TimelineEntry, MessageSpec | None]:
+    """The ``sla.leg_breached`` row and the customer's message of a breach
+    (``leg.action`` set), for one insert each across a sweep's chunk."""
     action, reason = decision.action, decision.reason
-    Leg.objects.filter(pk=leg.pk).update(action=action, action_reason=reason[:500])
-    leg.action, leg.action_reason = action, reason
-    sla_event(
+    entry = sla_event_entry(
         leg,
         SlaEventType.LEG_BREACHED,
         f"{leg.get_leg_display()} breached → {action.replace('_', ' ')}: {reason}",
@@ -221,11 +241,50 @@ def leg_breach_record(
         before=before,
         payload={"action": action, "reason": reason},
     )
+    message = None
     if decision.customer:
-        message_enqueue(
+        message = MessageSpec(
             order=ret.order,
             template=f"sla_{leg.leg}_breach",
             subject=f"An update on your return {ret.rma}",
             body=decision.customer,
         )
+    return entry, message
+
+
+def leg_breach_record(
+    leg: Leg, ret: Return, decision: BreachDecision, now: datetime, *, before: str
+) -> Outcome:
+    """The action columns, the ``sla.leg_breached`` row and the customer's message."""
+    action, reason = decision.action, decision.reason
+    Leg.objects.filter(pk=leg.pk).update(action=action, action_reason=reason[:500])
+    leg.action, leg.action_reason = action, reason
+    entry, message = leg_breach_entry(leg, ret, decision, now, before=before)
+    timeline_record(order=entry.order_id, actor=entry.actor, occurred_at=now, event=entry.event)
+    if message is not None:
+        message_enqueue(
+            order=message.order,
+            template=message.template,
+            subject=message.subject,
+            body=message.body,
+        )
     return Outcome(leg, "breached", action, reason)
+
+
+def legs_breach_many(breaches: list[tuple[Leg, BreachDecision]], now: datetime) -> dict[int, str]:
+    """``leg_breach_start`` and the action columns of ``leg_breach_record`` for
+    many locked open legs whose decision is final: one update per distinct
+    action and reason (a handful: the reasons of the common actions vary only
+    with the attempt, the policy's limits or the new date). The state of each
+    leg before, by leg id, for its timeline row."""
+    before = {leg.pk: leg.state for leg, _ in breaches}
+    groups: dict[tuple[str, str], list[int]] = {}
+    for leg, decision in breaches:
+        leg.breach(now, decision.action, decision.reason)
+        groups.setdefault((decision.action, decision.reason), []).append(leg.pk)
+        leg.action_reason = decision.reason
+    for (action, reason), ids in groups.items():
+        Leg.objects.filter(pk__in=ids).update(
+            state=LegState.BREACHED, breached_at=now, action=action, action_reason=reason[:500]
+        )
+    return before

@@ -5,20 +5,21 @@ risk at 80% of their time."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
 
 from oms.dates import fmt
-from orders.events import EventActor
+from orders.events import EventActor, TimelineEntry, timeline_record
 from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
 from returns.models import Return, ReturnItem
 from returns.states import NO_PICKUP, PickupStatus, Resolution, ReturnState, ReturnType
 
 from ..calendar import add_hours
-from ..events import SYSTEM, SlaEventType, sla_event
+from ..events import SYSTEM, SlaEventType, sla_event, sla_event_entry
 from ..models import Leg, SlaRule
 from ..selectors import return_sla_rule
 from ..states import OPEN_LEG_STATES, LegKind, LegState
@@ -40,12 +41,13 @@ CLOSED_EVENT = {
 }
 
 
-def leg_start(
-    ret: Return, kind: str, *, at: datetime, attempt: int = 1, actor: EventActor = SYSTEM
+def _leg_new(
+    ret: Return, kind: str, *, at: datetime, attempt: int, holidays: dict[int, set] | None
 ) -> Leg:
     rule = return_sla_rule(ret, kind)
     hours, calendar, owner = rule.hours, rule.calendar, rule.owner_team
-    leg = Leg.objects.create(
+    days = None if holidays is None or calendar is None else holidays[calendar.pk]
+    return Leg(
         return_request=ret,
         leg=kind,
         attempt=attempt,
@@ -53,10 +55,14 @@ def leg_start(
         hours=hours,
         calendar=calendar,
         started_at=at,
-        at_risk_at=add_hours(at, hours * Decimal("0.8"), calendar),
-        due_at=add_hours(at, hours, calendar),
+        at_risk_at=add_hours(at, hours * Decimal("0.8"), calendar, days),
+        due_at=add_hours(at, hours, calendar, days),
     )
-    sla_event(
+
+
+def _started(leg: Leg, at: datetime, actor: EventActor) -> TimelineEntry:
+    hours, calendar = leg.hours, leg.calendar
+    return sla_event_entry(
         leg,
         SlaEventType.LEG_STARTED,
         f"{leg.get_leg_display()} clock started ({hours}h"
@@ -64,12 +70,37 @@ def leg_start(
         + f"), due {fmt(leg.due_at, '%d %b %H:%M')}",
         at=at,
         actor=actor,
-        payload={"attempt": attempt, "owner": owner},
+        payload={"attempt": leg.attempt, "owner": leg.owner_team},
     )
+
+
+def leg_start(
+    ret: Return, kind: str, *, at: datetime, attempt: int = 1, actor: EventActor = SYSTEM
+) -> Leg:
+    leg = _leg_new(ret, kind, at=at, attempt=attempt, holidays=None)
+    leg.save(force_insert=True)
+    entry = _started(leg, at, actor)
+    timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
     # No ETA task per leg: beat's sla-sweep runs every minute and finds the leg
     # at 80 % and at 100 % through the partial indexes (an ETA 48 h away would
     # also outlive Redis's one-hour visibility timeout and be redelivered).
     return leg
+
+
+def legs_start_many(
+    starts: list[tuple[Return, str, int]],
+    *,
+    at: datetime,
+    holidays: dict[int, set],
+    actor: EventActor = SYSTEM,
+) -> list[tuple[Leg, TimelineEntry]]:
+    """``leg_start`` for many (return, kind, attempt): one insert for the legs;
+    their ``sla.leg_started`` rows are returned for the caller's one timeline
+    insert (``holidays``: ``calendar_holidays`` of every rule's calendar)."""
+    legs = Leg.objects.bulk_create(
+        [_leg_new(r, kind, at=at, attempt=n, holidays=holidays) for r, kind, n in starts]
+    )
+    return [(leg, _started(leg, at, actor)) for leg in legs]
 
 
 def _close(
@@ -88,49 +119,43 @@ def _close(
     )
 
 
-def sla_sync(
-    ret: Return,
-    actor: EventActor,
-    *,
-    at: datetime | None = None,
-    created_items: list[ReturnItem] | None = None,
-) -> None:
-    """Reaction to every return change: start the legs that should be running
-    and complete those whose completing event happened.
+@dataclass(frozen=True)
+class SyncStep:
+    """One change of ``sla_sync``: close ``leg`` (``close`` is ``Leg.complete``
+    or ``Leg.cancel``, ``why`` on the timeline), or start a leg of ``kind``."""
 
-    ``created_items``: the return was created in this transaction and these
-    are its items, units loaded: it has no legs and no refunds yet, so neither
-    is read."""
-    at = at or timezone.now()
-    legs = (
-        []
-        if created_items is not None
-        else list(
-            Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
-        )
-    )
+    leg: Leg | None = None
+    close: Callable[[Leg, datetime], None] | None = None
+    why: str = ""
+    kind: str = ""
+    attempt: int = 1
+
+
+def sla_sync_plan(
+    ret: Return,
+    legs: list[Leg],
+    items: Callable[[], list[ReturnItem]],
+    money_open: Callable[[], bool],
+) -> list[SyncStep]:
+    """What ``sla_sync`` changes (reads only): ``legs`` are all the return's
+    legs, oldest first; ``items`` (units loaded) and ``money_open`` (a refund
+    due, not issued) are read only when needed."""
     open_legs = {g.leg: g for g in legs if g.state in OPEN_LEG_STATES}
     ever = {g.leg for g in legs}
     if ret.state in (ReturnState.CANCELLED, ReturnState.REJECTED):
-        for leg in open_legs.values():
-            _close(leg, Leg.cancel, at, actor, f"return {ret.state}")
-        return
+        return [SyncStep(leg, Leg.cancel, f"return {ret.state}") for leg in open_legs.values()]
     if ret.state == ReturnState.PENDING_REVIEW:
-        return
-    items = (
-        created_items
-        if created_items is not None
-        else list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
-    )
-    physical = [i for i in items if i.resolution not in NO_PICKUP]
+        return []
+    physical = [i for i in items() if i.resolution not in NO_PICKUP]
     states = [i.unit.state for i in physical]
+    steps: list[SyncStep] = []
 
     def want(kind: str, started: bool, done: bool) -> None:
         leg = open_legs.get(kind)
         if leg is not None and done:
-            _close(leg, Leg.complete, at, actor, "completing event recorded")
+            steps.append(SyncStep(leg, Leg.complete, "completing event recorded"))
         elif leg is None and started and not done and kind not in ever:
-            leg_start(ret, kind, at=at, actor=actor)
+            steps.append(SyncStep(kind=kind))
 
     if ret.type != ReturnType.DOORSTEP_REFUSAL:
         # With a courier, the pickup clock runs from the booking, not the approval.
@@ -159,13 +184,51 @@ def sla_sync(
             for i in exchanges
         ),
     )
-    money_open = created_items is None and refund_open_for_return(ret)
+    money = money_open()
     refund_leg = open_legs.get(LegKind.REFUND)
-    if refund_leg is None and money_open:
+    if refund_leg is None and money:
         attempt = 1 + sum(1 for g in legs if g.leg == LegKind.REFUND)
-        leg_start(ret, LegKind.REFUND, at=at, attempt=attempt, actor=actor)
-    elif refund_leg is not None and not money_open:
-        _close(refund_leg, Leg.complete, at, actor, "refund issued")
+        steps.append(SyncStep(kind=LegKind.REFUND, attempt=attempt))
+    elif refund_leg is not None and not money:
+        steps.append(SyncStep(refund_leg, Leg.complete, "refund issued"))
+    return steps
+
+
+def sla_sync(
+    ret: Return,
+    actor: EventActor,
+    *,
+    at: datetime | None = None,
+    created_items: list[ReturnItem] | None = None,
+) -> None:
+    """Reaction to every return change: start the legs that should be running
+    and complete those whose completing event happened.
+
+    ``created_items``: the return was created in this transaction and these
+    are its items, units loaded: it has no legs and no refunds yet, so neither
+    is read."""
+    at = at or timezone.now()
+    legs = (
+        []
+        if created_items is not None
+        else list(
+            Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
+        )
+    )
+
+    def items() -> list[ReturnItem]:
+        if created_items is not None:
+            return created_items
+        return list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+
+    def money_open() -> bool:
+        return created_items is None and refund_open_for_return(ret)
+
+    for step in sla_sync_plan(ret, legs, items, money_open):
+        if step.leg is not None and step.close is not None:
+            _close(step.leg, step.close, at, actor, step.why)
+        else:
+            leg_start(ret, step.kind, at=at, attempt=step.attempt, actor=actor)
 
 
 def leg_get_for_update(leg_id: int) -> Leg | None:

@@ -20,7 +20,7 @@ from .. import resolve
 from .cancel import _cancelled, _relocate
 from .data import QcResult, ReturnEventData
 from .exchange import _difference_collected, _exchange_dispatched
-from .pickup import _pickup_completed, _pickup_failed
+from .pickup import _pickup_completed, _pickup_failed, return_pickup_failed_many
 from .qc import _qc_result
 from .receipt import _received
 
@@ -30,6 +30,7 @@ __all__ = [
     "return_event_actor",
     "return_event_claim",
     "return_event_handle",
+    "return_pickup_failed_many",
 ]
 
 HANDLERS = {
