@@ -16,6 +16,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 from rest_framework.renderers import JSONRenderer
@@ -261,6 +263,11 @@ def test_order_and_return_bodies_are_unchanged(
         assert r.status_code == 201, r.json()
 
     rmas = [refund.json()["rma"], exchange.json()["rma"], rma]
+    # (the assessment, pattern and repair are read with the items: no
+    # deferred field is loaded afterwards)
+    with CaptureQueriesContext(connection) as ctx:
+        storefront_api.get(f"/api/v1/returns/{rma}/")
+    assert len([q for q in ctx.captured_queries if '"oms_cache"' not in q["sql"]]) <= 6
     defect_body = storefront_api.get(f"/api/v1/returns/{rma}/").json()
     assert defect_body["units"][0]["assessment"]["pattern"] is not None
     assert defect_body["units"][0]["evidence_photos"] == 2
