@@ -84,14 +84,17 @@ ORDER_DETAIL_FIELDS = (
 
 def order_detail(number: str) -> OrderDetail:
     """One order for its body in five statements, whatever its size."""
-    order = (
+    # number is unique: no ORDER BY (first() would sort by the model's
+    # ordering, and an ORDER BY makes the compiler hash every joined column)
+    found = list(
         Order.objects.select_related("channel", "customer")
         .only(*ORDER_DETAIL_FIELDS)
         .filter(number=number)
-        .first()
+        .order_by()[:1]
     )
-    if order is None:
+    if not found:
         raise NotFound(f"Order {number} does not exist.")
+    order = found[0]
     lines = list(
         Line.objects.filter(order_id=order.pk)
         .order_by("position")

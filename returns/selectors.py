@@ -122,15 +122,17 @@ def return_get_for_detail(rma: str) -> Return:
     """The return with only what its body reads: not the order's raw payload,
     the policy's rules or the encrypted payout details (its items are read
     by the caller, with what the body shows of them)."""
-    return_request = (
+    # rma is unique: no ORDER BY (first() would sort by the model's ordering,
+    # and an ORDER BY makes the compiler hash every joined column)
+    found = list(
         Return.objects.select_related("order", "policy", "location")
         .only(*RETURN_DETAIL_FIELDS)
         .filter(rma=rma)
-        .first()
+        .order_by()[:1]
     )
-    if return_request is None:
+    if not found:
         raise NotFound(f"Return {rma} does not exist.")
-    return return_request
+    return found[0]
 
 
 def return_list(*, state: str | None = None, order: str | None = None):
