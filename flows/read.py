@@ -14,7 +14,12 @@ from quality.selectors import assessment_body
 from refunds.loyalty import order_loyalty
 from refunds.selectors import refunds_for_returns
 from returns.models import Return, ReturnItem
-from returns.selectors import order_returns, return_get_for_detail, return_timeline
+from returns.selectors import (
+    RETURN_DETAIL_FIELDS,
+    order_returns,
+    return_get_for_detail,
+    return_timeline,
+)
 from returns.states import PickupStatus
 from sla import selectors as sla_selectors
 from sla.selectors import leg_body, return_legs
@@ -93,15 +98,20 @@ def _photo_count_sql() -> str:
     )
 
 
-def return_detail_items(return_request: Return) -> list[ReturnItem]:
-    """The return's items, oldest first, with what the body shows of each in
-    the same statement: the unit and its SKU, the reason, the exchange SKU,
-    and quality's assessment (with its pattern), repair order and evidence
-    photo count (``photo_count``). ``quality.selectors.return_quality`` reads
-    the same in four statements."""
+def return_detail_rows(rma: str) -> tuple[Return, list[ReturnItem]]:
+    """The return and its items, oldest first, in one statement, with what
+    the body shows of each: the return's order number, policy version and
+    location; per item the unit and its SKU, the reason, the exchange SKU, and
+    quality's assessment (with its pattern), repair order and evidence photo
+    count (``photo_count``; ``quality.selectors.return_quality`` reads the
+    same in four statements). A return without items (none is created so) is
+    read on its own."""
     items = (
-        ReturnItem.objects.filter(return_request_id=return_request.pk)
+        ReturnItem.objects.filter(return_request__rma=rma)
         .select_related(
+            "return_request__order",
+            "return_request__policy",
+            "return_request__location",
             "unit__sku",
             "reason",
             "exchange_sku",
@@ -109,7 +119,7 @@ def return_detail_items(return_request: Return) -> list[ReturnItem]:
             "assessment__pattern__defect_type",
             "repair_order",
         )
-        .only(*ITEM_DETAIL_FIELDS)
+        .only(*ITEM_DETAIL_FIELDS, *(f"return_request__{f}" for f in RETURN_DETAIL_FIELDS))
         .annotate(
             # no parameters: the SQL is names from model metadata (_photo_count_sql)
             photo_count=RawSQL(_photo_count_sql(), (), output_field=IntegerField())  # noqa: S611
@@ -118,7 +128,10 @@ def return_detail_items(return_request: Return) -> list[ReturnItem]:
         # column (about a millisecond for this many), the sort costs nothing.
         .order_by()
     )
-    return sorted(items, key=_by_pk)
+    rows = sorted(items, key=_by_pk)
+    if not rows:
+        return return_get_for_detail(rma), []
+    return rows[0].return_request, rows
 
 
 def _item_quality(item: ReturnItem) -> dict:
@@ -136,10 +149,9 @@ def _item_quality(item: ReturnItem) -> dict:
 
 def return_detail(rma: str) -> dict:
     """The body of GET /returns/{rma}/; ``timeline`` holds the TimelineEvent
-    rows (the API serializes them). Five statements whatever the number of
-    units (six when the return has refunds: their tenders)."""
-    return_request = return_get_for_detail(rma)
-    items = return_detail_items(return_request)
+    rows (the API serializes them). Four statements whatever the number of
+    units (five when the return has refunds: their tenders)."""
+    return_request, items = return_detail_rows(rma)
     refunds = return_refunds(return_request)
     units = [_unit_body(i) for i in items]
     data = {

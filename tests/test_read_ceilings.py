@@ -7,10 +7,10 @@ the view's and is not counted.
 
 Order detail: the order (with its channel and customer), lines, units,
 payments, shipments, returns; plus the loyalty adjustments for an order with
-loyalty points. Return detail: the return (with its order number, policy
-version and location), its items (with unit, SKU, reason, exchange SKU and
-quality's assessment, repair and photo count), refunds, their tenders (only
-when there are refunds), timeline, SLA legs.
+loyalty points. Return detail: its items with the return (its order
+number, policy version and location), each item's unit, SKU, reason,
+exchange SKU and quality's assessment, repair and photo count; refunds, their
+tenders (only when there are refunds), timeline, SLA legs.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from tests.returns.helpers import create, unit_ids, walk_to_qc
 pytestmark = pytest.mark.django_db
 
 ORDER_DETAIL = 6
-RETURN_DETAIL = 5
-RETURN_DETAIL_WITH_REFUNDS = 6
+RETURN_DETAIL = 4
+RETURN_DETAIL_WITH_REFUNDS = 5
 
 
 def _statements(api, path: str) -> int:
