@@ -5,17 +5,24 @@ composed here, above the apps, in the order the API has always shown."""
 
 from __future__ import annotations
 
+from django.db.models import IntegerField
+from django.db.models.expressions import RawSQL
+
 from orders.models import Order
-from quality.selectors import return_quality
+from quality.models import Evidence, EvidencePhoto
+from quality.selectors import assessment_body
 from refunds.loyalty import order_loyalty
 from refunds.selectors import refunds_for_returns
-from returns.models import Return
-from returns.selectors import order_returns, return_get, return_timeline
+from returns.models import Return, ReturnItem
+from returns.selectors import (
+    RETURN_DETAIL_FIELDS,
+    order_returns,
+    return_get_for_detail,
+    return_timeline,
+)
 from returns.states import PickupStatus
 from sla import selectors as sla_selectors
 from sla.selectors import leg_body, return_legs
-
-NO_QUALITY = {"defect_type": None, "evidence_photos": 0, "assessment": None, "repair": None}
 
 
 def order_detail_extend(order: Order, data: dict) -> dict:
@@ -23,16 +30,6 @@ def order_detail_extend(order: Order, data: dict) -> dict:
     for an order without loyalty points)."""
     data["returns"] = order_returns(order)
     data["loyalty"] = order_loyalty(order)
-    return data
-
-
-def return_detail_extend(return_request: Return, data: dict) -> dict:
-    """The return body's ``sla`` key, then per unit its defect type, evidence
-    count, assessment and repair order."""
-    data["sla"] = [leg_body(g) for g in return_legs(return_request)]
-    quality = return_quality(return_request)
-    for unit in data["units"]:
-        unit.update(quality.get(unit["id"], dict(NO_QUALITY)))
     return data
 
 
@@ -48,12 +45,115 @@ def return_event_rows(return_request: Return, refunds: list | None = None):
     return return_timeline(return_request, [r.pk for r in refunds])
 
 
+# What the body reads of an item and what it joins (quality.selectors.
+# assessment_body reads the assessment and pattern fields). FSM states are
+# loaded: the transition mixin reads them when a row is loaded.
+ITEM_DETAIL_FIELDS = (
+    "return_request_id",
+    "unit_id",
+    "resolution",
+    "price_difference",
+    "difference_collected",
+    "replacement_unit_id",
+    "qc_passed",
+    "grade",
+    "disposition",
+    "qc_notes",
+    "defect_code",
+    "reason__code",
+    "exchange_sku__code",
+    "unit__line_id",
+    "unit__state",
+    "unit__sku__code",
+    "assessment__warranty",
+    "assessment__warranty_ends_at",
+    "assessment__serial_match",
+    "assessment__recommendation",
+    "assessment__decided_automatically",
+    "assessment__applied",
+    "assessment__reasons",
+    "assessment__pattern__serial_from",
+    "assessment__pattern__serial_to",
+    "assessment__pattern__batch",
+    "assessment__pattern__outcome",
+    "assessment__pattern__sku__code",
+    "assessment__pattern__defect_type__code",
+    "repair_order__state",
+    "repair_order__shipment_id",
+)
+
+
+def _photo_count_sql() -> str:
+    """Evidence photos of the outer ReturnItem row, as a scalar subquery.
+    Raw SQL: the same subquery built with Subquery/Coalesce took about as long
+    to compile as the whole items query (1.2 ms more per request, measured)."""
+    # Only table and column names from the models' metadata; no value, no input.
+    photo, evidence, item = EvidencePhoto._meta, Evidence._meta, ReturnItem._meta
+    return (
+        f'SELECT COUNT(*) FROM "{photo.db_table}" INNER JOIN "{evidence.db_table}" '  # noqa: S608
+        f'ON "{photo.db_table}"."{photo.get_field("evidence").column}" = '
+        f'"{evidence.db_table}"."{evidence.pk.column}" '
+        f'WHERE "{evidence.db_table}"."{evidence.get_field("return_item").column}" = '
+        f'"{item.db_table}"."{item.pk.column}"'
+    )
+
+
+def return_detail_rows(rma: str) -> tuple[Return, list[ReturnItem]]:
+    """The return and its items, oldest first, in one statement, with what
+    the body shows of each: the return's order number, policy version and
+    location; per item the unit and its SKU, the reason, the exchange SKU, and
+    quality's assessment (with its pattern), repair order and evidence photo
+    count (``photo_count``; ``quality.selectors.return_quality`` reads the
+    same in four statements). A return without items (none is created so) is
+    read on its own."""
+    items = (
+        ReturnItem.objects.filter(return_request__rma=rma)
+        .select_related(
+            "return_request__order",
+            "return_request__policy",
+            "return_request__location",
+            "unit__sku",
+            "reason",
+            "exchange_sku",
+            "assessment__pattern__sku",
+            "assessment__pattern__defect_type",
+            "repair_order",
+        )
+        .only(*ITEM_DETAIL_FIELDS, *(f"return_request__{f}" for f in RETURN_DETAIL_FIELDS))
+        .annotate(
+            # no parameters: the SQL is names from model metadata (_photo_count_sql)
+            photo_count=RawSQL(_photo_count_sql(), (), output_field=IntegerField())  # noqa: S611
+        )
+        # Sorted here: an ORDER BY makes the compiler hash every selected
+        # column (about a millisecond for this many), the sort costs nothing.
+        .order_by()
+    )
+    rows = sorted(items, key=_by_pk)
+    if not rows:
+        return return_get_for_detail(rma), []
+    return rows[0].return_request, rows
+
+
+def _item_quality(item: ReturnItem) -> dict:
+    """What ``quality.selectors.return_quality`` gives for one item."""
+    repair = getattr(item, "repair_order", None)
+    return {
+        "defect_type": item.defect_code or None,
+        "evidence_photos": item.photo_count,
+        "assessment": assessment_body(getattr(item, "assessment", None)),
+        "repair": None
+        if repair is None
+        else {"id": repair.pk, "state": repair.state, "shipment": repair.shipment_id},
+    }
+
+
 def return_detail(rma: str) -> dict:
     """The body of GET /returns/{rma}/; ``timeline`` holds the TimelineEvent
-    rows (the API serializes them)."""
-    return_request = return_get(rma)
+    rows (the API serializes them). Four statements whatever the number of
+    units (five when the return has refunds: their tenders)."""
+    return_request, items = return_detail_rows(rma)
     refunds = return_refunds(return_request)
-    units = [_unit_body(i) for i in return_request.items.all()]
+    units = [_unit_body(i) for i in items]
     data = {
         "rma": return_request.rma,
         "order": return_request.order.number,
@@ -86,8 +186,12 @@ def return_detail(rma: str) -> dict:
         "refunds": [_refund_body(r) for r in refunds],
         "timeline": return_event_rows(return_request, refunds),
     }
-    # sla's legs and quality's per-unit keys
-    return return_detail_extend(return_request, data)
+    # sla's legs, then quality's per-unit keys (read with the items)
+    data["sla"] = [leg_body(g) for g in return_legs(return_request)]
+    quality = {i.unit_id: _item_quality(i) for i in items}
+    for unit in data["units"]:
+        unit.update(quality[unit["id"]])
+    return data
 
 
 def _unit_body(i) -> dict:

@@ -67,10 +67,11 @@ def order_returnable(order: Order) -> list[dict]:
 
 def order_returns(order: Order) -> list[dict]:
     """The order body's ``returns`` key."""
-    return [
-        {"rma": r.rma, "type": r.type, "state": r.state}
-        for r in order.returns.order_by("created_at", "pk")
-    ]
+    return list(
+        Return.objects.filter(order_id=order.pk)
+        .order_by("created_at", "pk")
+        .values("rma", "type", "state")
+    )
 
 
 def return_get(rma: str) -> Return:
@@ -90,6 +91,48 @@ def return_get(rma: str) -> Return:
     if return_request is None:
         raise NotFound(f"Return {rma} does not exist.")
     return return_request
+
+
+RETURN_DETAIL_FIELDS = (
+    "rma",
+    "order_id",
+    "order__number",
+    "type",
+    "is_full_return",
+    "state",
+    "policy__version",
+    "refund_method",
+    "channel",
+    "location__code",
+    "pickup_attempts",
+    "courier",
+    "pickup_status",
+    "awb",
+    "courier_name",
+    "pickup_scheduled_at",
+    "pickup_error",
+    "risk_score",
+    "risk_reasons",
+    "estimate",
+    "created_at",
+)
+
+
+def return_get_for_detail(rma: str) -> Return:
+    """The return with only what its body reads: not the order's raw payload,
+    the policy's rules or the encrypted payout details (its items are read
+    by the caller, with what the body shows of them)."""
+    # rma is unique: no ORDER BY (first() would sort by the model's ordering,
+    # and an ORDER BY makes the compiler hash every joined column)
+    found = list(
+        Return.objects.select_related("order", "policy", "location")
+        .only(*RETURN_DETAIL_FIELDS)
+        .filter(rma=rma)
+        .order_by()[:1]
+    )
+    if not found:
+        raise NotFound(f"Return {rma} does not exist.")
+    return found[0]
 
 
 def return_list(*, state: str | None = None, order: str | None = None):

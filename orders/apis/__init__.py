@@ -13,7 +13,9 @@ from .orders import (
     PaymentOutput,
     ShipmentOutput,
     UnitOutput,
+    order_body,
     order_payload,
+    timeline_body,
 )
 from .shipments import ShipmentCreateApi, ShipmentDeliveredApi
 
@@ -31,5 +33,7 @@ __all__ = [
     "ShipmentDeliveredApi",
     "ShipmentOutput",
     "UnitOutput",
+    "order_body",
     "order_payload",
+    "timeline_body",
 ]

@@ -9,13 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flows.read import return_detail
-from orders.apis import ERRORS, OrderTimelineApi
+from orders.apis import ERRORS, OrderTimelineApi, timeline_body
 
 
 def return_payload(rma: str) -> dict:
     """The return's body as the API shows it (timeline rows serialized)."""
     data = return_detail(rma)
-    data["timeline"] = OrderTimelineApi.Output(data["timeline"], many=True).data
+    data["timeline"] = timeline_body(data["timeline"])
     return data
 
 
