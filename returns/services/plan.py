@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import SKU
@@ -115,7 +117,16 @@ def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
 
 
 def _load_order(number: str, *, lock: bool) -> Order:
-    qs = Order.objects.select_related("customer", "channel")
+    """The order (with ``default_location_id``: where a return without a
+    warehouse of its own goes, ``inventory.services.location_default``)."""
+    from inventory.models import Location
+
+    qs = Order.objects.select_related("customer", "channel").annotate(
+        default_location_id=Coalesce(
+            Subquery(Location.objects.filter(is_default=True).order_by("code").values("pk")[:1]),
+            Subquery(Location.objects.filter(kind="warehouse").order_by("pk").values("pk")[:1]),
+        )
+    )
     if lock:
         qs = qs.select_for_update(of=("self",))
     order = qs.filter(number=number).first()
