@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
-from django.db.models import Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from inventory.models import SKU
+from inventory.states import LocationKind
 from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict
 from orders.allocation import exchange_difference
@@ -120,23 +121,32 @@ def _load_order(number: str, *, lock: bool) -> Order:
     """The order; to create a return (``lock``), locked and with
     ``default_location_id``: where a return without a warehouse of its own
     goes (``inventory.services.location_default``)."""
-    from inventory.models import Location
-
     # Not the payload as received (``raw``, large for a storefront's order).
     qs = Order.objects.select_related("customer", "channel").defer("raw")
     if lock:
+        warehouse = [LocationKind.WAREHOUSE.value]
         qs = qs.select_for_update(of=("self",)).annotate(
-            default_location_id=Coalesce(
-                Subquery(
-                    Location.objects.filter(is_default=True).order_by("code").values("pk")[:1]
-                ),
-                Subquery(Location.objects.filter(kind="warehouse").order_by("pk").values("pk")[:1]),
-            )
+            default_location_id=RawSQL(_default_location_sql(), warehouse)  # noqa: S611 - fixed SQL, values bound
         )
     order = qs.filter(number=number).first()
     if order is None:
         raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
     return order
+
+
+@cache
+def _default_location_sql() -> str:
+    """``location_default``'s id as a scalar subquery (as SQL: compiled as a
+    queryset expression it cost more than a query of its own)."""
+    from django.db import connection
+
+    from inventory.models import Location
+
+    table = connection.ops.quote_name(Location._meta.db_table)
+    return (
+        f"SELECT COALESCE((SELECT id FROM {table} WHERE is_default ORDER BY code LIMIT 1), "  # noqa: S608 - quoted table name, values bound
+        f"(SELECT id FROM {table} WHERE kind = %s ORDER BY id LIMIT 1))"
+    )
 
 
 def _order_units(order: Order) -> dict[int, Unit]:
