@@ -40,17 +40,27 @@ def return_changed(ret: Return, actor: EventActor, *, sync_sla: bool = True) -> 
         return_close(ret, actor)
 
 
+def return_created_waits(ret: Return, items: list[ReturnItem]) -> bool:
+    """True when a return approved as it was created needs only its SLA clock
+    (``return_created``): while every unit still waits for its pickup, none
+    of steps 1, 2 and 4 of ``return_changed`` can do anything (no defect line
+    to assess, no refund due: keep-it and instant refunds need a kept or
+    picked-up unit; nothing settled). A quality rejection, a kept unit or a
+    configured courier (it books the pickup, step 3, before the clock
+    starts) takes the whole chain instead."""
+    return (
+        ret.type != ReturnType.QUALITY_REJECTION
+        and all(i.unit.state == UnitState.RETURN_REQUESTED for i in items)
+        and not shiprocket_configured()
+    )
+
+
 def return_created(ret: Return, items: list[ReturnItem], actor: EventActor) -> bool:
     """The reactions to a return approved as it was created, in the same
-    transaction. While every unit still waits for its pickup, none of steps
-    1, 2 and 4 of ``return_changed`` can do anything (no defect line to
-    assess, no refund due: keep-it and instant refunds need a kept or
-    picked-up unit; nothing settled), so only the SLA clock starts, from the
-    items in hand. Otherwise the whole chain runs. True when the short way
-    was taken (the items' units are then as the caller holds them)."""
-    waiting = all(i.unit.state == UnitState.RETURN_REQUESTED for i in items)
-    # A configured courier books the pickup (step 3) before the clock starts.
-    if ret.type == ReturnType.QUALITY_REJECTION or not waiting or shiprocket_configured():
+    transaction: only the SLA clock, from the items in hand, when
+    ``return_created_waits``; otherwise the whole chain. True when the short
+    way was taken (the items' units are then as the caller holds them)."""
+    if not return_created_waits(ret, items):
         return_changed(ret, actor)
         return False
     sla_sync(ret, actor, created_items=items)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from oms.errors import ApplicationError, Conflict
-from orders.events import EventActor
+from orders.events import EventActor, timeline_batch
 from quality.services import return_items_validate
 from refunds.calculator import order_payments, refund_quote
 from returns.events import ReturnEventType
@@ -26,7 +26,7 @@ from returns.services import (
 from returns.states import ReturnState
 from sla.selectors import return_promised_dates
 
-from .reactions import return_created
+from .reactions import return_changed, return_created, return_created_waits
 from .return_events import return_handle_event
 
 
@@ -50,17 +50,28 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
     """Create a return. All or nothing: a unit already in an open return, or
     an exchange that cannot be reserved, refuses the whole request (409). An
     approved return's reactions (keep-it refunds, SLA legs) run before the
-    customer's message."""
+    customer's message.
+
+    The timeline rows of the creation (units, return, SLA legs, the message)
+    go in one insert (``timeline_batch``) when the return is held or only its
+    SLA clock starts; the whole reaction chain reads the timeline (refunds
+    due), so it runs after the rows so far are written."""
     try:
         with transaction.atomic():
-            plan = return_plan(req, lock=True)
-            return_request, items = return_create_from_plan(req, plan, actor)
-            held_as_is = True
-            if return_request.state != ReturnState.PENDING_REVIEW:
-                keep_units_on_approval(return_request, items, actor)
-                held_as_is = return_created(return_request, items, actor)
-            dates = return_promised_dates(return_request, legs=[])  # sla's clock
-            return_created_notify(return_request, items, plan, dates)
+            with timeline_batch():
+                plan = return_plan(req, lock=True)
+                return_request, items = return_create_from_plan(req, plan, actor)
+                approved = return_request.state != ReturnState.PENDING_REVIEW
+                if approved:
+                    keep_units_on_approval(return_request, items, actor)
+                held_as_is = not approved or return_created_waits(return_request, items)
+                if held_as_is:
+                    if approved:
+                        return_created(return_request, items, actor)
+                    _notify(return_request, items, plan)
+            if not held_as_is:
+                return_changed(return_request, actor)
+                _notify(return_request, items, plan)
             # The objects the transaction holds, for the caller's response
             # (returns.apis.create); when the full chain ran they may be stale.
             if held_as_is:
@@ -71,6 +82,11 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
         if conflict is not None:
             raise conflict from exc
         raise
+
+
+def _notify(return_request: Return, items: list, plan: Plan) -> None:
+    dates = return_promised_dates(return_request, legs=[])  # sla's clock
+    return_created_notify(return_request, items, plan, dates)
 
 
 def return_modify_lines(*, rma: str, keep_units: list[int], actor: EventActor) -> Return:

@@ -6,6 +6,9 @@ the same transaction as the change they describe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -118,9 +121,46 @@ def timeline_record_many(
         return
     order_id = order if isinstance(order, int) else order.pk
     at = occurred_at or timezone.now()
-    TimelineEvent.objects.bulk_create(
-        [_row(order_id, e, actor, at, source, external_id) for e in events]
-    )
+    rows = [_row(order_id, e, actor, at, source, external_id) for e in events]
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(rows)
+        return
+    TimelineEvent.objects.bulk_create(rows)
+
+
+# The rows recorded inside ``timeline_batch``, waiting for one insert.
+_batch: ContextVar[list[TimelineEvent] | None] = ContextVar("timeline_batch", default=None)
+
+
+@contextmanager
+def timeline_batch() -> Iterator[None]:
+    """Collect the timeline rows recorded inside and insert them in one
+    statement, in the order they were recorded, when the block ends without
+    an exception (on an exception they are dropped with the transaction).
+    For a use case whose steps each write a row or two (a return's creation:
+    units, return, SLA legs, the customer message). Use it only around steps
+    that neither read the timeline nor roll back part of the transaction and
+    carry on: a row recorded inside a savepoint that rolls back would still be
+    written. Nested blocks join the outer one."""
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        timeline_flush()
+    finally:
+        _batch.reset(token)
+
+
+def timeline_flush() -> None:
+    """Write the rows ``timeline_batch`` holds so far (before a step that may
+    read the timeline or catch a rolled-back savepoint); a no-op outside one."""
+    rows = _batch.get()
+    if rows:
+        TimelineEvent.objects.bulk_create(rows)
+        rows.clear()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from tests.returns.helpers import create, unit_ids
 
 pytestmark = pytest.mark.django_db
 
-CREATE_REFUND_ONLY = 20
+CREATE_REFUND_ONLY = 15
 
 
 def _statements(call) -> tuple[int, object]:
@@ -39,7 +39,7 @@ def delivered(make_sku, make_order, deliver_order):
     return order
 
 
-def test_a_refund_only_return_is_created_in_at_most_20_statements(delivered, storefront_api):
+def test_a_refund_only_return_is_created_in_at_most_15_statements(delivered, storefront_api):
     # given a delivered order and a storefront key that has called before
     assert storefront_api.get("/api/v1/orders/?limit=1").status_code == 200
     body = {

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from inventory.services import InsufficientStock, Move, stock_move_many
@@ -47,6 +47,8 @@ def return_create_from_plan(
         if location is None:
             raise _err("location", f"unknown location {req.location!r}.")
     held = plan.risk_score >= plan.policy.risk_threshold
+    # The order's warehouse, else the default one (read with the order).
+    warehouse_id = order.ship_from_id or _default_location_id(order)
     return_request = Return.objects.create(
         rma=new_reference("RMA"),
         order=order,
@@ -56,30 +58,32 @@ def return_create_from_plan(
         policy=plan.policy,
         refund_method=req.refund_method,
         payout_details=req.payout or {},
-        location=location or order.ship_from or inventory_location_default(),
+        location_id=location.pk if location is not None else warehouse_id,
         risk_score=plan.risk_score,
         risk_reasons=plan.risk_reasons,
         estimate=plan.breakdown,
         channel=req.channel,
         approved_at=None if held else timezone.now(),
     )
-    items = ReturnItem.objects.bulk_create(
-        [
-            ReturnItem(
-                return_request=return_request,
-                unit=p.unit,
-                reason=p.reason,
-                resolution=p.resolution,
-                exchange_sku=p.exchange_sku,
-                price_difference=p.price_difference,
-                customer_serial=p.serial,
-                customer_note=p.note,
-                defect_code=p.defect_code,
-            )
-            for p in plan.items
-        ]
-    )
-    _reserve_exchanges(return_request, items, actor)
+    items = [
+        ReturnItem(
+            return_request=return_request,
+            unit=p.unit,
+            reason=p.reason,
+            resolution=p.resolution,
+            exchange_sku=p.exchange_sku,
+            price_difference=p.price_difference,
+            customer_serial=p.serial,
+            customer_note=p.note,
+            defect_code=p.defect_code,
+        )
+        for p in plan.items
+    ]
+    # Reserved before the items are written, so they are written with
+    # ``reserved_at``; the order's lock is held, so nothing else reserves for
+    # these units meanwhile, and a refusal rolls the whole return back.
+    _reserve_exchanges(return_request, items, actor, warehouse_id)
+    ReturnItem.objects.bulk_create(items)
     units_transition(
         [p.unit for p in plan.items],
         "request_return",
@@ -132,33 +136,49 @@ def return_created_notify(
     )
 
 
-def _reserve_exchanges(return_request: Return, items: list[ReturnItem], actor: EventActor) -> None:
+def _default_location_id(order) -> int | None:
+    """``inventory.services.location_default``'s id, annotated on the order
+    by ``returns.services.plan`` (read here when an order comes without it)."""
+    if hasattr(order, "default_location_id"):
+        return order.default_location_id
+    location = inventory_location_default()
+    return location.pk if location is not None else None
+
+
+def _reserve_exchanges(
+    return_request: Return, items: list[ReturnItem], actor: EventActor, warehouse_id: int | None
+) -> None:
+    """Reserve the replacements at the order's warehouse (else the default
+    one) and mark the (unsaved) items reserved there. ``InsufficientStock``
+    refuses the whole return: it leaves the transaction, which rolls back."""
     wanted = [i for i in items if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)]
     if not wanted:
         return
-    location = return_request.order.ship_from or inventory_location_default()
+    from inventory.models import Location
+
+    location = Location.objects.filter(pk=warehouse_id).first() if warehouse_id else None
     if location is None:
         raise Conflict("No warehouse to reserve the exchange from.", code="insufficient_stock")
     counts: dict[int, int] = defaultdict(int)
     for item in wanted:
         counts[item.exchange_sku_id] += 1
     try:
-        with transaction.atomic():
-            stock_move_many(
-                [
-                    Move(sku_id, location.pk, n, Bucket.SELLABLE, Bucket.RESERVED)
-                    for sku_id, n in counts.items()
-                ],
-                reason="exchange_reserve",
-                reference=return_request.rma,
-            )
+        stock_move_many(
+            [
+                Move(sku_id, location.pk, n, Bucket.SELLABLE, Bucket.RESERVED)
+                for sku_id, n in counts.items()
+            ],
+            reason="exchange_reserve",
+            reference=return_request.rma,
+        )
     except InsufficientStock as exc:
         raise InsufficientStock(
             f"The exchange cannot be reserved: {exc.extra.get('sku')} is out of stock at {location.code}. "
             "Nothing was created; choose another variant or a refund.",
             extra={**exc.extra, "field": "items"},
         ) from exc
-    ReturnItem.objects.filter(pk__in=[i.pk for i in wanted]).update(reserved_at=location)
+    if return_request.location_id == location.pk:
+        return_request.location = location
     for item in wanted:
         item.reserved_at = location
     return_event(

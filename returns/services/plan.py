@@ -7,10 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from inventory.models import SKU
+from inventory.states import LocationKind
 from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict
 from orders.allocation import exchange_difference
@@ -115,13 +118,57 @@ def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
 
 
 def _load_order(number: str, *, lock: bool) -> Order:
-    qs = Order.objects.select_related("customer", "channel")
+    """The order; to create a return (``lock``), locked and with
+    ``default_location_id``: where a return without a warehouse of its own
+    goes (``inventory.services.location_default``)."""
+    # Not the payload as received (``raw``, large for a storefront's order).
+    qs = Order.objects.select_related("customer", "channel").defer("raw")
     if lock:
-        qs = qs.select_for_update(of=("self",))
+        warehouse = [LocationKind.WAREHOUSE.value]
+        qs = qs.select_for_update(of=("self",)).annotate(
+            default_location_id=RawSQL(_default_location_sql(), warehouse)  # noqa: S611 - fixed SQL, values bound
+        )
     order = qs.filter(number=number).first()
     if order is None:
         raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
     return order
+
+
+@cache
+def _default_location_sql() -> str:
+    """``location_default``'s id as a scalar subquery (as SQL: compiled as a
+    queryset expression it cost more than a query of its own)."""
+    from django.db import connection
+
+    from inventory.models import Location
+
+    table = connection.ops.quote_name(Location._meta.db_table)
+    return (
+        f"SELECT COALESCE((SELECT id FROM {table} WHERE is_default ORDER BY code LIMIT 1), "  # noqa: S608 - quoted table name, values bound
+        f"(SELECT id FROM {table} WHERE kind = %s ORDER BY id LIMIT 1))"
+    )
+
+
+def _order_units(order: Order) -> dict[int, Unit]:
+    """Every unit of the order with its SKU and line, by id; a replacement
+    line's original unit (``unit_never_returnable`` reads it) is set from
+    these when it is one of them (an exchange's replacement is added to the
+    order it replaces a unit of), else read with one more query."""
+    units = {
+        u.pk: u
+        for u in Unit.objects.filter(order=order)
+        .select_related("sku", "line")
+        .order_by("line_id", "index")
+    }
+    lines = [u.line for u in units.values() if u.line.replacement_for_id]
+    if lines:
+        missing = {ln.replacement_for_id for ln in lines} - set(units)
+        originals = Unit.objects.in_bulk(missing) if missing else {}
+        for line in lines:
+            line.replacement_for = units.get(line.replacement_for_id) or originals.get(
+                line.replacement_for_id
+            )
+    return units
 
 
 def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
@@ -133,12 +180,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
         raise _err("items", "a return needs at least one item.")
     order = _load_order(req.order, lock=lock)
     policy = policy_current()
-    units = {
-        u.pk: u
-        for u in Unit.objects.filter(order=order)
-        .select_related("sku", "line", "line__replacement_for")
-        .order_by("line_id", "index")
-    }
+    units = _order_units(order)
     reasons = {r.code: r for r in ReturnReason.objects.filter(active=True)}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
     exchange_skus = (
