@@ -26,11 +26,20 @@ def order_detail_extend(order: Order, data: dict) -> dict:
     return data
 
 
-def return_detail_extend(return_request: Return, data: dict) -> dict:
+def return_detail_extend(
+    return_request: Return, data: dict, legs: list | None = None, quality: dict | None = None
+) -> dict:
     """The return body's ``sla`` key, then per unit its defect type, evidence
-    count, assessment and repair order."""
-    data["sla"] = [leg_body(g) for g in return_legs(return_request)]
-    quality = return_quality(return_request)
+    count, assessment and repair order. ``legs`` (the return's SLA legs) and
+    ``quality`` (``return_quality``'s answer) when the caller holds them;
+    read when not given."""
+    if legs is None:
+        legs = return_legs(return_request)
+    else:
+        legs = sorted(legs, key=lambda g: (g.started_at, g.pk))
+    data["sla"] = [leg_body(g) for g in legs]
+    if quality is None:
+        quality = return_quality(return_request)
     for unit in data["units"]:
         unit.update(quality.get(unit["id"], dict(NO_QUALITY)))
     return data
@@ -48,12 +57,28 @@ def return_event_rows(return_request: Return, refunds: list | None = None):
     return return_timeline(return_request, [r.pk for r in refunds])
 
 
-def return_detail(rma: str) -> dict:
+def return_detail(
+    rma: str,
+    *,
+    return_request: Return | None = None,
+    items: list | None = None,
+    refunds: list | None = None,
+    legs: list | None = None,
+    quality: dict | None = None,
+) -> dict:
     """The body of GET /returns/{rma}/; ``timeline`` holds the TimelineEvent
-    rows (the API serializes them)."""
-    return_request = return_get(rma)
-    refunds = return_refunds(return_request)
-    units = [_unit_body(i) for i in return_request.items.all()]
+    rows (the API serializes them). A change that holds the return (with its
+    order, policy and location), its items (with unit, SKU, reason and
+    exchange SKU, in primary-key order), its refunds (newest first, tenders
+    and credit note loaded), its SLA legs or its quality keys passes them
+    in: they are not read again."""
+    if return_request is None:
+        return_request = return_get(rma)
+    if refunds is None:
+        refunds = return_refunds(return_request)
+    if items is None:
+        items = list(return_request.items.all())
+    units = [_unit_body(i) for i in items]
     data = {
         "rma": return_request.rma,
         "order": return_request.order.number,
@@ -87,7 +112,7 @@ def return_detail(rma: str) -> dict:
         "timeline": return_event_rows(return_request, refunds),
     }
     # sla's legs and quality's per-unit keys
-    return return_detail_extend(return_request, data)
+    return return_detail_extend(return_request, data, legs, quality)
 
 
 def _unit_body(i) -> dict:

@@ -30,10 +30,13 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -66,15 +69,55 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
     # waits in the table for the sweep, so no broker holds ETA messages for
     # days (Redis would hand them out again after its visibility timeout).
     soon = due_at <= now + job_lease() or _eager()
-    job = Job.objects.create(
+    job = Job(
         task=_task_name(task),
         args=list(args),
         due_at=due_at,
         next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
     )
-    if soon:
-        transaction.on_commit(lambda: job_publish(job))
+    batch = _batch.get()
+    if batch is not None and len(connection.savepoint_ids) == batch[0]:
+        batch[1].append((job, soon))
+        return job
+    _jobs_write([(job, soon)])
     return job
+
+
+def _jobs_write(jobs: list) -> None:
+    from .models import Job
+
+    if len(jobs) == 1:
+        jobs[0][0].save(force_insert=True)
+    else:
+        Job.objects.bulk_create([job for job, _ in jobs])
+    for job, soon in jobs:
+        if soon:
+            transaction.on_commit(lambda job=job: job_publish(job))
+
+
+# (savepoints open when the batch began, [(job, publish at commit)])
+_batch: ContextVar[tuple[int, list] | None] = ContextVar("jobs_batch", default=None)
+
+
+@contextmanager
+def jobs_batched() -> Iterator[None]:
+    """Inside (in one transaction), the jobs enqueued are written in one INSERT
+    when the block ends, in order, and published after commit as usual. A job
+    enqueued inside a savepoint opened within the block is written at once,
+    so a savepoint rolled back takes it with it. Nested blocks write with the
+    outermost one; an exception discards the kept jobs (their transaction
+    rolls back)."""
+    if _batch.get() is not None:
+        yield
+        return
+    kept: list = []
+    token = _batch.set((len(connection.savepoint_ids), kept))
+    try:
+        yield
+        if kept:
+            _jobs_write(kept)
+    finally:
+        _batch.reset(token)
 
 
 def _eager() -> bool:

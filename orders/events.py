@@ -6,9 +6,13 @@ the same transaction as the change they describe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from .models import Order, TimelineEvent
@@ -105,6 +109,43 @@ def _row(
     )
 
 
+@dataclass
+class _Batch:
+    rows: list[TimelineEvent]
+    depth: int  # savepoints open when the batch began
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("timeline_batch", default=None)
+
+
+@contextmanager
+def timeline_batched() -> Iterator[None]:
+    """Inside (in one transaction), timeline rows are kept and written in one
+    INSERT when the block ends, in the order they were recorded. A row
+    recorded inside a savepoint opened within the block is written at once,
+    so a savepoint rolled back takes its rows with it (the kept rows are not
+    written inside it). Read the timeline inside the block only after ``timeline_flush()``.
+    Nested blocks write with the outermost one. An exception discards the kept
+    rows (their transaction rolls back)."""
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set(_Batch([], len(connection.savepoint_ids)))
+    try:
+        yield
+        timeline_flush()
+    finally:
+        _batch.reset(token)
+
+
+def timeline_flush() -> None:
+    """Write the rows a ``timeline_batched`` block has kept so far."""
+    batch = _batch.get()
+    if batch is not None and batch.rows:
+        rows, batch.rows = batch.rows, []
+        TimelineEvent.objects.bulk_create(rows)
+
+
 def timeline_record_many(
     *,
     order: Order | int,
@@ -118,9 +159,12 @@ def timeline_record_many(
         return
     order_id = order if isinstance(order, int) else order.pk
     at = occurred_at or timezone.now()
-    TimelineEvent.objects.bulk_create(
-        [_row(order_id, e, actor, at, source, external_id) for e in events]
-    )
+    rows = [_row(order_id, e, actor, at, source, external_id) for e in events]
+    batch = _batch.get()
+    if batch is not None and len(connection.savepoint_ids) == batch.depth:
+        batch.rows += rows
+        return
+    TimelineEvent.objects.bulk_create(rows)
 
 
 def timeline_record(

@@ -30,7 +30,9 @@ from .returns_money import (
     order_payments,
     refund_due_breakdown,
     refund_estimate,
+    refund_money_rows,
     refund_quote,
+    refund_unit_rows,
     tax_share,
     tenders_promised,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "order_payments",
     "price_return",
     "refund_due_breakdown",
+    "refund_money_rows",
+    "refund_unit_rows",
     "refund_estimate",
     "refund_quote",
     "split_tenders",

@@ -94,13 +94,18 @@ def sla_sync(
     *,
     at: datetime | None = None,
     created_items: list[ReturnItem] | None = None,
-) -> None:
+    items: list[ReturnItem] | None = None,
+    money_open: bool | None = None,
+) -> list[Leg]:
     """Reaction to every return change: start the legs that should be running
-    and complete those whose completing event happened.
+    and complete those whose completing event happened. Returns the return's
+    legs afterwards, in primary-key order.
 
     ``created_items``: the return was created in this transaction and these
     are its items, units loaded: it has no legs and no refunds yet, so neither
-    is read."""
+    is read. ``items``: the return's items as the caller's transaction holds
+    them (units current); ``money_open``: True when the caller knows a refund
+    of the return is due and not issued (it just created one)."""
     at = at or timezone.now()
     legs = (
         []
@@ -109,19 +114,20 @@ def sla_sync(
             Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
         )
     )
+    for g in legs:
+        g.return_request = ret  # the timeline rows name it: no read
     open_legs = {g.leg: g for g in legs if g.state in OPEN_LEG_STATES}
     ever = {g.leg for g in legs}
     if ret.state in (ReturnState.CANCELLED, ReturnState.REJECTED):
         for leg in open_legs.values():
             _close(leg, Leg.cancel, at, actor, f"return {ret.state}")
-        return
+        return legs
     if ret.state == ReturnState.PENDING_REVIEW:
-        return
-    items = (
-        created_items
-        if created_items is not None
-        else list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
-    )
+        return legs
+    if created_items is not None:
+        items = created_items
+    elif items is None:
+        items = list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
     physical = [i for i in items if i.resolution not in NO_PICKUP]
     states = [i.unit.state for i in physical]
 
@@ -130,7 +136,7 @@ def sla_sync(
         if leg is not None and done:
             _close(leg, Leg.complete, at, actor, "completing event recorded")
         elif leg is None and started and not done and kind not in ever:
-            leg_start(ret, kind, at=at, actor=actor)
+            legs.append(leg_start(ret, kind, at=at, actor=actor))
 
     if ret.type != ReturnType.DOORSTEP_REFUSAL:
         # With a courier, the pickup clock runs from the booking, not the approval.
@@ -159,13 +165,15 @@ def sla_sync(
             for i in exchanges
         ),
     )
-    money_open = created_items is None and refund_open_for_return(ret)
+    if money_open is None:
+        money_open = created_items is None and refund_open_for_return(ret)
     refund_leg = open_legs.get(LegKind.REFUND)
     if refund_leg is None and money_open:
         attempt = 1 + sum(1 for g in legs if g.leg == LegKind.REFUND)
-        leg_start(ret, LegKind.REFUND, at=at, attempt=attempt, actor=actor)
+        legs.append(leg_start(ret, LegKind.REFUND, at=at, attempt=attempt, actor=actor))
     elif refund_leg is not None and not money_open:
         _close(refund_leg, Leg.complete, at, actor, "refund issued")
+    return legs
 
 
 def leg_get_for_update(leg_id: int) -> Leg | None:
