@@ -8,8 +8,8 @@ from couriers.config import shiprocket_configured
 from orders.events import EventActor
 from orders.states import UnitState
 from quality.services import quality_react
-from refunds.selectors import refund_open_for_return
 from refunds.models import Refund
+from refunds.selectors import refund_open_for_return
 from refunds.services import refund_create_due, refund_create_due_held
 from returns.models import Return, ReturnItem
 from returns.services import return_close, return_settled
@@ -62,18 +62,23 @@ class ReturnChange:
 
 def return_changed_held(ret: Return, actor: EventActor, change: ReturnChange) -> None:
     """``return_changed`` for a change that holds the return's items
-    (``change.items``, from ``return_items(..., lock_units=True)``): the same
-    steps in the same order, on those objects. The order is already locked
-    (``return_get_for_update``), so refunds does not lock it again; SLA sees
-    the refund just created without reading it back."""
+    (``change.items``, from ``return_items`` in this transaction, under the
+    order's lock; every step keeps them current): the same steps in the same
+    order, on those objects. The order is already locked and loaded with the
+    return (``return_get_for_update``, ``return_lock``), so refunds does not
+    lock or read it again; SLA sees the refund just created without reading
+    it back."""
     quality_react(ret, actor, items=change.items)
     due = refund_create_due_held(ret, actor, change.items)
     change.refunds += due.created
     if change.refunds_before is None:
         change.refunds_before = due.before
     courier_react(ret, actor)
-    change.legs = sla_sync(ret, actor, items=change.items, money_open=True if due.created else None)
-    if return_settled(ret, change.items) and not refund_open_for_return(ret):
+    # Whether money is still due on the return: asked once, for SLA and close
+    # alike (no step between them changes refunds).
+    money_open = bool(due.created) or refund_open_for_return(ret)
+    change.legs = sla_sync(ret, actor, items=change.items, money_open=money_open)
+    if return_settled(ret, change.items) and not money_open:
         return_close(ret, actor)
         for item in change.items:
             item.is_open = False

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from orders.events import EventActor
+from oms.jobs import jobs_batched
+from orders.events import EventActor, timeline_batched
 from refunds.gateways import GatewayError, GatewayResult
 from refunds.models import Refund
 from refunds.services import (
@@ -16,9 +17,9 @@ from refunds.services import (
     refund_issue_money,
     refund_retry_check,
 )
-from returns.services import return_lock
+from returns.services import return_items, return_lock
 
-from .reactions import return_changed
+from .reactions import ReturnChange, return_changed, return_changed_held
 
 
 def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
@@ -29,10 +30,16 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
     the gateway's reason."""
     actor = actor or EventActor.system("refunds")
     try:
-        with transaction.atomic():
+        # Timeline rows and jobs written in one statement each at the end.
+        with transaction.atomic(), timeline_batched(), jobs_batched():
             refund, issued = refund_issue_money(refund_id, actor)
             if issued and refund.return_request_id is not None:
-                return_changed(return_lock(refund.return_request_id), actor)
+                # The order is locked (refund_issue_money): the reactions go
+                # on the return's items, read once (units not locked, as before).
+                ret = return_lock(refund.return_request_id)
+                return_changed_held(
+                    ret, actor, ReturnChange(return_items(ret, related=("unit__sku",)))
+                )
             return refund
     except GatewayError as exc:
         refund_issue_failed(refund_id=refund_id, actor=actor, exc=exc)

@@ -11,7 +11,6 @@ from refunds.selectors import refunds_read
 from refunds.services.recovery import recoveries_open_for_failed_qc
 from returns.events import ReturnEventType
 from returns.models import Return
-from returns.states import ReturnType
 from returns.services import (
     ReturnEventData,
     return_event_actor,
@@ -20,6 +19,7 @@ from returns.services import (
     return_get_for_update,
     return_items,
 )
+from returns.states import ReturnType
 
 from .reactions import ReturnChange, return_changed, return_changed_held
 

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from refunds.models import Refund
 from returns.models import ReturnPolicy
+from tests.quality.conftest import image_file
 from tests.returns.helpers import create, event, unit_ids
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,12 @@ def delivered(make_sku, make_order, deliver_order):
     )
     deliver_order(order)
     return order
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -107,7 +114,8 @@ def test_the_statements_do_not_grow_with_the_units_inspected(
     count_two, r2 = _statements(_qc(warehouse_api, two, units[1:3]))
 
     # then both create their refund in the same number of statements
-    assert r1.status_code == 200 and r2.status_code == 200, (r1.json(), r2.json())
+    assert r1.status_code == 200, r1.json()
+    assert r2.status_code == 200, r2.json()
     assert Refund.objects.filter(return_request__rma=two).get().items.count() == 2
     assert count_two == count_one, (count_one, count_two)
     assert count_two <= QC_WITH_REFUND, count_two
@@ -133,9 +141,7 @@ def test_the_qc_body_is_what_the_return_reads_back(delivered, storefront_api, wa
     assert {leg["leg"]: leg["state"] for leg in out["sla"]}["refund"] == "running"
 
 
-def test_a_failed_qc_body_is_what_the_return_reads_back(
-    delivered, storefront_api, warehouse_api
-):
+def test_a_failed_qc_body_is_what_the_return_reads_back(delivered, storefront_api, warehouse_api):
     # given a received return of one unit
     unit = unit_ids(delivered)[0]
     rma = _received(storefront_api, warehouse_api, delivered, _refund_items([unit]))
@@ -174,4 +180,32 @@ def test_a_qc_body_lists_the_refunds_made_before_it(
 
     # then the body has both refunds, newest first, as the return reads back
     assert [r["kind"] for r in out["refunds"]] == ["return", "keep_it"]
+    assert out == _read_back(storefront_api, rma)
+
+
+def test_an_inspection_body_is_what_the_return_reads_back(
+    delivered, storefront_api, warehouse_api, media_root
+):
+    # given a received return of one unit
+    unit = unit_ids(delivered)[0]
+    rma = _received(storefront_api, warehouse_api, delivered, _refund_items([unit]))
+
+    # when the QC screen inspects it with a checklist and a photo
+    r = warehouse_api.post(
+        f"/api/v1/returns/{rma}/inspections/",
+        {
+            "unit": unit,
+            "passed": "true",
+            "grade": "B",
+            "checklist": '{"powers_on": true, "cosmetic_ok": true}',
+            "photos": [image_file()],
+        },
+        format="multipart",
+    )
+
+    # then its body (built from what the QC change held) matches the stored return
+    assert r.status_code == 201, r.json()
+    out = r.json()
+    assert out["units"][0]["qc"]["grade"] == "B"
+    assert [x["state"] for x in out["refunds"]] == ["pending"]
     assert out == _read_back(storefront_api, rma)

@@ -105,9 +105,7 @@ COVERED_KINDS = (
 )
 
 
-def refund_unit_rows(
-    order: Order, unit_ids: list[int]
-) -> tuple[list[tuple], set[tuple[int, str]]]:
+def refund_unit_rows(order: Order, unit_ids: list[int]) -> tuple[list[tuple], set[tuple[int, str]]]:
     """In one query: every unit of the order as ``refund_due_breakdown`` reads
     it (pk, state, net paid), and which of ``unit_ids`` a refund item of each
     kind in ``COVERED_KINDS`` already covers, as (unit, kind) pairs."""

@@ -103,7 +103,9 @@ class ReturnEventApi(APIView):
         if change is None:
             return Response(return_payload(rma))
         # A QC result: the body from what the change held, not read again.
-        return Response(return_payload(rma, **return_events.return_event_held(return_request, change)))
+        return Response(
+            return_payload(rma, **return_events.return_event_held(return_request, change))
+        )
 
 
 # Receipt and QC belong to the warehouse (a supervisor may act for it): with

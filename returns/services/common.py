@@ -69,10 +69,12 @@ def return_get_for_update(rma: str) -> Return:
 
 
 def return_lock(return_id: int) -> Return:
-    """Lock a return by id (its order's lock is already held)."""
+    """Lock a return by id (its order's lock is already held); its order comes
+    with its channel and without its raw payload, as in ``return_get_for_update``."""
     return (
         Return.objects.select_for_update(of=("self",))
-        .select_related("order", "policy")
+        .select_related("order__channel", "policy")
+        .defer("order__raw")
         .get(pk=return_id)
     )
 
