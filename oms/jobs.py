@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -76,9 +77,14 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
         next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
     )
     batch = _batch.get()
-    if batch is not None and len(connection.savepoint_ids) == batch[0]:
-        batch[1].append((job, soon))
-        return job
+    if batch is not None:
+        if len(connection.savepoint_ids) == batch.depth:
+            batch.jobs.append((job, soon))
+            return job
+        if batch.jobs:  # inside a savepoint: what was kept goes first
+            kept, batch.jobs = batch.jobs, []
+            _jobs_write(kept)
+            batch.early.append(kept)
     _jobs_write([(job, soon)])
     return job
 
@@ -95,25 +101,45 @@ def _jobs_write(jobs: list) -> None:
             transaction.on_commit(lambda job=job: job_publish(job))
 
 
-# (savepoints open when the batch began, [(job, publish at commit)])
-_batch: ContextVar[tuple[int, list] | None] = ContextVar("jobs_batch", default=None)
+@dataclass
+class _Batch:
+    depth: int  # savepoints open when the batch began
+    jobs: list = field(default_factory=list)  # [(job, publish at commit)]
+    # Kept jobs written early, inside a savepoint opened within the block (a
+    # job enqueued there goes after them): checked when the block ends.
+    early: list[list] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("jobs_batch", default=None)
 
 
 @contextmanager
 def jobs_batched() -> Iterator[None]:
     """Inside (in one transaction), the jobs enqueued are written in one INSERT
-    when the block ends, in order, and published after commit as usual. A job
-    enqueued inside a savepoint opened within the block is written at once,
-    so a savepoint rolled back takes it with it. Nested blocks write with the
-    outermost one; an exception discards the kept jobs (their transaction
-    rolls back)."""
+    when the block ends, in order, and published after commit as usual.
+
+    A job enqueued inside a savepoint opened within the block is written at
+    once, so a savepoint rolled back takes it with it; the jobs kept so far
+    are written just before it, to keep the order. Should that savepoint be
+    rolled back and the block go on, those kept jobs are written (and their
+    publishing registered) again when the block ends (one query checks).
+    Nested blocks write with the outermost one; an exception discards the
+    kept jobs (their transaction rolls back)."""
+    from .models import Job
+
     if _batch.get() is not None:
         yield
         return
-    kept: list = []
-    token = _batch.set((len(connection.savepoint_ids), kept))
+    batch = _Batch(len(connection.savepoint_ids))
+    token = _batch.set(batch)
     try:
         yield
+        lost = [jobs for jobs in batch.early if not Job.objects.filter(pk=jobs[-1][0].pk).exists()]
+        for jobs in lost:
+            for job, _ in jobs:
+                job.pk = None
+                job._state.adding = True
+        kept = [pair for jobs in lost for pair in jobs] + batch.jobs
         if kept:
             _jobs_write(kept)
     finally:

@@ -113,6 +113,9 @@ def _row(
 class _Batch:
     rows: list[TimelineEvent]
     depth: int  # savepoints open when the batch began
+    # Kept rows written early, inside a savepoint opened within the block (a
+    # row recorded there goes after them): checked when the block ends.
+    early: list[list[TimelineEvent]] = field(default_factory=list)
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("timeline_batch", default=None)
@@ -121,25 +124,41 @@ _batch: ContextVar[_Batch | None] = ContextVar("timeline_batch", default=None)
 @contextmanager
 def timeline_batched() -> Iterator[None]:
     """Inside (in one transaction), timeline rows are kept and written in one
-    INSERT when the block ends, in the order they were recorded. A row
-    recorded inside a savepoint opened within the block is written at once,
-    so a savepoint rolled back takes its rows with it (the kept rows are not
-    written inside it). Read the timeline inside the block only after ``timeline_flush()``.
-    Nested blocks write with the outermost one. An exception discards the kept
-    rows (their transaction rolls back)."""
+    INSERT when the block ends, in the order they were recorded (their
+    primary keys follow that order, as without the block).
+
+    A row recorded inside a savepoint opened within the block is written at
+    once, so a savepoint rolled back takes it with it; the rows kept so far
+    are written just before it, to keep the order. Should that savepoint be
+    rolled back and the block go on, those kept rows are written again when
+    the block ends (one query checks). Read the timeline inside the block
+    only after ``timeline_flush()``. Nested blocks write with the outermost
+    one. An exception discards the kept rows (their transaction rolls back)."""
     if _batch.get() is not None:
         yield
         return
-    token = _batch.set(_Batch([], len(connection.savepoint_ids)))
+    batch = _Batch([], len(connection.savepoint_ids))
+    token = _batch.set(batch)
     try:
         yield
+        lost = [
+            rows
+            for rows in batch.early
+            if not TimelineEvent.objects.filter(pk=rows[-1].pk).exists()
+        ]
+        for rows in lost:
+            for row in rows:
+                row.pk = None
+                row._state.adding = True
+        batch.rows = [row for rows in lost for row in rows] + batch.rows
         timeline_flush()
     finally:
         _batch.reset(token)
 
 
 def timeline_flush() -> None:
-    """Write the rows a ``timeline_batched`` block has kept so far."""
+    """Write the rows a ``timeline_batched`` block has kept so far (call it at
+    the block's own level, not inside a savepoint opened within it)."""
     batch = _batch.get()
     if batch is not None and batch.rows:
         rows, batch.rows = batch.rows, []
@@ -161,9 +180,14 @@ def timeline_record_many(
     at = occurred_at or timezone.now()
     rows = [_row(order_id, e, actor, at, source, external_id) for e in events]
     batch = _batch.get()
-    if batch is not None and len(connection.savepoint_ids) == batch.depth:
-        batch.rows += rows
-        return
+    if batch is not None:
+        if len(connection.savepoint_ids) == batch.depth:
+            batch.rows += rows
+            return
+        if batch.rows:  # inside a savepoint: what was kept goes first
+            kept, batch.rows = batch.rows, []
+            TimelineEvent.objects.bulk_create(kept)
+            batch.early.append(kept)
     TimelineEvent.objects.bulk_create(rows)
 
 
