@@ -19,21 +19,45 @@ from quality.services import evidence_add as quality_evidence_add
 from quality.services import repair_handle_event as quality_repair_handle_event
 
 from .reactions import return_changed
-from .return_events import return_handle_event
+from .return_events import return_event_held, return_event_record
 
 
 def inspection_record(*, rma: str, data: InspectionData, actor: EventActor) -> Inspection:
     """Inspect one unit: the QC result goes through the returns event engine
     and its reactions (the same path as the events API), then the checklist
     and photos are kept with it. All or nothing, photos included."""
+    return inspection_record_held(rma=rma, data=data, actor=actor)[0]
+
+
+def inspection_record_held(
+    *, rma: str, data: InspectionData, actor: EventActor
+) -> tuple[Inspection, dict]:
+    """``inspection_record``, also giving what ``returns.apis.return_payload``
+    can take from the change instead of reading the return again (empty for
+    a redelivered event). Quality's keys are read again: the inspection's
+    photos are new."""
     actor = actor.on_duty(WAREHOUSE)
     checklist, checked = inspection_check(data)
     with StoredFiles() as files, transaction.atomic():
         event = inspection_qc_event(rma=rma, data=data)
-        return_handle_event(rma=rma, data=event, actor=actor)
-        return inspection_finish(
-            files, rma=rma, data=data, checklist=checklist, checked=checked, actor=actor
+        return_request, change = return_event_record(rma=rma, data=event, actor=actor)
+        item = None
+        if change is not None:
+            item = next((i for i in change.items if i.unit_id == data.unit), None)
+        inspection = inspection_finish(
+            files,
+            rma=rma,
+            data=data,
+            checklist=checklist,
+            checked=checked,
+            actor=actor,
+            item=item,
         )
+    if change is None:
+        return inspection, {}
+    held = return_event_held(return_request, change)
+    held["quality"] = None
+    return inspection, held
 
 
 def evidence_add(

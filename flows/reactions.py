@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from couriers.config import shiprocket_configured
 from orders.events import EventActor
 from orders.states import UnitState
 from quality.services import quality_react
+from refunds.models import Refund
 from refunds.selectors import refund_open_for_return
-from refunds.services import refund_create_due
+from refunds.services import refund_create_due, refund_create_due_held
 from returns.models import Return, ReturnItem
 from returns.services import return_close, return_settled
 from returns.states import ReturnType
+from sla.models import Leg
 from sla.services import sla_sync
 
 from .couriers import courier_react
@@ -53,6 +57,46 @@ def return_created_waits(ret: Return, items: list[ReturnItem]) -> bool:
         and all(i.unit.state == UnitState.RETURN_REQUESTED for i in items)
         and not shiprocket_configured()
     )
+
+
+@dataclass
+class ReturnChange:
+    """What one change's transaction holds of a return, handed from step to
+    step so that none reads or locks it again, and what the response is
+    built from: the items (units locked, kept current by every step), the
+    refunds the change created, the ids of the return's refunds before them
+    (None: not read), and the SLA legs after the sync."""
+
+    items: list[ReturnItem]
+    refunds: list[Refund] = field(default_factory=list)
+    refunds_before: list[int] | None = None
+    legs: list[Leg] | None = None
+    # The items were loaded with quality's keys (no step of the change alters them).
+    quality_held: bool = False
+
+
+def return_changed_held(ret: Return, actor: EventActor, change: ReturnChange) -> None:
+    """``return_changed`` for a change that holds the return's items
+    (``change.items``, from ``return_items`` in this transaction, under the
+    order's lock; every step keeps them current): the same steps in the same
+    order, on those objects. The order is already locked and loaded with the
+    return (``return_get_for_update``, ``return_lock``), so refunds does not
+    lock or read it again; SLA sees the refund just created without reading
+    it back."""
+    quality_react(ret, actor, items=change.items)
+    due = refund_create_due_held(ret, actor, change.items)
+    change.refunds += due.created
+    if change.refunds_before is None:
+        change.refunds_before = due.before
+    courier_react(ret, actor)
+    # Whether money is still due on the return: asked once, for SLA and close
+    # alike (no step between them changes refunds).
+    money_open = bool(due.created) or refund_open_for_return(ret)
+    change.legs = sla_sync(ret, actor, items=change.items, money_open=money_open)
+    if return_settled(ret, change.items) and not money_open:
+        return_close(ret, actor)
+        for item in change.items:
+            item.is_open = False
 
 
 def return_created(ret: Return, items: list[ReturnItem], actor: EventActor) -> bool:

@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 
 from orders.models import Order
 from quality.models import Evidence, EvidencePhoto
-from quality.selectors import assessment_body
+from quality.selectors import assessment_body, return_quality
 from refunds.loyalty import order_loyalty
 from refunds.selectors import refunds_for_returns
 from returns.models import Return, ReturnItem
@@ -23,6 +23,8 @@ from returns.selectors import (
 from returns.states import PickupStatus
 from sla import selectors as sla_selectors
 from sla.selectors import leg_body, return_legs
+
+NO_QUALITY = {"defect_type": None, "evidence_photos": 0, "assessment": None, "repair": None}
 
 
 def order_detail_extend(order: Order, data: dict) -> dict:
@@ -147,12 +149,28 @@ def _item_quality(item: ReturnItem) -> dict:
     }
 
 
-def return_detail(rma: str) -> dict:
+def return_detail(
+    rma: str,
+    *,
+    return_request: Return | None = None,
+    items: list | None = None,
+    refunds: list | None = None,
+    legs: list | None = None,
+    quality: dict | None = None,
+) -> dict:
     """The body of GET /returns/{rma}/; ``timeline`` holds the TimelineEvent
-    rows (the API serializes them). Four statements whatever the number of
-    units (five when the return has refunds: their tenders)."""
-    return_request, items = return_detail_rows(rma)
-    refunds = return_refunds(return_request)
+    rows (the API serializes them). Read: four statements whatever the number
+    of units (five when the return has refunds: their tenders). A change that
+    holds the return (with its order, policy and location), its items (with
+    unit, SKU, reason and exchange SKU, in primary-key order), its refunds
+    (newest first, tenders and credit note loaded), its SLA legs or its
+    quality keys passes them in: they are not read again."""
+    if return_request is None or items is None:
+        return_request, items = return_detail_rows(rma)
+        if quality is None:
+            quality = {i.unit_id: _item_quality(i) for i in items}
+    if refunds is None:
+        refunds = return_refunds(return_request)
     units = [_unit_body(i) for i in items]
     data = {
         "rma": return_request.rma,
@@ -186,11 +204,16 @@ def return_detail(rma: str) -> dict:
         "refunds": [_refund_body(r) for r in refunds],
         "timeline": return_event_rows(return_request, refunds),
     }
-    # sla's legs, then quality's per-unit keys (read with the items)
-    data["sla"] = [leg_body(g) for g in return_legs(return_request)]
-    quality = {i.unit_id: _item_quality(i) for i in items}
+    # sla's legs, then quality's per-unit keys (read with the items, or held)
+    if legs is None:
+        legs = return_legs(return_request)
+    else:
+        legs = sorted(legs, key=lambda g: (g.started_at, g.pk))
+    data["sla"] = [leg_body(g) for g in legs]
+    if quality is None:
+        quality = return_quality(return_request)
     for unit in data["units"]:
-        unit.update(quality[unit["id"]])
+        unit.update(quality.get(unit["id"], dict(NO_QUALITY)))
     return data
 
 

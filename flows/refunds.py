@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from orders.events import EventActor
+from oms.jobs import jobs_batched
+from orders.events import EventActor, timeline_batched
 from refunds.gateways import GatewayError, GatewayResult
 from refunds.models import Refund, RefundTender
 from refunds.services import (
@@ -24,9 +25,9 @@ from refunds.services import (
     refund_retry_check,
 )
 from refunds.states import RefundState, TenderState
-from returns.services import return_lock
+from returns.services import return_items, return_lock
 
-from .reactions import return_changed
+from .reactions import ReturnChange, return_changed, return_changed_held
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,16 @@ def refund_issue(*, refund_id: int, actor: EventActor | None = None) -> Refund:
     the gateway's reason."""
     actor = actor or EventActor.system("refunds")
     try:
-        with transaction.atomic():
+        # Timeline rows and jobs written in one statement each at the end.
+        with transaction.atomic(), timeline_batched(), jobs_batched():
             refund, issued = refund_issue_money(refund_id, actor)
             if issued and refund.return_request_id is not None:
-                return_changed(return_lock(refund.return_request_id), actor)
+                # The order is locked (refund_issue_money): the reactions go
+                # on the return's items, read once (units not locked, as before).
+                ret = return_lock(refund.return_request_id)
+                return_changed_held(
+                    ret, actor, ReturnChange(return_items(ret, related=("unit__sku",)))
+                )
             return refund
     except GatewayError as exc:
         refund_issue_failed(refund_id=refund_id, actor=actor, exc=exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from oms.errors import ApplicationError, Conflict
-from orders.events import EventActor, timeline_batch
+from orders.events import EventActor, timeline_batched
 from quality.services import return_items_validate
 from refunds.calculator import order_payments, refund_quote
 from returns.events import ReturnEventType
@@ -53,12 +53,12 @@ def return_create(req: ReturnRequest, *, actor: EventActor) -> Return:
     customer's message.
 
     The timeline rows of the creation (units, return, SLA legs, the message)
-    go in one insert (``timeline_batch``) when the return is held or only its
+    go in one insert (``timeline_batched``) when the return is held or only its
     SLA clock starts; the whole reaction chain reads the timeline (refunds
     due), so it runs after the rows so far are written."""
     try:
         with transaction.atomic():
-            with timeline_batch():
+            with timeline_batched():
                 plan = return_plan(req, lock=True)
                 return_request, items = return_create_from_plan(req, plan, actor)
                 approved = return_request.state != ReturnState.PENDING_REVIEW

@@ -2,13 +2,13 @@
 
 A key that authenticated is remembered in the shared cache (Redis in
 production) for ``OMS_API_KEY_CACHE_SECONDS`` (30 s by default; 0 turns it
-off): the key's row, its user and the user's permissions, so a request does
-not spend three queries on who is calling. The secret is still checked
+off): the key's row, its user, the user's permissions and roles, so a
+request does not spend four queries on who is calling. The secret is still checked
 against the remembered hash on every request. Revoking a key
 (``ApiKey.objects.filter(...).revoke()``, the admin action) writes a
 "revoked" marker over the entry when the revocation commits, so a revoked
-key is refused at once, in every process; a role's permissions changed in
-the admin apply within the cache time.
+key is refused at once, in every process; a role's permissions or a user's
+roles changed in the admin apply within the cache time.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.core.cache import cache
 from rest_framework import authentication, exceptions
 
 from .models import REVOKED, ApiKey, api_key_cache_key, hash_key
+from .roles import user_roles
 
 USER_FIELDS = ("username", "is_active", "is_staff", "is_superuser", "email")
 
@@ -43,6 +44,8 @@ def _entry(key: ApiKey) -> dict:
         },
         "user": {"id": user.pk, **{f: getattr(user, f) for f in USER_FIELDS}},
         "perms": sorted(user.get_all_permissions()) if user.is_active else [],
+        # The roles (groups) the timeline's "acting for" reads on every write.
+        "roles": sorted(user_roles(user)),
     }
 
 
@@ -54,6 +57,8 @@ def _from_entry(entry: dict) -> ApiKey:
         obj._state.db = "default"
     # What ModelBackend.get_all_permissions reads before querying.
     user._perm_cache = set(entry["perms"])  # type: ignore[attr-defined]
+    if "roles" in entry:  # what oms.roles.user_roles reads before querying
+        user._oms_roles = set(entry["roles"])  # type: ignore[attr-defined]
     key.user = user
     return key
 

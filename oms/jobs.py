@@ -30,10 +30,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -66,14 +70,22 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
     # waits in the table for the sweep, so no broker holds ETA messages for
     # days (Redis would hand them out again after its visibility timeout).
     soon = due_at <= now + job_lease() or _eager()
-    job = Job.objects.create(
+    job = Job(
         task=_task_name(task),
         args=list(args),
         due_at=due_at,
         next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
     )
-    if soon:
-        transaction.on_commit(lambda: job_publish(job))
+    batch = _batch.get()
+    if batch is not None:
+        if len(connection.savepoint_ids) == batch.depth:
+            batch.jobs.append((job, soon))
+            return job
+        if batch.jobs:  # inside a savepoint: what was kept goes first
+            kept, batch.jobs = batch.jobs, []
+            _jobs_write(kept)
+            batch.early.append(kept)
+    _jobs_write([(job, soon)])
     return job
 
 
@@ -100,6 +112,63 @@ def job_enqueue_many(task, args_list: list[tuple]) -> list:
     for job in jobs:
         transaction.on_commit(lambda job=job: job_publish(job))
     return jobs
+
+
+def _jobs_write(jobs: list) -> None:
+    from .models import Job
+
+    if len(jobs) == 1:
+        jobs[0][0].save(force_insert=True)
+    else:
+        Job.objects.bulk_create([job for job, _ in jobs])
+    for job, soon in jobs:
+        if soon:
+            transaction.on_commit(lambda job=job: job_publish(job))
+
+
+@dataclass
+class _Batch:
+    depth: int  # savepoints open when the batch began
+    jobs: list = field(default_factory=list)  # [(job, publish at commit)]
+    # Kept jobs written early, inside a savepoint opened within the block (a
+    # job enqueued there goes after them): checked when the block ends.
+    early: list[list] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("jobs_batch", default=None)
+
+
+@contextmanager
+def jobs_batched() -> Iterator[None]:
+    """Inside (in one transaction), the jobs enqueued are written in one INSERT
+    when the block ends, in order, and published after commit as usual.
+
+    A job enqueued inside a savepoint opened within the block is written at
+    once, so a savepoint rolled back takes it with it; the jobs kept so far
+    are written just before it, to keep the order. Should that savepoint be
+    rolled back and the block go on, those kept jobs are written (and their
+    publishing registered) again when the block ends (one query checks).
+    Nested blocks write with the outermost one; an exception discards the
+    kept jobs (their transaction rolls back)."""
+    from .models import Job
+
+    if _batch.get() is not None:
+        yield
+        return
+    batch = _Batch(len(connection.savepoint_ids))
+    token = _batch.set(batch)
+    try:
+        yield
+        lost = [jobs for jobs in batch.early if not Job.objects.filter(pk=jobs[-1][0].pk).exists()]
+        for jobs in lost:
+            for job, _ in jobs:
+                job.pk = None
+                job._state.adding = True
+        kept = [pair for jobs in lost for pair in jobs] + batch.jobs
+        if kept:
+            _jobs_write(kept)
+    finally:
+        _batch.reset(token)
 
 
 def _eager() -> bool:

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from .models import Order, TimelineEvent
@@ -108,6 +109,62 @@ def _row(
     )
 
 
+@dataclass
+class _Batch:
+    rows: list[TimelineEvent]
+    depth: int  # savepoints open when the batch began
+    # Kept rows written early, inside a savepoint opened within the block (a
+    # row recorded there goes after them): checked when the block ends.
+    early: list[list[TimelineEvent]] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("timeline_batch", default=None)
+
+
+@contextmanager
+def timeline_batched() -> Iterator[None]:
+    """Inside (in one transaction), timeline rows are kept and written in one
+    INSERT when the block ends, in the order they were recorded (their
+    primary keys follow that order, as without the block).
+
+    A row recorded inside a savepoint opened within the block is written at
+    once, so a savepoint rolled back takes it with it; the rows kept so far
+    are written just before it, to keep the order. Should that savepoint be
+    rolled back and the block go on, those kept rows are written again when
+    the block ends (one query checks). Read the timeline inside the block
+    only after ``timeline_flush()``. Nested blocks write with the outermost
+    one. An exception discards the kept rows (their transaction rolls back)."""
+    if _batch.get() is not None:
+        yield
+        return
+    batch = _Batch([], len(connection.savepoint_ids))
+    token = _batch.set(batch)
+    try:
+        yield
+        lost = [
+            rows
+            for rows in batch.early
+            if not TimelineEvent.objects.filter(pk=rows[-1].pk).exists()
+        ]
+        for rows in lost:
+            for row in rows:
+                row.pk = None
+                row._state.adding = True
+        batch.rows = [row for rows in lost for row in rows] + batch.rows
+        timeline_flush()
+    finally:
+        _batch.reset(token)
+
+
+def timeline_flush() -> None:
+    """Write the rows a ``timeline_batched`` block has kept so far (call it at
+    the block's own level, not inside a savepoint opened within it)."""
+    batch = _batch.get()
+    if batch is not None and batch.rows:
+        rows, batch.rows = batch.rows, []
+        TimelineEvent.objects.bulk_create(rows)
+
+
 def timeline_record_many(
     *,
     order: Order | int,
@@ -124,43 +181,14 @@ def timeline_record_many(
     rows = [_row(order_id, e, actor, at, source, external_id) for e in events]
     batch = _batch.get()
     if batch is not None:
-        batch.extend(rows)
-        return
+        if len(connection.savepoint_ids) == batch.depth:
+            batch.rows += rows
+            return
+        if batch.rows:  # inside a savepoint: what was kept goes first
+            kept, batch.rows = batch.rows, []
+            TimelineEvent.objects.bulk_create(kept)
+            batch.early.append(kept)
     TimelineEvent.objects.bulk_create(rows)
-
-
-# The rows recorded inside ``timeline_batch``, waiting for one insert.
-_batch: ContextVar[list[TimelineEvent] | None] = ContextVar("timeline_batch", default=None)
-
-
-@contextmanager
-def timeline_batch() -> Iterator[None]:
-    """Collect the timeline rows recorded inside and insert them in one
-    statement, in the order they were recorded, when the block ends without
-    an exception (on an exception they are dropped with the transaction).
-    For a use case whose steps each write a row or two (a return's creation:
-    units, return, SLA legs, the customer message). Use it only around steps
-    that neither read the timeline nor roll back part of the transaction and
-    carry on: a row recorded inside a savepoint that rolls back would still be
-    written. Nested blocks join the outer one."""
-    if _batch.get() is not None:
-        yield
-        return
-    token = _batch.set([])
-    try:
-        yield
-        timeline_flush()
-    finally:
-        _batch.reset(token)
-
-
-def timeline_flush() -> None:
-    """Write the rows ``timeline_batch`` holds so far (before a step that may
-    read the timeline or catch a rolled-back savepoint); a no-op outside one."""
-    rows = _batch.get()
-    if rows:
-        TimelineEvent.objects.bulk_create(rows)
-        rows.clear()
 
 
 @dataclass(frozen=True)

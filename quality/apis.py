@@ -169,7 +169,7 @@ class InspectionApi(APIView):
         s = self.Input(data=raw)
         s.is_valid(raise_exception=True)
         v = s.validated_data
-        quality_flows.inspection_record(
+        _, held = quality_flows.inspection_record_held(
             rma=rma,
             data=services.InspectionData(
                 unit=v["unit"],
@@ -184,7 +184,8 @@ class InspectionApi(APIView):
             ),
             actor=EventActor.from_request(request),
         )
-        return Response(return_payload(rma), status=status.HTTP_201_CREATED)
+        # The body from what the QC change held (quality's keys read again).
+        return Response(return_payload(rma, **held), status=status.HTTP_201_CREATED)
 
 
 class RepairEventApi(APIView):

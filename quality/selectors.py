@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from orders.models import Unit
 from returns.models import ReturnItem
 from returns.states import ReturnState
 
-from .models import Assessment, DefectType, EvidencePhoto, RepairOrder
+from .models import Assessment, DefectType, EvidencePhoto
 
 MIN_RETURNS = 3
 OUTLIER_FACTOR = Decimal("2")
@@ -56,34 +57,42 @@ def assessment_body(a: Assessment | None) -> dict | None:
     }
 
 
-def return_quality(return_request) -> dict[int, dict]:
-    """unit id → quality details for the return body, in constant queries."""
-    assessments = {
-        a.return_item_id: a
-        for a in Assessment.objects.filter(
-            return_item__return_request=return_request
-        ).select_related("pattern__sku", "pattern__defect_type")
-    }
-    photos: dict[int, int] = defaultdict(int)
-    for item_id, n in (
-        EvidencePhoto.objects.filter(evidence__return_item__return_request=return_request)
-        .values_list("evidence__return_item_id")
+# What the return body's quality keys read of each item, joined to the item.
+QUALITY_RELATED = ("assessment__pattern__sku", "assessment__pattern__defect_type", "repair_order")
+
+
+def quality_annotations() -> dict:
+    """Each item's count of evidence photos, as an annotation
+    (``quality_photos``) for the query that loads the items."""
+    photos = (
+        EvidencePhoto.objects.filter(evidence__return_item=OuterRef("pk"))
+        .order_by()
+        .values("evidence__return_item")
         .annotate(n=Count("pk"))
-    ):
-        photos[item_id] = n
-    repairs = {
-        r.return_item_id: r
-        for r in RepairOrder.objects.filter(return_item__return_request=return_request)
-    }
+        .values("n")
+    )
+    return {"quality_photos": Coalesce(Subquery(photos), 0)}
+
+
+def return_quality(return_request, items=None) -> dict[int, dict]:
+    """unit id → quality details for the return body, in one query: each item
+    with its assessment (and pattern), its repair order and its count of
+    evidence photos. ``items``: the return's items already loaded with
+    ``QUALITY_RELATED`` and ``quality_annotations()`` (then no query)."""
+    if items is None:
+        items = (
+            ReturnItem.objects.filter(return_request=return_request)
+            .select_related(*QUALITY_RELATED)
+            .annotate(**quality_annotations())
+        )
     out = {}
-    for item in ReturnItem.objects.filter(return_request=return_request).only(
-        "pk", "unit_id", "defect_code"
-    ):
-        repair = repairs.get(item.pk)
+    for item in items:
+        assessment = getattr(item, "assessment", None)
+        repair = getattr(item, "repair_order", None)
         out[item.unit_id] = {
             "defect_type": item.defect_code or None,
-            "evidence_photos": photos[item.pk],
-            "assessment": assessment_body(assessments.get(item.pk)),
+            "evidence_photos": item.quality_photos,
+            "assessment": assessment_body(assessment),
             "repair": None
             if repair is None
             else {"id": repair.pk, "state": repair.state, "shipment": repair.shipment_id},

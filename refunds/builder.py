@@ -24,6 +24,17 @@ class RefundItemRow:
     amount: Decimal
 
 
+def _loaded(refund: Refund, tenders: list[RefundTender]) -> None:
+    """The new refund as ``refunds_by_return`` loads one (its tenders, no
+    credit note yet), so the response of the change that created it reads
+    neither back."""
+    qs = refund.tenders.all()
+    qs._result_cache = sorted(tenders, key=lambda t: t.pk)
+    qs._prefetch_done = True
+    refund._prefetched_objects_cache = {"tenders": qs}
+    Refund._meta.get_field("credit_note").set_cached_value(refund, None)
+
+
 def refund_row_create(
     *,
     order: Order,
@@ -64,7 +75,7 @@ def refund_row_create(
             for row in items
         ]
     )
-    RefundTender.objects.bulk_create(
+    tenders = RefundTender.objects.bulk_create(
         [
             RefundTender(
                 refund=refund,
@@ -75,6 +86,7 @@ def refund_row_create(
             for t in breakdown.tenders
         ]
     )
+    _loaded(refund, tenders)
     timeline_record(
         order=order,
         actor=actor,

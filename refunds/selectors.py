@@ -113,6 +113,14 @@ def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
     return out
 
 
+def refunds_read(ids: list[int]) -> list[Refund]:
+    """These refunds as ``refunds_by_return`` loads them (credit note and
+    tenders), newest first."""
+    return list(
+        Refund.objects.filter(pk__in=ids).select_related("credit_note").prefetch_related("tenders")
+    )
+
+
 # The read models' name for the same read.
 refunds_for_returns = refunds_by_return
 

@@ -295,20 +295,25 @@ def _apply(return_request: Return, item: ReturnItem, a: Assessment, actor: Event
     return False
 
 
-def quality_react(return_request: Return, actor: EventActor) -> None:
+def quality_react(
+    return_request: Return, actor: EventActor, *, items: list[ReturnItem] | None = None
+) -> None:
     """First step of ``flows.reactions.return_changed``: assess new defect lines, apply
     clear outcomes and open repair orders for units that passed QC for
-    repair. Costs no query for other returns."""
+    repair. Costs no query for other returns. ``items``: the return's items
+    as the caller's transaction holds them (units current, in primary-key
+    order); read when not given."""
     if (
         return_request.type != ReturnType.QUALITY_REJECTION
         or return_request.state not in OPEN_STATES
     ):
         return
-    items = list(
-        ReturnItem.objects.filter(return_request=return_request)
-        .select_related("unit__sku", "reason")
-        .order_by("pk")
-    )
+    if items is None:
+        items = list(
+            ReturnItem.objects.filter(return_request=return_request)
+            .select_related("unit__sku", "reason")
+            .order_by("pk")
+        )
     assess_items(return_request, items, refresh=False)
     outcomes_apply(return_request, items, actor)
     from .qc import repair_orders_open

@@ -117,13 +117,17 @@ def inspection_finish(
     checklist: dict,
     checked: list,
     actor: EventActor,
+    item: ReturnItem | None = None,
 ) -> Inspection:
-    """After the QC result: keep the checklist and photos with it."""
-    item = (
-        ReturnItem.objects.select_related("unit")
-        .filter(return_request__rma=rma, unit_id=data.unit)
-        .first()
-    )
+    """After the QC result: keep the checklist and photos with it. ``item``:
+    the inspected unit's return item as the QC result left it (read when not
+    given)."""
+    if item is None:
+        item = (
+            ReturnItem.objects.select_related("unit")
+            .filter(return_request__rma=rma, unit_id=data.unit)
+            .first()
+        )
     inspection = Inspection.objects.create(
         return_item=item,
         location_id=item.unit.location_id,

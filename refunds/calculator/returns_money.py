@@ -9,7 +9,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import BooleanField, Sum
+from django.db.models.expressions import RawSQL
 
 from oms.money import round_money
 from orders.models import Order, Payment, Unit
@@ -28,7 +30,7 @@ from ..pricing import (
     batch_price,
     tenders_in_policy_order,
 )
-from ..states import REFUND_UNSETTLED, TenderState
+from ..states import REFUND_UNSETTLED, RefundKind, TenderState
 
 ZERO = Decimal("0.00")
 # Refunds whose money has not moved yet: what they will take is promised.
@@ -67,17 +69,11 @@ def tax_share(unit: Unit, amount: Decimal, currency: str = "INR") -> Decimal:
     return round_money(unit.tax_amount * amount / unit.net_paid, currency)
 
 
-def refund_due_breakdown(
-    ret: Return,
-    order: Order,
-    items: list[ReturnItem],
-    payments: list[Payment],
-    return_items: list[ReturnItem] | None = None,
-) -> Breakdown:
-    """What a batch of a return's items refunds now (``batch_price`` on the
-    money state read from the database). ``return_items``: all the return's
-    items (a merchant-fault one waives the return-shipping fee)."""
-    rows = list(
+def refund_money_rows(order: Order) -> list[tuple]:
+    """The order's refunds as ``refund_due_breakdown`` reads them: (pk, state,
+    shipping, fees, return id, tender's payment, amount, state), one row per
+    tender (a refund without tenders: one row, tender columns None)."""
+    return list(
         Refund.objects.filter(order=order).values_list(
             "pk",
             "state",
@@ -89,6 +85,65 @@ def refund_due_breakdown(
             "tenders__state",
         )
     )
+
+
+# The item kinds ``refunds.services.due`` asks whether a unit is covered by.
+COVERED_KINDS = (
+    RefundKind.RETURN,
+    RefundKind.KEEP_IT,
+    RefundKind.PARTIAL_CREDIT,
+    RefundKind.EXCHANGE_DIFFERENCE,
+)
+
+
+def refund_unit_rows(order: Order, unit_ids: list[int]) -> tuple[list[tuple], set[tuple[int, str]]]:
+    """In one query: every unit of the order as ``refund_due_breakdown`` reads
+    it (pk, state, net paid), and which of ``unit_ids`` a refund item of each
+    kind in ``COVERED_KINDS`` already covers, as (unit, kind) pairs."""
+    ids = sorted(set(unit_ids)) or [0]
+    # Raw SQL: the same EXISTS per kind, restricted to ``unit_ids``, without
+    # compiling four Case/When/Exists trees per call.
+    unit = connection.ops.quote_name(Unit._meta.db_table)
+    item = connection.ops.quote_name(RefundItem._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    flags = {
+        f"covered_{n}": RawSQL(  # noqa: S611 - quoted table names, every value bound
+            f"CASE WHEN {unit}.id IN ({marks}) THEN EXISTS (SELECT 1 FROM {item} ri "  # noqa: S608 - quoted names, bound values
+            f"WHERE ri.unit_id = {unit}.id AND ri.kind = %s) ELSE false END",
+            [*ids, kind],
+            output_field=BooleanField(),
+        )
+        for n, kind in enumerate(COVERED_KINDS)
+    }
+    units: list[tuple] = []
+    covered: set[tuple[int, str]] = set()
+    for pk, state, net_paid, *marks in (
+        Unit.objects.filter(order=order)
+        .annotate(**flags)
+        .values_list("pk", "state", "net_paid", *flags)
+    ):
+        units.append((pk, state, net_paid))
+        covered |= {(pk, kind) for kind, mark in zip(COVERED_KINDS, marks, strict=True) if mark}
+    return units, covered
+
+
+def refund_due_breakdown(
+    ret: Return,
+    order: Order,
+    items: list[ReturnItem],
+    payments: list[Payment],
+    return_items: list[ReturnItem] | None = None,
+    *,
+    rows: list[tuple] | None = None,
+    units: list[tuple] | None = None,
+) -> Breakdown:
+    """What a batch of a return's items refunds now (``batch_price`` on the
+    money state read from the database). ``return_items``: all the return's
+    items (a merchant-fault one waives the return-shipping fee). ``rows``:
+    ``refund_money_rows(order)`` and ``units`` the order's units of
+    ``refund_unit_rows`` when the caller has just read them."""
+    if rows is None:
+        rows = refund_money_rows(order)
     promised: dict[int, Decimal] = defaultdict(Decimal)
     shipping: dict[int, Decimal] = {}
     fees: dict[int, Decimal] = {}
@@ -98,7 +153,8 @@ def refund_due_breakdown(
             fees[pk] = fee
         if state in PROMISING and payment_id is not None and tender_state != TenderState.PROCESSED:
             promised[payment_id] += amount
-    units = list(Unit.objects.filter(order=order).values_list("pk", "state", "net_paid"))
+    if units is None:
+        units = list(Unit.objects.filter(order=order).values_list("pk", "state", "net_paid"))
     terms = _terms(order, ret.policy, ret.type, ret.refund_method, return_items or items)
     refusal_cod = _refusal_cod(ret.type, payments)
     # Redeemed loyalty points go back first, as points (refunds.loyalty).

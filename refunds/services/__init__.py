@@ -6,7 +6,7 @@
 from ..events import RefundEventType
 from ..selectors import refunds_by_return
 from .credit_notes import credit_note_create
-from .due import WAITING, refund_create_due
+from .due import WAITING, DueRefunds, refund_create_due, refund_create_due_held
 from .escalate import refund_escalate
 from .gateway_reports import gateway_webhook_done, gateway_webhook_store, refund_gateway_report
 from .issue import INSTRUMENT_LEDGER, refund_issue_failed, refund_issue_money, refund_retry_check
@@ -15,6 +15,7 @@ from .payouts import payout_details_correct, payout_fail, payout_pay, utr_clean
 __all__ = [
     "INSTRUMENT_LEDGER",
     "WAITING",
+    "DueRefunds",
     "RefundEventType",
     "credit_note_create",
     "gateway_webhook_done",
@@ -23,6 +24,7 @@ __all__ = [
     "payout_fail",
     "payout_pay",
     "refund_create_due",
+    "refund_create_due_held",
     "refund_escalate",
     "refund_gateway_report",
     "refund_issue_failed",

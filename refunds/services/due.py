@@ -9,9 +9,10 @@ Amounts come from ``refunds.calculator``, rows from ``refunds.builder``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from orders.events import Event, EventActor, timeline_record
+from orders.events import Event, EventActor, timeline_flush, timeline_record
 from orders.models import Order, Payment, TimelineEvent
 from orders.services import units_transition
 from orders.states import UnitState
@@ -19,12 +20,25 @@ from returns.models import Return, ReturnItem
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from ..builder import RefundItemRow, refund_row_create
-from ..calculator import refund_due_breakdown
+from ..calculator import refund_due_breakdown, refund_money_rows, refund_unit_rows
 from ..events import RefundEventType
 from ..models import Refund, RefundItem
 from ..states import RefundKind, RefundState
 
 WAITING = {UnitState.RETURN_REQUESTED, UnitState.RETURN_IN_TRANSIT, UnitState.RETURNED}
+
+
+@dataclass
+class DueRefunds:
+    """What ``refund_create_due_held`` did: the refunds it created, and the
+    ids of the return's refunds before them when it read them (None when
+    nothing was due, so it did not)."""
+
+    created: list[Refund] = field(default_factory=list)
+    before: list[int] | None = None
+    # The order's units as just read (pk, state, net paid), until a step
+    # moves one: the next refund priced uses them instead of reading them.
+    units: list[tuple] | None = field(default=None, repr=False)
 
 
 def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
@@ -33,12 +47,26 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     items = list(
         ReturnItem.objects.filter(return_request=ret).select_related("unit", "reason", "unit__line")
     )
-    covered = set(
-        RefundItem.objects.filter(unit_id__in=[i.unit_id for i in items]).values_list(
-            "unit_id", "kind"
-        )
-    )
-    created = []
+    return _create_due(ret, order, items, actor, DueRefunds()).created
+
+
+def refund_create_due_held(ret: Return, actor: EventActor, items: list[ReturnItem]) -> DueRefunds:
+    """``refund_create_due`` for a change whose transaction holds the return
+    (``return_get_for_update``: its order locked and loaded) and its items
+    (``return_items(..., lock_units=True)``, units current): neither is read
+    or locked again, and the units it settles are those objects."""
+    return _create_due(ret, ret.order, items, actor, DueRefunds())
+
+
+def _create_due(
+    ret: Return, order: Order, items: list[ReturnItem], actor: EventActor, out: DueRefunds
+) -> DueRefunds:
+    # The order's units and what refunds already cover, in one read; the
+    # first refund priced goes on these unit states unless a step below
+    # moves units first (then it reads them again).
+    units, covered = refund_unit_rows(order, [i.unit_id for i in items])
+    out.units = units
+    created = out.created
     keep = [
         i
         for i in items
@@ -47,7 +75,7 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.KEEP_IT) not in covered
     ]
     if keep:
-        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor, items)
+        created += _create(ret, order, keep, RefundKind.KEEP_IT, actor, items, out)
     credit = [
         i
         for i in items
@@ -56,22 +84,23 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.PARTIAL_CREDIT) not in covered
     ]
     if credit:
-        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor, items)
+        created += _create(ret, order, credit, RefundKind.PARTIAL_CREDIT, actor, items, out)
     physical = [i for i in items if i.resolution not in NO_PICKUP]
     instant = _instant_due(ret, physical, covered)
     if instant:
-        created += _create(ret, order, instant, RefundKind.INSTANT, actor, items)
+        created += _create(ret, order, instant, RefundKind.INSTANT, actor, items, out)
         covered |= {(i.unit_id, RefundKind.RETURN) for i in instant}
-    _settle_refunded_early(ret, physical, covered, actor)
+    if _settle_refunded_early(ret, physical, covered, actor):
+        out.units = None
     if any(i.unit.state in WAITING for i in physical):
-        return created
+        return out
     if any(
         i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)
         and not i.dispatched
         and i.unit.state not in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
         for i in physical
     ):
-        return created
+        return out
     due = [
         i
         for i in physical
@@ -88,8 +117,8 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
         and (i.unit_id, RefundKind.EXCHANGE_DIFFERENCE) not in covered
     ]
     if due:
-        created += _create(ret, order, due, RefundKind.RETURN, actor, items)
-    return created
+        created += _create(ret, order, due, RefundKind.RETURN, actor, items, out)
+    return out
 
 
 def _create(
@@ -99,16 +128,25 @@ def _create(
     kind: str,
     actor: EventActor,
     return_items: list[ReturnItem],
+    out: DueRefunds,
 ) -> list[Refund]:
     payments = list(
         Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("position")
     )
-    breakdown = refund_due_breakdown(ret, order, items, payments, return_items)
+    rows = refund_money_rows(order)
+    units, out.units = out.units, None  # pricing or settling may change them
+    breakdown = refund_due_breakdown(
+        ret, order, items, payments, return_items, rows=rows, units=units
+    )
+    # The return's refunds so far (this change's included): read with the money.
+    mine = list(dict.fromkeys(r[0] for r in rows if r[4] == ret.pk))
+    if out.before is None:
+        out.before = [pk for pk in mine if pk not in {r.pk for r in out.created}]
     if breakdown.total <= 0:
         _settle_without_money(ret, items, actor, breakdown.as_dict())
         return []
     amounts = {u["unit"]: Decimal(u["amount"]) for u in breakdown.units}
-    n = Refund.objects.filter(return_request=ret).count() + 1
+    n = len(mine) + 1
     refund = refund_row_create(
         order=order,
         return_request=ret,
@@ -160,13 +198,13 @@ def _instant_due(ret: Return, physical: list[ReturnItem], covered: set) -> list[
 
 def _settle_refunded_early(
     ret: Return, physical: list[ReturnItem], covered: set, actor: EventActor
-) -> None:
+) -> bool:
     """Units refunded instantly settle when they pass QC; a unit that fails QC
     after its instant refund is noted (``flows.return_events`` opens the
-    recovery for the money)."""
+    recovery for the money). True when a unit moved."""
     early = [i for i in physical if (i.unit_id, RefundKind.RETURN) in covered]
     if not early:
-        return
+        return False
     issued = set(
         RefundItem.objects.filter(
             unit_id__in=[i.unit_id for i in early],
@@ -189,6 +227,9 @@ def _settle_refunded_early(
         for i in early
         if i.unit.state in (UnitState.RETURN_REJECTED, UnitState.RETURNED_TO_CUSTOMER)
     ]
+    if not failed:
+        return bool(settle)
+    timeline_flush()  # rows kept by a batched change are read below
     flagged = set(
         TimelineEvent.objects.filter(
             order_id=ret.order_id, type=RefundEventType.INSTANT_QC_FAILED
@@ -211,6 +252,7 @@ def _settle_refunded_early(
                 payload={"rma": ret.rma},
             ),
         )
+    return bool(settle)
 
 
 def _settle_without_money(

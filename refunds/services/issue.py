@@ -276,13 +276,17 @@ def _lock(refund_id: int) -> Refund:
     (refund → payments → order) deadlocks with a QC making another refund of
     the same order due (order → payments). When orders has its ``order_lock``
     helper, the two lines locking the order become a call to it."""
-    order_id = Refund.objects.filter(pk=refund_id).values_list("order_id", flat=True).first()
-    if order_id is None:
+    # One statement finds and locks the order (FOR UPDATE OF the order only).
+    if not list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(refunds__pk=refund_id)
+        .values_list("pk", flat=True)
+    ):
         raise NotFound(f"Refund {refund_id} does not exist.")
-    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
     refund = (
         Refund.objects.select_for_update(of=("self",))
-        .select_related("order", "return_request")
+        .select_related("order__channel", "return_request")
+        .defer("order__raw")
         .filter(pk=refund_id)
         .first()
     )

@@ -97,10 +97,15 @@ class ReturnEventApi(APIView):
             tracking_number=v["tracking_number"],
             results=[services.QcResult(**r) for r in v["results"]],
         )
-        return_events.return_handle_event(
+        return_request, change = return_events.return_event_record(
             rma=rma, data=data, actor=EventActor.from_request(request)
         )
-        return Response(return_payload(rma))
+        if change is None:
+            return Response(return_payload(rma))
+        # A QC result: the body from what the change held, not read again.
+        return Response(
+            return_payload(rma, **return_events.return_event_held(return_request, change))
+        )
 
 
 # Receipt and QC belong to the warehouse (a supervisor may act for it): with

@@ -12,9 +12,11 @@ from flows.read import return_detail
 from orders.apis import ERRORS, OrderTimelineApi, timeline_body
 
 
-def return_payload(rma: str) -> dict:
-    """The return's body as the API shows it (timeline rows serialized)."""
-    data = return_detail(rma)
+def return_payload(rma: str, **held) -> dict:
+    """The return's body as the API shows it (timeline rows serialized).
+    ``held``: what the request's change already holds (``return_request``,
+    ``items``, ``refunds``, ``legs``; see ``flows.read.return_detail``)."""
+    data = return_detail(rma, **held)
     data["timeline"] = timeline_body(data["timeline"])
     return data
 

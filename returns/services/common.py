@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.db import connection
 from django.utils import timezone
 
 from inventory.services import Move, stock_move_many
@@ -42,16 +43,23 @@ def return_get_for_update(rma: str) -> Return:
     """Lock the return's order, then the return. Every writer of a return's
     units or money (events, review, refund issue, refund creation) takes the
     order's lock first, so concurrent changes to one order queue up instead
-    of deadlocking (order → payments in one, payments → order in another)."""
-    order_id = Return.objects.filter(rma=rma).values_list("order_id", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Return {rma} does not exist.")
+    of deadlocking (order → payments in one, payments → order in another).
+    The order comes with its channel (webhooks, SLA rules) and without its
+    raw payload, which no change reads."""
     from orders.models import Order
 
-    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+    # One statement finds and locks the order (FOR UPDATE OF the order only).
+    locked = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(returns__rma=rma)
+        .values_list("pk", flat=True)
+    )
+    if not locked:
+        raise NotFound(f"Return {rma} does not exist.")
     return_request = (
         Return.objects.select_for_update(of=("self",))
-        .select_related("order", "policy")
+        .select_related("order__channel", "policy", "location")
+        .defer("order__raw")
         .filter(rma=rma)
         .first()
     )
@@ -61,33 +69,37 @@ def return_get_for_update(rma: str) -> Return:
 
 
 def return_lock(return_id: int) -> Return:
-    """Lock a return by id (its order's lock is already held)."""
+    """Lock a return by id (its order's lock is already held); its order comes
+    with its channel and without its raw payload, as in ``return_get_for_update``."""
     return (
         Return.objects.select_for_update(of=("self",))
-        .select_related("order", "policy")
+        .select_related("order__channel", "policy")
+        .defer("order__raw")
         .get(pk=return_id)
     )
 
 
-def return_items(return_request: Return, *, lock_units: bool = False) -> list[ReturnItem]:
-    qs = (
-        ReturnItem.objects.filter(return_request=return_request)
-        .select_related("unit", "reason", "exchange_sku")
-        .order_by("pk")
+def return_items(
+    return_request: Return,
+    *,
+    lock_units: bool = False,
+    related: tuple[str, ...] = (),
+    annotate: dict | None = None,
+) -> list[ReturnItem]:
+    """The return's items in primary-key order, each with its unit, reason
+    and exchange SKU (and ``related``, and ``annotate``). ``lock_units``: the
+    units are locked in their primary-key order, in the same statement."""
+    qs = ReturnItem.objects.filter(return_request=return_request).select_related(
+        "unit", "reason", "exchange_sku", *related
     )
-    items = list(qs)
-    if lock_units and items:
-        from orders.models import Unit
-
-        fresh = {
-            u.pk: u
-            for u in Unit.objects.select_for_update(of=("self",))
-            .filter(pk__in=[i.unit_id for i in items])
-            .order_by("pk")
-        }
-        for item in items:
-            item.unit = fresh[item.unit_id]
-    return items
+    if annotate:
+        qs = qs.annotate(**annotate)
+    if not (lock_units and connection.features.has_select_for_update):
+        return list(qs.order_by("pk"))
+    # FOR UPDATE OF the unit only: rows are locked in the order they come
+    # out, unit by unit in primary-key order, as a separate lock would.
+    items = list(qs.select_for_update(of=("unit",)).order_by("unit_id"))
+    return sorted(items, key=lambda i: i.pk)
 
 
 def require_open(return_request: Return, action: str) -> None:
@@ -146,19 +158,26 @@ def release_reservations(items: list[ReturnItem], *, reference: str) -> None:
         )
 
 
-def return_settled(return_request: Return) -> bool:
+def return_settled(return_request: Return, items: list[ReturnItem] | None = None) -> bool:
     """True when an open return has every unit settled and every exchange
-    dispatched: it can close once no money is pending for it."""
+    dispatched: it can close once no money is pending for it. ``items``: the
+    return's items as the caller's transaction holds them (units locked and
+    current); read when not given."""
     if return_request.state not in (
         ReturnState.APPROVED,
         ReturnState.IN_TRANSIT,
         ReturnState.RECEIVED,
     ):
         return False
-    items = return_items(return_request)
-    from orders.models import Unit
+    if items is None:
+        items = return_items(return_request)
+        from orders.models import Unit
 
-    states = dict(Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state"))
+        states = dict(
+            Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state")
+        )
+    else:
+        states = {i.unit_id: i.unit.state for i in items}
     if not all(states[i.unit_id] in SETTLED_UNIT_STATES for i in items):
         return False
     return not any(

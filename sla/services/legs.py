@@ -200,13 +200,18 @@ def sla_sync(
     *,
     at: datetime | None = None,
     created_items: list[ReturnItem] | None = None,
-) -> None:
+    items: list[ReturnItem] | None = None,
+    money_open: bool | None = None,
+) -> list[Leg]:
     """Reaction to every return change: start the legs that should be running
-    and complete those whose completing event happened.
+    and complete those whose completing event happened. Returns the return's
+    legs afterwards, in primary-key order.
 
     ``created_items``: the return was created in this transaction and these
     are its items, units loaded: it has no legs and no refunds yet, so neither
-    is read."""
+    is read. ``items``: the return's items as the caller's transaction holds
+    them (units current); ``money_open``: True when the caller knows a refund
+    of the return is due and not issued (it just created one)."""
     at = at or timezone.now()
     legs = (
         []
@@ -215,20 +220,26 @@ def sla_sync(
             Leg.objects.select_for_update(of=("self",)).filter(return_request=ret).order_by("pk")
         )
     )
+    for g in legs:
+        g.return_request = ret  # the timeline rows name it: no read
+    held = created_items if created_items is not None else items
 
-    def items() -> list[ReturnItem]:
-        if created_items is not None:
-            return created_items
+    def read_items() -> list[ReturnItem]:
+        if held is not None:
+            return held
         return list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
 
-    def money_open() -> bool:
+    def read_money_open() -> bool:
+        if money_open is not None:
+            return money_open
         return created_items is None and refund_open_for_return(ret)
 
-    for step in sla_sync_plan(ret, legs, items, money_open):
+    for step in sla_sync_plan(ret, legs, read_items, read_money_open):
         if step.leg is not None and step.close is not None:
             _close(step.leg, step.close, at, actor, step.why)
         else:
-            leg_start(ret, step.kind, at=at, attempt=step.attempt, actor=actor)
+            legs.append(leg_start(ret, step.kind, at=at, attempt=step.attempt, actor=actor))
+    return legs
 
 
 def leg_get_for_update(leg_id: int) -> Leg | None:

@@ -8,6 +8,8 @@ ignored.
 
 from __future__ import annotations
 
+import functools
+
 from oms.errors import ApplicationError
 from oms.roles import WAREHOUSE
 from orders.events import EventActor
@@ -15,7 +17,7 @@ from orders.services import event_claim
 
 from ...events import ReturnEventType
 from ...messages import emails_withheld
-from ...models import Return
+from ...models import Return, ReturnItem
 from .. import resolve
 from .cancel import _cancelled, _relocate
 from .data import QcResult, ReturnEventData
@@ -64,12 +66,24 @@ def return_event_claim(return_request: Return, data: ReturnEventData) -> bool:
     return event_claim(source=f"return:{return_request.rma}", external_id=data.event_id)
 
 
-def return_event_handle(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+def return_event_handle(
+    return_request: Return,
+    data: ReturnEventData,
+    actor: EventActor,
+    *,
+    items: list[ReturnItem] | None = None,
+) -> None:
     """Apply one event to a locked return (``return_get_for_update``). The
-    reactions follow in ``flows.reactions.return_changed``."""
+    reactions follow in ``flows.reactions.return_changed``. ``items``: for a
+    QC result, the return's items with their units locked, loaded by the
+    caller (``return_items(..., lock_units=True)``) and kept current here."""
     handler = HANDLERS.get(ReturnEventType.from_kind(data.type))
     if handler is None:
         raise ApplicationError(f"type: unknown event type {data.type!r}.", extra={"field": "type"})
+    if items is not None:
+        if handler is not _qc_result:
+            raise ValueError("Only a QC result takes the items from its caller.")
+        handler = functools.partial(_qc_result, held=items)
     if data.email_customer:
         handler(return_request, data, actor)
         return

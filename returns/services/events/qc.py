@@ -33,11 +33,21 @@ DISPOSITION_BUCKET = {
 DEFECT_DISPOSITIONS = {Disposition.QUARANTINE, Disposition.RETURN_TO_VENDOR, Disposition.DISPOSE}
 
 
-def _qc_result(return_request: Return, data: ReturnEventData, actor: EventActor) -> None:
+def _qc_result(
+    return_request: Return,
+    data: ReturnEventData,
+    actor: EventActor,
+    held: list[ReturnItem] | None = None,
+) -> None:
+    """``held``: the return's items the caller loaded with ``return_items(...,
+    lock_units=True)`` in this transaction (read here when not given); they
+    are kept current, so the reactions can go on with them."""
     require_open(return_request, "qc_result")
     if not data.results:
         raise ApplicationError("results: give at least one QC result.", extra={"field": "results"})
-    items = {i.unit_id: i for i in return_items(return_request, lock_units=True)}
+    if held is None:
+        held = return_items(return_request, lock_units=True)
+    items = {i.unit_id: i for i in held}
     checked = _qc_validate(return_request, data, items)
     _qc_record(return_request, checked)
     by_method = _qc_route(return_request, checked)
