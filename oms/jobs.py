@@ -97,6 +97,8 @@ def job_enqueue_many(task, args_list: list[tuple]) -> list:
 
     if not args_list:
         return []
+    if _batch.get() is not None:  # a jobs_batched block writes them, in order
+        return [job_enqueue(task, *args) for args in args_list]
     now = timezone.now()
     jobs = Job.objects.bulk_create(
         [
@@ -159,7 +161,15 @@ def jobs_batched() -> Iterator[None]:
     token = _batch.set(batch)
     try:
         yield
-        lost = [jobs for jobs in batch.early if not Job.objects.filter(pk=jobs[-1][0].pk).exists()]
+        # a kept job written early survived: its key and what it runs (on
+        # SQLite a rolled-back savepoint gives its key back to the next insert)
+        lost = [
+            jobs
+            for jobs in batch.early
+            if not Job.objects.filter(
+                pk=jobs[-1][0].pk, task=jobs[-1][0].task, args=jobs[-1][0].args
+            ).exists()
+        ]
         for jobs in lost:
             for job, _ in jobs:
                 job.pk = None

@@ -141,11 +141,7 @@ def timeline_batched() -> Iterator[None]:
     token = _batch.set(batch)
     try:
         yield
-        lost = [
-            rows
-            for rows in batch.early
-            if not TimelineEvent.objects.filter(pk=rows[-1].pk).exists()
-        ]
+        lost = [rows for rows in batch.early if not _still_there(rows[-1])]
         for rows in lost:
             for row in rows:
                 row.pk = None
@@ -154,6 +150,18 @@ def timeline_batched() -> Iterator[None]:
         timeline_flush()
     finally:
         _batch.reset(token)
+
+
+def _still_there(row: TimelineEvent) -> bool:
+    """Whether a row written early survived: its key, and what it says (on
+    SQLite a rolled-back savepoint gives its key back to the next insert)."""
+    return TimelineEvent.objects.filter(
+        pk=row.pk,
+        order_id=row.order_id,
+        type=row.type,
+        entity_id=row.entity_id,
+        message=row.message,
+    ).exists()
 
 
 def timeline_flush() -> None:
@@ -178,7 +186,11 @@ def timeline_record_many(
         return
     order_id = order if isinstance(order, int) else order.pk
     at = occurred_at or timezone.now()
-    rows = [_row(order_id, e, actor, at, source, external_id) for e in events]
+    _write([_row(order_id, e, actor, at, source, external_id) for e in events])
+
+
+def _write(rows: list[TimelineEvent]) -> None:
+    """Insert ``rows``, or keep them in the open ``timeline_batched`` block."""
     batch = _batch.get()
     if batch is not None:
         if len(connection.savepoint_ids) == batch.depth:
@@ -207,9 +219,7 @@ def timeline_record_rows(entries: list[TimelineEntry]) -> None:
     if not entries:
         return
     now = timezone.now()
-    TimelineEvent.objects.bulk_create(
-        [_row(e.order_id, e.event, e.actor, e.occurred_at or now, "", "") for e in entries]
-    )
+    _write([_row(e.order_id, e.event, e.actor, e.occurred_at or now, "", "") for e in entries])
 
 
 def timeline_record(

@@ -127,3 +127,34 @@ def test_kept_jobs_are_written_in_order_and_published_after_commit(
     # then the change's two jobs are written in order, each to be published once
     assert _tasks() == [[1], [3]]
     assert len(callbacks) == 2
+
+
+def test_rows_of_several_orders_join_an_open_batch_in_order(order):
+    # given a change that records a row, then a sweep-style bulk of rows, then another
+    from orders.events import TimelineEntry, timeline_record_rows
+
+    with transaction.atomic(), timeline_batched():
+        _record(order, 1)
+        timeline_record_rows(
+            [TimelineEntry(order.pk, Event("test", 2, "test.step", message="2"), ACTOR)]
+        )
+        _record(order, 3)
+        # then nothing is written before the block ends
+        assert _messages(order) == []
+    # and all three are written in the order they were recorded
+    assert _messages(order) == ["1", "2", "3"]
+
+
+def test_a_bulk_of_jobs_joins_an_open_batch_in_order(order):
+    from oms.jobs import job_enqueue_many
+
+    with transaction.atomic(), jobs_batched():
+        job_enqueue("orders.tasks.outbox_flush_task", 1)
+        job_enqueue_many("orders.tasks.outbox_flush_task", [(2,), (3,)])
+        assert not Job.objects.filter(task="orders.tasks.outbox_flush_task").exists()
+    args = list(
+        Job.objects.filter(task="orders.tasks.outbox_flush_task")
+        .order_by("pk")
+        .values_list("args", flat=True)
+    )
+    assert args == [[1], [2], [3]]

@@ -25,6 +25,7 @@ left alone.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -276,6 +277,11 @@ def _apply(return_request: Return, item: ReturnItem, a: Assessment, actor: Event
             reserved_at=location,
             price_difference=0,
         )
+        # the caller's change may hold this item: keep it as the row now is
+        item.resolution = Resolution.REPLACEMENT
+        item.exchange_sku_id = item.unit.sku_id
+        item.reserved_at = location
+        item.price_difference = Decimal("0")
         return True
     if outcome in (Outcome.REFUND, Outcome.REPAIR, Outcome.PARTIAL_CREDIT):
         release_reservations([item], reference=return_request.rma)
@@ -283,6 +289,8 @@ def _apply(return_request: Return, item: ReturnItem, a: Assessment, actor: Event
             resolution=outcome, exchange_sku_id=None, price_difference=0
         )
         item.resolution = outcome
+        item.exchange_sku_id = None
+        item.price_difference = Decimal("0")
         if outcome == Outcome.PARTIAL_CREDIT:
             units_transition(
                 [item.unit],
