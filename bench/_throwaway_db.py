@@ -1,5 +1,5 @@
 """A throwaway PostgreSQL database for a bench script: created for the run,
-dropped afterwards. Shared by ``returns_bench.py`` and ``soak.py``; `make
+dropped afterwards. Shared by the bench scripts; `make
 bench` skips this module (its name starts with an underscore)."""
 
 from __future__ import annotations
@@ -41,3 +41,27 @@ def drop_database(url: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
     conn.close()
+
+
+def django_setup(url: str, *, eager: bool) -> None:
+    """Point Django at ``url``, set it up and migrate (Celery eager or not)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ["DATABASE_URL"] = url
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1" if eager else "0"
+    # Messages are still written and delivered, just not printed.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    call_command("migrate", verbosity=0)

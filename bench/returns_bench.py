@@ -29,28 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _throwaway_db import create_database, drop_database  # noqa: E402
+from _throwaway_db import create_database, django_setup, drop_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
 
 
 def setup(url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    # Messages are still written and delivered (eagerly), just not printed.
-    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-    call_command("migrate", verbosity=0)
+    django_setup(url, eager=True)
 
 
 def seed(n: int) -> tuple[str, list[tuple[str, list[int]]]]:
