@@ -5,20 +5,23 @@ composed here, above the apps, in the order the API has always shown."""
 
 from __future__ import annotations
 
-from django.db.models import IntegerField
+from django.db.models import CharField, IntegerField, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
-from orders.models import Order
+from oms.prepared import prepared
+from orders.models import Order, TimelineEvent
 from quality.models import Evidence, EvidencePhoto
 from quality.selectors import assessment_body, return_quality
 from refunds.loyalty import order_loyalty
-from refunds.selectors import refunds_for_returns
+from refunds.models import Refund
+from refunds.selectors import refunds_of_return
 from returns.models import Return, ReturnItem
 from returns.selectors import (
     RETURN_DETAIL_FIELDS,
     order_returns,
     return_get_for_detail,
-    return_timeline,
 )
 from returns.states import PickupStatus
 from sla import selectors as sla_selectors
@@ -37,14 +40,44 @@ def order_detail_extend(order: Order, data: dict) -> dict:
 
 def return_refunds(return_request: Return) -> list:
     """The return's refunds, credit note and tenders loaded."""
-    return refunds_for_returns([return_request.pk]).get(return_request.pk, [])
+    return refunds_of_return(return_request.pk)
 
 
-def return_event_rows(return_request: Return, refunds: list | None = None):
-    """The return's timeline rows, its refunds' rows included."""
-    if refunds is None:
-        refunds = return_refunds(return_request)
-    return return_timeline(return_request, [r.pk for r in refunds])
+@prepared
+def _return_events(order_id, rma, return_id):
+    refund_ids = (
+        Refund.objects.filter(return_request_id=return_id)
+        .order_by()
+        .values_list(Cast("pk", output_field=CharField()))
+    )
+    return (
+        TimelineEvent.objects.alias(
+            # text, so the comparison is a plain one with the rma as its parameter
+            payload_rma=Cast(KT("payload__rma"), output_field=CharField())
+        )
+        .filter(
+            Q(order_id=order_id)
+            & (
+                Q(entity="return", entity_id=rma)
+                | Q(payload_rma=rma)
+                | Q(entity="refund", entity_id__in=refund_ids)
+            )
+        )
+        .order_by("occurred_at", "pk")
+    )
+
+
+def return_events(order_id: int, rma: str, return_id: int) -> list:
+    """``returns.selectors.return_timeline`` for all of the return's refunds,
+    in one statement compiled once (oms.prepared)."""
+    return _return_events(order_id, rma, return_id)
+
+
+def return_event_rows(return_request: Return, refunds: list | None = None) -> list:
+    """The return's timeline rows, its refunds' rows included (all of the
+    return's refunds: ``refunds`` is accepted for callers that hold them, and
+    not needed, the statement finds them itself)."""
+    return return_events(return_request.order_id, return_request.rma, return_request.pk)
 
 
 # What the body reads of an item and what it joins (quality.selectors.
@@ -100,15 +133,9 @@ def _photo_count_sql() -> str:
     )
 
 
-def return_detail_rows(rma: str) -> tuple[Return, list[ReturnItem]]:
-    """The return and its items, oldest first, in one statement, with what
-    the body shows of each: the return's order number, policy version and
-    location; per item the unit and its SKU, the reason, the exchange SKU, and
-    quality's assessment (with its pattern), repair order and evidence photo
-    count (``photo_count``; ``quality.selectors.return_quality`` reads the
-    same in four statements). A return without items (none is created so) is
-    read on its own."""
-    items = (
+@prepared
+def _return_detail_items(rma):
+    return (
         ReturnItem.objects.filter(return_request__rma=rma)
         .select_related(
             "return_request__order",
@@ -130,7 +157,17 @@ def return_detail_rows(rma: str) -> tuple[Return, list[ReturnItem]]:
         # column (about a millisecond for this many), the sort costs nothing.
         .order_by()
     )
-    rows = sorted(items, key=_by_pk)
+
+
+def return_detail_rows(rma: str) -> tuple[Return, list[ReturnItem]]:
+    """The return and its items, oldest first, in one statement, with what
+    the body shows of each: the return's order number, policy version and
+    location; per item the unit and its SKU, the reason, the exchange SKU, and
+    quality's assessment (with its pattern), repair order and evidence photo
+    count (``photo_count``; ``quality.selectors.return_quality`` reads the
+    same in four statements). A return without items (none is created so) is
+    read on its own."""
+    rows = sorted(_return_detail_items(rma), key=_by_pk)
     if not rows:
         return return_get_for_detail(rma), []
     return rows[0].return_request, rows

@@ -317,7 +317,7 @@ if CACHE_URL and not _cache_redis:
     raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL.")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "oms.cache.RedisCache",
         "LOCATION": _cache_redis,
         "KEY_PREFIX": "oms",
     }

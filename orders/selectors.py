@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 
 from oms.errors import NotFound
+from oms.prepared import prepared
 
 from .models import Line, Order, Payment, Shipment, TimelineEvent, Unit
 from .states import OPEN_RETURN_STATES, PaymentMethod, PaymentState, UnitState
@@ -82,21 +83,22 @@ ORDER_DETAIL_FIELDS = (
 )
 
 
-def order_detail(number: str) -> OrderDetail:
-    """One order for its body in five statements, whatever its size."""
+@prepared
+def _order_by_number(number):
     # number is unique: no ORDER BY (first() would sort by the model's
     # ordering, and an ORDER BY makes the compiler hash every joined column)
-    found = list(
+    return (
         Order.objects.select_related("channel", "customer")
         .only(*ORDER_DETAIL_FIELDS)
         .filter(number=number)
         .order_by()[:1]
     )
-    if not found:
-        raise NotFound(f"Order {number} does not exist.")
-    order = found[0]
-    lines = list(
-        Line.objects.filter(order_id=order.pk)
+
+
+@prepared
+def _order_lines(order_id):
+    return (
+        Line.objects.filter(order_id=order_id)
         .order_by("position")
         .values(
             "id",
@@ -109,8 +111,12 @@ def order_detail(number: str) -> OrderDetail:
             "discount",
         )
     )
-    units = list(
-        Unit.objects.filter(order_id=order.pk)
+
+
+@prepared
+def _order_units(order_id):
+    return (
+        Unit.objects.filter(order_id=order_id)
         .order_by("line_id", "index")
         .values(
             "id",
@@ -124,13 +130,21 @@ def order_detail(number: str) -> OrderDetail:
             "shipment_id",
         )
     )
-    payments = list(
-        Payment.objects.filter(order_id=order.pk)
+
+
+@prepared
+def _order_payments(order_id):
+    return (
+        Payment.objects.filter(order_id=order_id)
         .order_by("position")
         .values("id", "method", "amount", "captured_amount", "refunded_amount", "state")
     )
-    shipments = list(
-        Shipment.objects.filter(order_id=order.pk)
+
+
+@prepared
+def _order_shipments(order_id):
+    return (
+        Shipment.objects.filter(order_id=order_id)
         .order_by("pk")
         .values(
             "id",
@@ -142,7 +156,22 @@ def order_detail(number: str) -> OrderDetail:
             "cod_collected",
         )
     )
-    return OrderDetail(order, lines, units, payments, shipments)
+
+
+def order_detail(number: str) -> OrderDetail:
+    """One order for its body in five statements, whatever its size, each
+    compiled once per process (oms.prepared)."""
+    found = _order_by_number(number)
+    if not found:
+        raise NotFound(f"Order {number} does not exist.")
+    order = found[0]
+    return OrderDetail(
+        order,
+        _order_lines(order.pk),
+        _order_units(order.pk),
+        _order_payments(order.pk),
+        _order_shipments(order.pk),
+    )
 
 
 def order_units_by_line(order: Order) -> dict[int, list[Unit]]:

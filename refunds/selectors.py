@@ -8,9 +8,10 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from oms.money import round_money
+from oms.prepared import prepared
 from orders.models import LedgerEntry, Order, Payment
 
-from .models import Recovery, Refund
+from .models import Recovery, Refund, RefundTender
 from .states import REFUND_UNSETTLED
 
 
@@ -111,6 +112,39 @@ def refunds_by_return(ret_ids: list[int]) -> dict[int, list[Refund]]:
     ):
         out[r.return_request_id].append(r)
     return out
+
+
+@prepared
+def _return_refunds(return_id):
+    return Refund.objects.filter(return_request_id=return_id).select_related("credit_note")
+
+
+@prepared
+def _return_tenders(return_id):
+    return RefundTender.objects.filter(refund__return_request_id=return_id).order_by(
+        "refund_id", "pk"
+    )
+
+
+def refunds_of_return(return_id: int) -> list[Refund]:
+    """``refunds_by_return([return_id])[return_id]``, read by statements
+    compiled once (oms.prepared): the refunds with their credit notes, newest
+    first, and, when there are any, their tenders in one more statement, put
+    where ``refund.tenders.all()`` finds them."""
+    refunds = _return_refunds(return_id)
+    if refunds:
+        by_refund: dict[int, list[RefundTender]] = defaultdict(list)
+        for tender in _return_tenders(return_id):
+            by_refund[tender.refund_id].append(tender)
+        for refund in refunds:
+            tenders = by_refund.get(refund.pk, [])
+            for tender in tenders:
+                tender.refund = refund  # what the prefetch sets on each
+            qs = refund.tenders.all()
+            qs._result_cache = tenders
+            qs._prefetch_done = True
+            refund._prefetched_objects_cache = {"tenders": qs}
+    return refunds
 
 
 def refunds_read(ids: list[int]) -> list[Refund]:

@@ -10,6 +10,7 @@ from inventory.selectors import stock_available
 from inventory.services import location_default
 from oms.dates import fmt
 from oms.errors import NotFound
+from oms.prepared import prepared
 from orders.models import Order, TimelineEvent, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
 
@@ -65,13 +66,18 @@ def order_returnable(order: Order) -> list[dict]:
     return list(lines.values())
 
 
-def order_returns(order: Order) -> list[dict]:
-    """The order body's ``returns`` key."""
-    return list(
-        Return.objects.filter(order_id=order.pk)
+@prepared
+def _order_returns(order_id):
+    return (
+        Return.objects.filter(order_id=order_id)
         .order_by("created_at", "pk")
         .values("rma", "type", "state")
     )
+
+
+def order_returns(order: Order) -> list[dict]:
+    """The order body's ``returns`` key."""
+    return _order_returns(order.pk)
 
 
 def return_get(rma: str) -> Return:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from oms.prepared import prepared
 from returns.models import Return, ReturnPolicy
 from returns.states import Resolution, ReturnState, ReturnType
 
@@ -43,8 +44,13 @@ class PromisedDates:
         return value
 
 
+@prepared
+def _rules_of_policy(policy_id):
+    return SlaRule.objects.filter(policy_id=policy_id).select_related("calendar")
+
+
 def _rules(policy_id: int) -> list[SlaRule]:
-    return list(SlaRule.objects.filter(policy_id=policy_id).select_related("calendar"))
+    return _rules_of_policy(policy_id)
 
 
 def _best(
@@ -240,8 +246,13 @@ def return_progress(ret: Return, events: Iterable[Any]) -> list[dict]:
     return steps
 
 
+@prepared
+def _return_legs(return_id):
+    return Leg.objects.filter(return_request_id=return_id).order_by("started_at", "pk")
+
+
 def return_legs(ret: Return) -> list[Leg]:
-    return list(Leg.objects.filter(return_request=ret).order_by("started_at", "pk"))
+    return _return_legs(ret.pk)
 
 
 def legs_for_returns(return_ids: list[int]) -> dict[int, list[Leg]]:

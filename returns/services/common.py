@@ -12,6 +12,7 @@ from django.utils import timezone
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import Conflict, NotFound
+from oms.prepared import prepared
 from orders.events import EventActor
 from orders.states import UnitState
 
@@ -32,11 +33,16 @@ SETTLED_UNIT_STATES = {
 }
 
 
+@prepared
+def _latest_policy():
+    return ReturnPolicy.objects.order_by("-version")[:1]
+
+
 def policy_current() -> ReturnPolicy:
-    policy = ReturnPolicy.objects.order_by("-version").first()
-    if policy is None:
-        policy = ReturnPolicy.objects.create(version=1)
-    return policy
+    found = _latest_policy()
+    if not found:
+        return ReturnPolicy.objects.create(version=1)
+    return found[0]
 
 
 def return_get_for_update(rma: str) -> Return:

@@ -16,6 +16,7 @@ from inventory.models import SKU
 from inventory.states import LocationKind
 from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict
+from oms.prepared import prepared
 from orders.allocation import exchange_difference
 from orders.models import Order, Payment, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
@@ -121,17 +122,37 @@ def _load_order(number: str, *, lock: bool) -> Order:
     """The order; to create a return (``lock``), locked and with
     ``default_location_id``: where a return without a warehouse of its own
     goes (``inventory.services.location_default``)."""
+    found = (_order_locked if lock else _order_read)(number)
+    if not found:
+        raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
+    return found[0]
+
+
+@prepared
+def _order_read(number):
     # Not the payload as received (``raw``, large for a storefront's order).
-    qs = Order.objects.select_related("customer", "channel").defer("raw")
-    if lock:
-        warehouse = [LocationKind.WAREHOUSE.value]
-        qs = qs.select_for_update(of=("self",)).annotate(
+    # number is unique: no ORDER BY.
+    return (
+        Order.objects.select_related("customer", "channel")
+        .defer("raw")
+        .filter(number=number)
+        .order_by()[:1]
+    )
+
+
+@prepared
+def _order_locked(number):
+    warehouse = [LocationKind.WAREHOUSE.value]
+    return (
+        Order.objects.select_related("customer", "channel")
+        .defer("raw")
+        .select_for_update(of=("self",))
+        .annotate(
             default_location_id=RawSQL(_default_location_sql(), warehouse)  # noqa: S611 - fixed SQL, values bound
         )
-    order = qs.filter(number=number).first()
-    if order is None:
-        raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
-    return order
+        .filter(number=number)
+        .order_by()[:1]
+    )
 
 
 @cache
@@ -149,17 +170,26 @@ def _default_location_sql() -> str:
     )
 
 
+@prepared
+def _units_of_order(order_id):
+    return (
+        Unit.objects.filter(order_id=order_id)
+        .select_related("sku", "line")
+        .order_by("line_id", "index")
+    )
+
+
+@prepared
+def _active_reasons():
+    return ReturnReason.objects.filter(active=True)
+
+
 def _order_units(order: Order) -> dict[int, Unit]:
     """Every unit of the order with its SKU and line, by id; a replacement
     line's original unit (``unit_never_returnable`` reads it) is set from
     these when it is one of them (an exchange's replacement is added to the
     order it replaces a unit of), else read with one more query."""
-    units = {
-        u.pk: u
-        for u in Unit.objects.filter(order=order)
-        .select_related("sku", "line")
-        .order_by("line_id", "index")
-    }
+    units = {u.pk: u for u in _units_of_order(order.pk)}
     lines = [u.line for u in units.values() if u.line.replacement_for_id]
     if lines:
         missing = {ln.replacement_for_id for ln in lines} - set(units)
@@ -181,7 +211,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
     order = _load_order(req.order, lock=lock)
     policy = policy_current()
     units = _order_units(order)
-    reasons = {r.code: r for r in ReturnReason.objects.filter(active=True)}
+    reasons = {r.code: r for r in _active_reasons()}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
     exchange_skus = (
         SKU.objects.in_bulk(list(exchange_codes), field_name="code") if exchange_codes else {}

@@ -1,0 +1,293 @@
+"""Querysets compiled once per process and database, run with new parameters.
+
+Building a queryset and compiling it to SQL is most of the CPU of a hot read:
+on the order detail GET, ``SQLCompiler.as_sql`` and the ``filter()`` /
+``values()`` chain behind it were about 45 % of the request's Python time,
+for SQL that is the same on every request but for its parameters. ``@prepared``
+keeps the ORM as the place the query is written (fields, joins, the backend's
+own SQL and converters), and moves the compile out of the request::
+
+    @prepared
+    def order_lines(order_id):
+        return Line.objects.filter(order_id=order_id).order_by("position").values(...)
+
+    order_lines(order.pk)  # -> list of dicts, as list(queryset) would give
+
+The first call for a database alias (and argument types) calls the function
+with sentinel arguments, compiles the queryset and finds where each sentinel
+lands among the SQL parameters. Every later call executes that SQL with the
+real arguments in those places, through the connection's normal cursor (so
+query capture, the debug toolbar and statement ceilings still see it), and
+turns rows into what the queryset's own iterable would have yielded: dicts for
+``values()``, tuples for ``values_list()``, scalars for ``flat=True``, model
+instances (``select_related`` included) otherwise, with the backend's
+converters applied.
+
+Rules, checked when the query is compiled:
+
+* arguments are ``int`` or ``str`` (not ``bool``, not ``None``: ``None`` turns
+  ``=`` into ``IS NULL``, a different query);
+* each argument must reach the SQL unchanged, as one exact parameter (``=``,
+  ``<``, ``>`` lookups). A lookup that rewrites its value (``icontains``
+  escapes and wraps it) or a list (``__in`` has one placeholder per item) is
+  refused with ``ValueError``: write those as ordinary querysets;
+* ``select_for_update()`` needs a transaction, as the ORM itself demands.
+
+On PostgreSQL the statement is also prepared on the server, once per
+connection (``PREPARE``, sent on the driver's own cursor, so query capture
+counts only the ``EXECUTE`` a request runs), and run with ``EXECUTE``: the
+server parses and plans it once per connection too. The return detail's
+one-statement read joins eleven tables, and planning it cost PostgreSQL more
+than running it (about 1.7 ms a request). A statement the server refuses to
+prepare falls back to being sent whole, inside a savepoint so an open
+transaction survives. ``OMS_PG_PREPARE = False`` turns server-side
+preparation off (for a pooler in transaction mode, such as PgBouncer before
+1.21, which cannot keep a session's prepared statements).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    QuerySet,
+    ValuesIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
+from django.db.transaction import TransactionManagementError
+
+_SENTINEL_INT = -7_319_000_000_000_000
+_SENTINEL_STR = "\x1eoms-prepared-{}\x1e"
+
+
+class _Compiled:
+    __slots__ = (
+        "annotation_col_map",
+        "col_count",
+        "converters",
+        "execute_sql",
+        "for_update",
+        "init_list",
+        "kind",
+        "model",
+        "model_slice",
+        "name",
+        "names",
+        "params",
+        "populators_args",
+        "prepare_sql",
+        "slots",
+        "sql",
+        "trim",
+        "unpreparable",
+    )
+
+
+_names = itertools.count(1)
+_PLACEHOLDER = re.compile(r"%(s|%)")
+
+
+def _numbered(sql: str) -> str:
+    """Django's ``%s`` placeholders as ``$1, $2, ...``, and ``%%`` as ``%``."""
+    n = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda m: f"${next(n)}" if m.group(1) == "s" else "%", sql)
+
+
+def _sentinel(kind: type, i: int) -> Any:
+    return _SENTINEL_INT - i if kind is int else _SENTINEL_STR.format(i)
+
+
+def _kind(value: Any) -> type:
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"prepared queries take int or str arguments, not {value!r}")
+    if isinstance(value, int):
+        return int
+    if isinstance(value, str):
+        return str
+    raise TypeError(f"prepared queries take int or str arguments, not {type(value).__name__}")
+
+
+def _compile(build: Callable[..., QuerySet], kinds: tuple[type, ...]) -> tuple[str, _Compiled]:
+    sentinels = [_sentinel(k, i) for i, k in enumerate(kinds)]
+    qs = build(*sentinels)
+    if not isinstance(qs, QuerySet):
+        raise TypeError(f"{build.__qualname__} must return a QuerySet, not {type(qs).__name__}")
+    alias = qs.db
+    query = qs.query
+    compiler = query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    slots: list[int | None] = []
+    found = set()
+    for p in params:
+        slot = None
+        for i, s in enumerate(sentinels):
+            if type(p) is type(s) and p == s:
+                slot = i
+                found.add(i)
+                break
+        if slot is None and any(isinstance(p, str) and str(s) in p for s in sentinels):
+            raise ValueError(
+                f"{build.__qualname__}: an argument was rewritten by its lookup ({p!r}); "
+                "prepared queries take exact parameters only"
+            )
+        slots.append(slot)
+    missing = set(range(len(sentinels))) - found
+    if missing:
+        raise ValueError(
+            f"{build.__qualname__}: argument(s) {sorted(missing)} did not reach the SQL "
+            "as an exact parameter"
+        )
+    c = _Compiled()
+    c.unpreparable = False
+    c.name = f"oms_prepared_{next(_names)}"
+    c.prepare_sql = f"PREPARE {c.name} AS {_numbered(sql)}"
+    c.execute_sql = f"EXECUTE {c.name}" + (f"({', '.join(['%s'] * len(params))})" if params else "")
+    c.sql = sql
+    c.params = list(params)
+    c.slots = slots
+    c.col_count = compiler.col_count
+    c.converters = list(
+        compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]]).items()
+    )
+    c.trim = compiler.has_extra_select
+    c.for_update = bool(query.select_for_update)
+    iterable = qs._iterable_class
+    if iterable is ValuesIterable:
+        c.kind = "values"
+        c.names = (
+            list(query.selected)
+            if getattr(query, "selected", None)
+            else [*query.extra_select, *query.values_select, *query.annotation_select]
+        )
+    elif iterable is ValuesListIterable:
+        c.kind = "tuples"
+    elif iterable is FlatValuesListIterable:
+        c.kind = "flat"
+    elif iterable is ModelIterable:
+        c.kind = "models"
+        if qs._known_related_objects:
+            raise ValueError(f"{build.__qualname__}: related-manager querysets are not supported")
+        klass_info = compiler.klass_info
+        select = compiler.select
+        fields = klass_info["select_fields"]
+        c.model = klass_info["model"]
+        c.model_slice = slice(fields[0], fields[-1] + 1)
+        c.init_list = [f[0].target.attname for f in select[c.model_slice]]
+        c.populators_args = (klass_info, select)
+        c.annotation_col_map = compiler.annotation_col_map
+    else:
+        raise ValueError(f"{build.__qualname__}: {iterable.__name__} is not supported")
+    return alias, c
+
+
+def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
+    """Decorate a function that builds a queryset from its arguments: calling it
+    runs the queryset compiled once, and returns its rows as a list."""
+    cache: dict[tuple, tuple[str, _Compiled]] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(build)
+    def run(*args: Any) -> list:
+        kinds = tuple(_kind(a) for a in args)
+        entry = cache.get(kinds)
+        if entry is None:
+            with lock:
+                entry = cache.get(kinds)
+                if entry is None:
+                    entry = cache[kinds] = _compile(build, kinds)
+        alias, c = entry
+        connection = connections[alias]
+        if c.for_update and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        params = [p if s is None else args[s] for p, s in zip(c.params, c.slots, strict=True)]
+        with connection.cursor() as cursor:
+            if _server_prepared(connection, cursor, c):
+                cursor.execute(c.execute_sql, params)
+            else:
+                cursor.execute(c.sql, params)
+            rows = cursor.fetchall()
+        if c.trim:
+            rows = [r[: c.col_count] for r in rows]
+        if c.converters:
+            rows = _convert(rows, c.converters, connection)
+        if c.kind == "values":
+            names = c.names
+            return [dict(zip(names, r, strict=True)) for r in rows]
+        if c.kind == "tuples":
+            return [tuple(r) for r in rows]
+        if c.kind == "flat":
+            return [r[0] for r in rows]
+        return _models(c, alias, rows)
+
+    run.prepared_cache = cache  # type: ignore[attr-defined]
+    return run
+
+
+def _server_prepared(connection, cursor, c: _Compiled) -> bool:
+    """Whether ``c`` is prepared on this PostgreSQL connection, preparing it
+    the first time. Prepared statements outlive a rolled-back transaction and
+    end with the session; a new connection starts with none."""
+    if connection.vendor != "postgresql" or c.unpreparable:
+        return False
+    if not getattr(settings, "OMS_PG_PREPARE", True):
+        return False
+    raw = connection.connection
+    state = connection.__dict__.get("_oms_prepared")
+    if state is None or state[0] is not raw:
+        state = connection.__dict__["_oms_prepared"] = (raw, set())
+    done = state[1]
+    if c.name in done:
+        return True
+    driver = cursor.cursor  # the driver's cursor: query capture does not see it
+    in_transaction = not connection.get_autocommit()
+    try:
+        if in_transaction:
+            driver.execute(f"SAVEPOINT {c.name}; {c.prepare_sql}; RELEASE SAVEPOINT {c.name}")
+        else:
+            driver.execute(c.prepare_sql)
+    except connection.Database.DatabaseError:  # the driver's: its cursor raised it
+        if in_transaction:
+            driver.execute(f"ROLLBACK TO SAVEPOINT {c.name}; RELEASE SAVEPOINT {c.name}")
+        c.unpreparable = True
+        return False
+    done.add(c.name)
+    return True
+
+
+def _convert(rows, converters, connection) -> list:
+    out = []
+    for row in rows:
+        row = list(row)
+        for pos, (funcs, expression) in converters:
+            value = row[pos]
+            for func in funcs:
+                value = func(value, expression, connection)
+            row[pos] = value
+        out.append(row)
+    return out
+
+
+def _models(c: _Compiled, alias: str, rows) -> list:
+    populators = get_related_populators(*c.populators_args, alias)
+    out = []
+    from_db = c.model.from_db
+    for row in rows:
+        obj = from_db(alias, c.init_list, row[c.model_slice])
+        for populator in populators:
+            populator.populate(row, obj)
+        for attr, pos in c.annotation_col_map.items():
+            setattr(obj, attr, row[pos])
+        out.append(obj)
+    return out

@@ -1,0 +1,200 @@
+"""oms.prepared: a queryset compiled once gives what the queryset gives."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import BooleanField, CharField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from oms.prepared import prepared
+from orders.models import Line, Order, Unit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def make_orders(make_order):
+    def make(n=2):
+        return [make_order(lines=[("TEE-M", 2, Decimal("999.00"))]) for _ in range(n)]
+
+    return make
+
+
+def test_values_rows_equal_the_querysets_and_the_query_is_built_once(make_orders):
+    a, b = make_orders()
+    built = []
+
+    @prepared
+    def lines(order_id):
+        built.append(order_id)
+        return (
+            Line.objects.filter(order_id=order_id)
+            .order_by("position")
+            .values("id", "sku__code", "unit_price", "quantity")
+        )
+
+    for order in (a, b, a):
+        expected = list(
+            Line.objects.filter(order_id=order.pk)
+            .order_by("position")
+            .values("id", "sku__code", "unit_price", "quantity")
+        )
+        assert lines(order.pk) == expected
+        assert isinstance(expected[0]["unit_price"], Decimal)
+    assert len(built) == 1  # compiled on the first call only
+
+
+def test_tuples_flat_and_models_with_select_related(make_orders):
+    a, _b = make_orders()
+
+    @prepared
+    def unit_tuples(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", "state")
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    @prepared
+    def units(order_id):
+        return (
+            Unit.objects.select_related("line__sku", "order")
+            .filter(order_id=order_id)
+            .order_by("pk")
+        )
+
+    assert unit_tuples(a.pk) == list(
+        Unit.objects.filter(order_id=a.pk).order_by("pk").values_list("id", "state")
+    )
+    assert unit_ids(a.pk) == list(
+        Unit.objects.filter(order_id=a.pk).order_by("pk").values_list("id", flat=True)
+    )
+    got = units(a.pk)
+    assert [u.pk for u in got] == unit_ids(a.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert got[0].line.sku.code == "TEE-M"
+        assert got[0].order.number == a.number
+        assert got[0].net_paid == Unit.objects.get(pk=got[0].pk).net_paid
+    assert len(ctx.captured_queries) == 1  # the .get() above; the relations were loaded
+    assert got[0]._state.adding is False
+    assert got[0]._state.db == "default"
+
+
+def test_string_arguments_and_annotations(make_orders):
+    _a, b = make_orders()
+
+    @prepared
+    def by_number(number):
+        return (
+            Order.objects.filter(number=number)
+            .annotate(code=Cast("pk", output_field=CharField()))
+            .order_by()
+        )
+
+    got = by_number(b.number)
+    assert [o.pk for o in got] == [b.pk]
+    assert got[0].code == str(b.pk)
+    assert by_number("no-such-order") == []
+
+
+@pytest.mark.parametrize("bad", [None, True, 1.5, [1, 2]])
+def test_arguments_other_than_int_or_str_are_refused(bad):
+    @prepared
+    def lines(order_id):
+        return Line.objects.filter(order_id=order_id).values("id")
+
+    with pytest.raises(TypeError, match="int or str"):
+        lines(bad)
+
+
+def test_a_lookup_that_rewrites_its_argument_is_refused():
+    @prepared
+    def search(text):
+        return Order.objects.filter(number__icontains=text).values("id")
+
+    with pytest.raises(ValueError, match="rewritten by its lookup"):
+        search("abc")
+
+
+def test_an_argument_that_does_not_reach_the_sql_is_refused():
+    @prepared
+    def ignores(order_id):
+        return Line.objects.all().values("id")
+
+    with pytest.raises(ValueError, match="did not reach the SQL"):
+        ignores(1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_for_update_needs_a_transaction(make_orders):
+    (a,) = make_orders(1)
+    with transaction.atomic():
+        assert [o.pk for o in _locked(a.pk)] == [a.pk]
+    with pytest.raises(TransactionManagementError):
+        _locked(a.pk)  # autocommit, as the ORM refuses it
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_prepares_once_per_connection_and_survives_rollbacks(make_orders):
+    a, b = make_orders()
+
+    @prepared
+    def lines(order_id):
+        return Line.objects.filter(order_id=order_id).order_by("position").values("id")
+
+    with CaptureQueriesContext(connection) as ctx:
+        first = lines(a.pk)
+    assert [q["sql"].split("(")[0] for q in ctx.captured_queries] == [
+        f"EXECUTE {lines.prepared_cache[(int,)][1].name}"
+    ]
+    assert first == list(Line.objects.filter(order_id=a.pk).order_by("position").values("id"))
+    name = lines.prepared_cache[(int,)][1].name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+        assert cursor.fetchone()[0] == 1
+
+    # a rolled-back transaction does not take the prepared statement with it
+    with transaction.atomic():
+        assert lines(b.pk)
+        transaction.set_rollback(True)
+    assert lines(b.pk) == list(Line.objects.filter(order_id=b.pk).order_by("position").values("id"))
+
+    # a new connection has none: it is prepared again there
+    connection.close()
+    assert lines(a.pk) == first
+
+
+@prepared
+def _locked(order_id):
+    return Order.objects.select_for_update().filter(pk=order_id).order_by()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_postgresql_will_not_prepare_is_sent_whole_and_the_transaction_goes_on(
+    make_orders,
+):
+    (a,) = make_orders(1)
+
+    @prepared
+    def untyped(order_id):
+        # "$2 IS NULL": the server cannot tell the parameter's type, refuses PREPARE
+        return (
+            Order.objects.filter(pk=order_id)
+            .annotate(unset=RawSQL("%s IS NULL", (order_id,), output_field=BooleanField()))
+            .values("pk", "unset")
+        )
+
+    with transaction.atomic():
+        assert untyped(a.pk) == [{"pk": a.pk, "unset": False}]
+        # the transaction is still usable after the refused PREPARE
+        assert Order.objects.filter(pk=a.pk).exists()
+    assert untyped.prepared_cache[(int,)][1].unpreparable is True
+    assert untyped(a.pk) == [{"pk": a.pk, "unset": False}]
