@@ -84,7 +84,7 @@ class _Compiled:
         "name",
         "names",
         "params",
-        "populators_args",
+        "populators",
         "prepare_sql",
         "slots",
         "sql",
@@ -183,7 +183,8 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[type, ...]) -> tuple[s
         c.model = klass_info["model"]
         c.model_slice = slice(fields[0], fields[-1] + 1)
         c.init_list = [f[0].target.attname for f in select[c.model_slice]]
-        c.populators_args = (klass_info, select)
+        # RelatedPopulator holds only positions and classes: built once
+        c.populators = get_related_populators(klass_info, select, alias)
         c.annotation_col_map = compiler.annotation_col_map
     else:
         raise ValueError(f"{build.__qualname__}: {iterable.__name__} is not supported")
@@ -280,7 +281,7 @@ def _convert(rows, converters, connection) -> list:
 
 
 def _models(c: _Compiled, alias: str, rows) -> list:
-    populators = get_related_populators(*c.populators_args, alias)
+    populators = c.populators
     out = []
     from_db = c.model.from_db
     for row in rows:

@@ -6,9 +6,10 @@ quality depends on returns and orders; they never import it."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
 
 from inventory.models import SKU
+from oms.fsm import ConcurrentTransitionMixin
 from returns.states import Disposition
 
 from .states import Outcome, RepairState, Warranty

@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
 
 from oms.crypto import EncryptedJSONField
+from oms.fsm import ConcurrentTransitionMixin
 
 from .states import Disposition, PickupStatus, RefundMethod, Resolution, ReturnState, ReturnType
 

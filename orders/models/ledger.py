@@ -3,7 +3,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, FSMField, transition
+
+from oms.fsm import ConcurrentTransitionMixin
 
 from ..states import (
     PaymentMethod,

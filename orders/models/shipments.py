@@ -1,5 +1,7 @@
 from django.db import models
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, FSMField, transition
+
+from oms.fsm import ConcurrentTransitionMixin
 
 from ..states import (
     ShipmentKind,

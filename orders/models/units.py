@@ -2,7 +2,9 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import FSMField, transition
+
+from oms.fsm import ConcurrentTransitionMixin
 
 from ..states import UnitState
 from .fields import MONEY
