@@ -56,6 +56,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Model
+from django.db.models.base import ModelState
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -64,8 +66,12 @@ from django.db.models.query import (
     ValuesListIterable,
     get_related_populators,
 )
+from django.db.models.signals import post_init, pre_init
 from django.db.transaction import TransactionManagementError
+from django_fsm import ConcurrentTransitionMixin as FsmConcurrentMixin
+from django_fsm import FSMModelMixin
 
+_FSM_MIXINS = (FsmConcurrentMixin, FSMModelMixin)
 _SENTINEL_INT = -7_319_000_000_000_000
 _SENTINEL_STR = "\x1eoms-prepared-{}\x1e"
 
@@ -281,14 +287,68 @@ def _convert(rows, converters, connection) -> list:
 
 
 def _models(c: _Compiled, alias: str, rows) -> list:
-    populators = c.populators
     out = []
-    from_db = c.model.from_db
+    model, init_list, model_slice = c.model, c.init_list, c.model_slice
     for row in rows:
-        obj = from_db(alias, c.init_list, row[c.model_slice])
-        for populator in populators:
-            populator.populate(row, obj)
+        obj = _new(model, alias, init_list, row[model_slice])
+        for populator in c.populators:
+            _populate(populator, row, obj, alias)
         for attr, pos in c.annotation_col_map.items():
             setattr(obj, attr, row[pos])
         out.append(obj)
     return out
+
+
+def _populate(p, row, from_obj, alias: str) -> None:
+    """``django.db.models.query.RelatedPopulator.populate``, building each
+    related instance with ``_new``."""
+    data = p.reorder_for_init(row) if p.reorder_for_init else row[p.cols_start : p.cols_end]
+    if data[p.pk_idx] is None:
+        obj = None
+    else:
+        obj = _new(p.model_cls, alias, p.init_list, data)
+        for rel in p.related_populators:
+            _populate(rel, row, obj, alias)
+    p.local_setter(from_obj, obj)
+    if obj is not None:
+        p.remote_setter(obj, from_obj)
+
+
+def _new(model, alias: str, attnames: list[str], values) -> Any:
+    """``model.from_db(alias, attnames, values)`` without ``Model.__init__``'s
+    loop over every concrete field, for a model whose construction is only
+    that: no ``__init__`` or ``from_db`` of its own (django-fsm-2's mixin
+    aside, whose initial-state record is taken here too) and nothing
+    listening to ``pre_init``/``post_init`` for it. The instance is the one
+    ``from_db`` builds: the loaded attributes in ``__dict__`` (the rest
+    deferred, loaded on access), ``_state.adding`` False, ``_state.db`` set.
+    Loading a return's detail builds about ten instances per item, and their
+    ``__init__`` was a fifth of the request."""
+    if not _plain(model) or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(alias, attnames, values)
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    d = obj.__dict__
+    d["_state"] = state
+    d.update(zip(attnames, values, strict=True))
+    if isinstance(obj, FsmConcurrentMixin):
+        obj._update_initial_state()
+    return obj
+
+
+def _plain(model) -> bool:
+    plain = model.__dict__.get("_oms_plain_init")
+    if plain is None:
+        plain = True
+        for klass in model.__mro__:
+            if klass is Model:
+                break
+            if klass in _FSM_MIXINS:
+                continue
+            if "__init__" in klass.__dict__ or "from_db" in klass.__dict__:
+                plain = False
+                break
+        model._oms_plain_init = plain
+    return plain

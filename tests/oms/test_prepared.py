@@ -9,8 +9,10 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, CharField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+from django.db.models.signals import post_init
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
+from django_fsm import ConcurrentTransition
 
 from oms.prepared import prepared
 from orders.models import Line, Order, Unit
@@ -198,3 +200,67 @@ def test_a_statement_postgresql_will_not_prepare_is_sent_whole_and_the_transacti
         assert Order.objects.filter(pk=a.pk).exists()
     assert untyped.prepared_cache[(int,)][1].unpreparable is True
     assert untyped(a.pk) == [{"pk": a.pk, "unset": False}]
+
+
+def _fields(obj) -> dict:
+    return {k: v for k, v in vars(obj).items() if k not in ("_state", "_prefetched_objects_cache")}
+
+
+def test_instances_are_what_from_db_builds(make_orders):
+    """Built without Model.__init__: the same attributes, state and relations
+    as the ORM's own instances, deferred fields left to load on access."""
+    (a,) = make_orders(1)
+
+    @prepared
+    def units(order_id):
+        return (
+            Unit.objects.select_related("line__sku")
+            .only("id", "state", "line__id", "line__position", "line__sku__code")
+            .filter(order_id=order_id)
+            .order_by("pk")
+        )
+
+    ours = units(a.pk)
+    orm = list(
+        Unit.objects.select_related("line__sku")
+        .only("id", "state", "line__id", "line__position", "line__sku__code")
+        .filter(order_id=a.pk)
+        .order_by("pk")
+    )
+    assert len(ours) == len(orm) == 2
+    for mine, theirs in zip(ours, orm, strict=True):
+        assert {k for k in _fields(mine) if not k.startswith("_")} == {
+            k for k in _fields(theirs) if not k.startswith("_")
+        }
+        assert mine.state == theirs.state
+        assert (mine._state.adding, mine._state.db) == (False, "default")
+        assert mine.line.sku.code == theirs.line.sku.code
+        assert mine.line.pk == theirs.line.pk
+        assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+        # a deferred field loads on access, as on the ORM's instance
+        assert mine.net_paid == theirs.net_paid
+    # django-fsm-2's initial state is recorded: a stale instance is refused
+    Unit.objects.filter(pk=ours[0].pk).update(state="cancelled")
+    ours[0].serial = "x"
+    with pytest.raises(ConcurrentTransition):
+        ours[0].save()
+
+
+def test_a_model_with_an_init_listener_is_built_by_from_db(make_orders):
+    (a,) = make_orders(1)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    @prepared
+    def lines(order_id):
+        return Line.objects.filter(order_id=order_id)
+
+    post_init.connect(listener, sender=Line)
+    try:
+        got = lines(a.pk)
+    finally:
+        post_init.disconnect(listener, sender=Line)
+    assert seen == got
+    assert len(got) == 1
