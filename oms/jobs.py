@@ -41,6 +41,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .prepared import insert_rows
+
 logger = logging.getLogger(__name__)
 
 TASK_ID = re.compile(r"^oms-job-(\d+)-")
@@ -100,7 +102,7 @@ def job_enqueue_many(task, args_list: list[tuple]) -> list:
     if _batch.get() is not None:  # a jobs_batched block writes them, in order
         return [job_enqueue(task, *args) for args in args_list]
     now = timezone.now()
-    jobs = Job.objects.bulk_create(
+    jobs = insert_rows(
         [
             Job(
                 task=_task_name(task),
@@ -117,12 +119,8 @@ def job_enqueue_many(task, args_list: list[tuple]) -> list:
 
 
 def _jobs_write(jobs: list) -> None:
-    from .models import Job
 
-    if len(jobs) == 1:
-        jobs[0][0].save(force_insert=True)
-    else:
-        Job.objects.bulk_create([job for job, _ in jobs])
+    insert_rows([job for job, _ in jobs])
     for job, soon in jobs:
         if soon:
             transaction.on_commit(lambda job=job: job_publish(job))

@@ -15,6 +15,8 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
+from oms.prepared import insert_rows
+
 from .models import Order, TimelineEvent
 from .states import Actor
 
@@ -170,7 +172,7 @@ def timeline_flush() -> None:
     batch = _batch.get()
     if batch is not None and batch.rows:
         rows, batch.rows = batch.rows, []
-        TimelineEvent.objects.bulk_create(rows)
+        insert_rows(rows)
 
 
 def timeline_record_many(
@@ -198,9 +200,9 @@ def _write(rows: list[TimelineEvent]) -> None:
             return
         if batch.rows:  # inside a savepoint: what was kept goes first
             kept, batch.rows = batch.rows, []
-            TimelineEvent.objects.bulk_create(kept)
+            insert_rows(kept)
             batch.early.append(kept)
-    TimelineEvent.objects.bulk_create(rows)
+    insert_rows(rows)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms.jobs import job_enqueue, job_enqueue_many
+from oms.prepared import insert_rows
 
 from .events import Event, EventActor, TimelineEntry, timeline_record, timeline_record_rows
 from .models import Order, OutboundMessage
@@ -33,8 +34,8 @@ def message_enqueue(
     to = order.email
     if not to:
         return None
-    message = OutboundMessage.objects.create(
-        order=order, to=to, template=template, subject=subject[:255], body=body
+    (message,) = insert_rows(
+        [OutboundMessage(order=order, to=to, template=template, subject=subject[:255], body=body)]
     )
     timeline_record(
         order=order,

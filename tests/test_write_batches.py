@@ -60,7 +60,10 @@ def test_kept_rows_are_written_in_one_statement_in_recorded_order(order):
             _record(order, n)
         # then nothing is written before the change ends
         assert _messages(order) == []
-    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    # (on PostgreSQL a prepared insert: EXECUTE oms_insert_<table>_<rows>_<n>)
+    inserts = [
+        q for q in ctx.captured_queries if q["sql"].startswith(("INSERT", "EXECUTE oms_insert_"))
+    ]
 
     # then the three are written by one INSERT, in the order recorded
     assert len(inserts) == 1

@@ -14,6 +14,7 @@ from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.services import location_default as inventory_location_default
 from inventory.states import Bucket
 from oms.errors import Conflict
+from oms.prepared import insert_rows
 from orders.events import EventActor
 from orders.services import new_reference, units_transition
 
@@ -49,21 +50,25 @@ def return_create_from_plan(
     held = plan.risk_score >= plan.policy.risk_threshold
     # The order's warehouse, else the default one (read with the order).
     warehouse_id = order.ship_from_id or _default_location_id(order)
-    return_request = Return.objects.create(
-        rma=new_reference("RMA"),
-        order=order,
-        type=plan.type,
-        is_full_return=plan.is_full_return,
-        state=ReturnState.PENDING_REVIEW if held else ReturnState.APPROVED,
-        policy=plan.policy,
-        refund_method=req.refund_method,
-        payout_details=req.payout or {},
-        location_id=location.pk if location is not None else warehouse_id,
-        risk_score=plan.risk_score,
-        risk_reasons=plan.risk_reasons,
-        estimate=plan.breakdown,
-        channel=req.channel,
-        approved_at=None if held else timezone.now(),
+    (return_request,) = insert_rows(
+        [
+            Return(
+                rma=new_reference("RMA"),
+                order=order,
+                type=plan.type,
+                is_full_return=plan.is_full_return,
+                state=ReturnState.PENDING_REVIEW if held else ReturnState.APPROVED,
+                policy=plan.policy,
+                refund_method=req.refund_method,
+                payout_details=req.payout or {},
+                location_id=location.pk if location is not None else warehouse_id,
+                risk_score=plan.risk_score,
+                risk_reasons=plan.risk_reasons,
+                estimate=plan.breakdown,
+                channel=req.channel,
+                approved_at=None if held else timezone.now(),
+            )
+        ]
     )
     items = [
         ReturnItem(
@@ -83,7 +88,7 @@ def return_create_from_plan(
     # ``reserved_at``; the order's lock is held, so nothing else reserves for
     # these units meanwhile, and a refusal rolls the whole return back.
     _reserve_exchanges(return_request, items, actor, warehouse_id)
-    ReturnItem.objects.bulk_create(items)
+    insert_rows(items)
     units_transition(
         [p.unit for p in plan.items],
         "request_return",

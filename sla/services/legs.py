@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from oms.dates import fmt
+from oms.prepared import insert_rows
 from orders.events import EventActor, TimelineEntry, timeline_record
 from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
@@ -77,8 +78,7 @@ def _started(leg: Leg, at: datetime, actor: EventActor) -> TimelineEntry:
 def leg_start(
     ret: Return, kind: str, *, at: datetime, attempt: int = 1, actor: EventActor = SYSTEM
 ) -> Leg:
-    leg = _leg_new(ret, kind, at=at, attempt=attempt, holidays=None)
-    leg.save(force_insert=True)
+    (leg,) = insert_rows([_leg_new(ret, kind, at=at, attempt=attempt, holidays=None)])
     entry = _started(leg, at, actor)
     timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
     # No ETA task per leg: beat's sla-sweep runs every minute and finds the leg
@@ -97,7 +97,7 @@ def legs_start_many(
     """``leg_start`` for many (return, kind, attempt): one insert for the legs;
     their ``sla.leg_started`` rows are returned for the caller's one timeline
     insert (``holidays``: ``calendar_holidays`` of every rule's calendar)."""
-    legs = Leg.objects.bulk_create(
+    legs = insert_rows(
         [_leg_new(r, kind, at=at, attempt=n, holidays=holidays) for r, kind, n in starts]
     )
     return [(leg, _started(leg, at, actor)) for leg in legs]

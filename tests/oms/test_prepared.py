@@ -158,6 +158,7 @@ def test_postgresql_prepares_once_per_connection_and_survives_rollbacks(make_ord
     ]
     assert first == list(Line.objects.filter(order_id=a.pk).order_by("position").values("id"))
     name = lines.prepared_cache[(int,)][1].name
+    assert name.startswith("oms_lines_")  # says what it is in a log
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
         assert cursor.fetchone()[0] == 1
@@ -264,3 +265,65 @@ def test_a_model_with_an_init_listener_is_built_by_from_db(make_orders):
         post_init.disconnect(listener, sender=Line)
     assert seen == got
     assert len(got) == 1
+
+
+# --- insert_rows -------------------------------------------------------------------
+
+
+def _row(model, pk) -> dict:
+    row = model.objects.filter(pk=pk).values().get()
+    row.pop("id")
+    return row
+
+
+def test_insert_rows_writes_what_bulk_create_writes(make_orders):
+    """The same columns and values, auto_now_add and JSON included, for one
+    row and for several, and each object gets its key and saved state."""
+    from django.utils import timezone
+
+    from oms.models import Job
+    from oms.prepared import insert_rows
+    from orders.models import OutboundMessage
+
+    (order,) = make_orders(1)
+    at = timezone.now()
+
+    def jobs():
+        return [
+            Job(task="t.a", args=[1, {"k": "v"}], due_at=at, next_publish_at=at) for _ in range(3)
+        ]
+
+    for n in (1, 3):
+        ours, theirs = jobs()[:n], jobs()[:n]
+        with CaptureQueriesContext(connection) as ctx:
+            assert insert_rows(ours) is ours
+        assert len(ctx.captured_queries) == 1
+        Job.objects.bulk_create(theirs)
+        for mine, other in zip(ours, theirs, strict=True):
+            assert mine.pk is not None
+            assert (mine._state.adding, mine._state.db) == (False, "default")
+            a, b = _row(Job, mine.pk), _row(Job, other.pk)
+            assert a.pop("created_at") <= b.pop("created_at")
+            assert a == b
+    (message,) = insert_rows(
+        [OutboundMessage(order=order, to="a@example.com", template="x", subject="s", body="b")]
+    )
+    assert OutboundMessage.objects.get(pk=message.pk).order_id == order.pk
+
+
+def test_insert_rows_hands_what_it_does_not_cover_to_bulk_create(make_orders):
+    from django.db.models import Value
+    from django.utils import timezone
+
+    from oms.models import Job
+    from oms.prepared import insert_rows
+
+    at = timezone.now()
+    # a value that is an expression: bulk_create compiles it
+    job = Job(task=Value("t.expr"), due_at=at, next_publish_at=at)
+    insert_rows([job])
+    assert Job.objects.get(pk=job.pk).task == "t.expr"
+    # a key already set: bulk_create writes it as given
+    taken = Job(pk=987_654, task="t.pk", due_at=at, next_publish_at=at)
+    insert_rows([taken])
+    assert Job.objects.get(pk=987_654).task == "t.pk"
