@@ -69,7 +69,9 @@ def _return_events(order_id, rma, return_id):
 
 def return_events(order_id: int, rma: str, return_id: int) -> list:
     """``returns.selectors.return_timeline`` for all of the return's refunds,
-    in one statement compiled once (oms.prepared)."""
+    in one statement compiled once (oms.prepared). The payload's ``rma`` is
+    compared as text: every writer stores it as the return's rma string (a
+    JSON number 1001 would match "1001" here, and not there)."""
     return _return_events(order_id, rma, return_id)
 
 

@@ -40,7 +40,10 @@ server parses and plans it once per connection too. The return detail's
 one-statement read joins eleven tables, and planning it cost PostgreSQL more
 than running it (about 1.7 ms a request). A statement the server refuses to
 prepare falls back to being sent whole, inside a savepoint so an open
-transaction survives. ``OMS_PG_PREPARE = False`` turns server-side
+transaction survives. A statement the server later refuses to run because a
+migration changed a column it returns ("cached plan must not change result
+type") is prepared again, under a new name, on its next use; in autocommit
+it is sent whole at once. ``OMS_PG_PREPARE = False`` turns server-side
 preparation off (for a pooler in transaction mode, such as PgBouncer before
 1.21, which cannot keep a session's prepared statements).
 """
@@ -55,7 +58,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
@@ -73,7 +76,9 @@ from django_fsm import ConcurrentTransitionMixin as FsmConcurrentMixin
 from django_fsm import FSMModelMixin
 
 _FSM_MIXINS = (FsmConcurrentMixin, FSMModelMixin)
-_SENTINEL_INT = -7_319_000_000_000_000
+# Within a 32-bit integer's range and positive: Django drops or refuses a
+# lookup whose value lies outside its field's range (IntegerFieldOverflow).
+_SENTINEL_INT = 1_987_654_000
 _SENTINEL_STR = "\x1eoms-prepared-{}\x1e"
 
 
@@ -82,21 +87,18 @@ class _Compiled:
         "annotation_col_map",
         "col_count",
         "converters",
-        "execute_sql",
         "for_update",
         "init_list",
         "kind",
         "model",
         "model_slice",
-        "name",
         "names",
         "params",
         "populators",
-        "prepare_sql",
         "slots",
         "sql",
+        "statement",
         "trim",
-        "unpreparable",
     )
 
 
@@ -117,7 +119,7 @@ def _numbered(sql: str) -> str:
 
 
 def _sentinel(kind: type, i: int) -> Any:
-    return _SENTINEL_INT - i if kind is int else _SENTINEL_STR.format(i)
+    return _SENTINEL_INT + i if kind is int else _SENTINEL_STR.format(i)
 
 
 def _kind(value: Any) -> type:
@@ -161,10 +163,7 @@ def _compile(build: Callable[..., QuerySet], kinds: tuple[type, ...]) -> tuple[s
             "as an exact parameter"
         )
     c = _Compiled()
-    c.unpreparable = False
-    c.name = _statement_name(build.__name__, next(_names))
-    c.prepare_sql = f"PREPARE {c.name} AS {_numbered(sql)}"
-    c.execute_sql = f"EXECUTE {c.name}" + (f"({', '.join(['%s'] * len(params))})" if params else "")
+    c.statement = _Statement(_statement_name(build.__name__, next(_names)), sql, len(params))
     c.sql = sql
     c.params = list(params)
     c.slots = slots
@@ -221,16 +220,17 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
                     entry = cache[kinds] = _compile(build, kinds)
         alias, c = entry
         connection = connections[alias]
-        if c.for_update and connection.get_autocommit():
+        if (
+            c.for_update
+            and connection.features.has_select_for_update
+            and connection.get_autocommit()
+        ):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
         params = [p if s is None else args[s] for p, s in zip(c.params, c.slots, strict=True)]
         with connection.cursor() as cursor:
-            if _server_prepared(connection, cursor, c):
-                cursor.execute(c.execute_sql, params)
-            else:
-                cursor.execute(c.sql, params)
+            _execute(connection, cursor, c.statement, params)
             rows = cursor.fetchall()
         if c.trim:
             rows = [r[: c.col_count] for r in rows]
@@ -249,35 +249,91 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
     return run
 
 
-def _server_prepared(connection, cursor, c: _Compiled) -> bool:
-    """Whether ``c`` is prepared on this PostgreSQL connection, preparing it
-    the first time. Prepared statements outlive a rolled-back transaction and
-    end with the session; a new connection starts with none."""
-    if connection.vendor != "postgresql" or c.unpreparable:
-        return False
+class _Statement:
+    """One statement as sent: its SQL, and on PostgreSQL its server-side
+    preparation (``unpreparable`` once the server has refused it)."""
+
+    __slots__ = ("args", "body", "name", "sql", "unpreparable")
+
+    def __init__(self, name: str, sql: str, n_params: int):
+        self.name = name
+        self.sql = sql
+        self.body = _numbered(sql)
+        self.args = f"({', '.join(['%s'] * n_params)})" if n_params else ""
+        self.unpreparable = False
+
+
+# SQLSTATEs after which a prepared statement is prepared again, under a new
+# name: "cached plan must not change result type" (a migration changed a
+# column it returns) and "prepared statement does not exist".
+_PREPARE_AGAIN = {"0A000", "26000"}
+
+
+def _execute(connection, cursor, statement: _Statement, params: list) -> None:
+    """Run ``statement``: on PostgreSQL as ``EXECUTE`` of its prepared form
+    (prepared the first time on this connection), elsewhere as SQL."""
+    name = _server_name(connection, cursor, statement)
+    if name is None:
+        cursor.execute(statement.sql, params)
+        return
+    try:
+        cursor.execute(f"EXECUTE {name}{statement.args}", params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) not in _PREPARE_AGAIN:
+            raise
+        # Prepared again on its next use. In autocommit nothing is lost and
+        # the statement is sent whole now; in a transaction, which the error
+        # has aborted, the error goes up as the ORM's own would.
+        connection.__dict__["_oms_prepared"][1].pop(statement.name, None)
+        if not connection.get_autocommit():
+            raise
+        cursor.execute(statement.sql, params)
+
+
+def _server_name(connection, cursor, statement: _Statement) -> str | None:
+    """The name ``statement`` is prepared under on this PostgreSQL connection,
+    preparing it the first time; None where it is sent as SQL. Prepared
+    statements outlive a rolled-back transaction and end with the session; a
+    new connection starts with none."""
+    if connection.vendor != "postgresql" or statement.unpreparable:
+        return None
     if not getattr(settings, "OMS_PG_PREPARE", True):
-        return False
+        return None
     raw = connection.connection
     state = connection.__dict__.get("_oms_prepared")
     if state is None or state[0] is not raw:
-        state = connection.__dict__["_oms_prepared"] = (raw, set())
-    done = state[1]
-    if c.name in done:
-        return True
+        state = connection.__dict__["_oms_prepared"] = (raw, {}, {})
+    names: dict[str, str] = state[1]
+    name = names.get(statement.name)
+    if name is not None:
+        return name
+    times = state[2][statement.name] = state[2].get(statement.name, 0) + 1
+    name = statement.name if times == 1 else f"{statement.name[:56]}_r{times}"
+    # as the ORM would before a query: refuse to run in a broken transaction
+    connection.validate_no_broken_transaction()
     driver = cursor.cursor  # the driver's cursor: query capture does not see it
     in_transaction = not connection.get_autocommit()
-    try:
-        if in_transaction:
-            driver.execute(f"SAVEPOINT {c.name}; {c.prepare_sql}; RELEASE SAVEPOINT {c.name}")
-        else:
-            driver.execute(c.prepare_sql)
-    except connection.Database.DatabaseError:  # the driver's: its cursor raised it
-        if in_transaction:
-            driver.execute(f"ROLLBACK TO SAVEPOINT {c.name}; RELEASE SAVEPOINT {c.name}")
-        c.unpreparable = True
-        return False
-    done.add(c.name)
-    return True
+    with connection.wrap_database_errors:
+        try:
+            if in_transaction:
+                driver.execute(
+                    f"SAVEPOINT {name}; PREPARE {name} AS {statement.body}; RELEASE SAVEPOINT {name}"
+                )
+            else:
+                driver.execute(f"PREPARE {name} AS {statement.body}")
+        except connection.Database.DatabaseError as exc:
+            # Only a statement the server will not prepare (SQLSTATE class
+            # 42: a parameter whose type it cannot tell...) is sent as SQL
+            # from now on; a lost connection or a timeout goes up, as the
+            # ORM's own error would.
+            if not str(getattr(exc, "pgcode", "") or "").startswith("42"):
+                raise
+            if in_transaction:
+                driver.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+            statement.unpreparable = True
+            return None
+    names[statement.name] = name
+    return name
 
 
 def _convert(rows, converters, connection) -> list:
@@ -363,7 +419,7 @@ def _plain(model) -> bool:
 
 # --- inserts ---------------------------------------------------------------------
 
-_inserts: dict[tuple, tuple[str, str, str, list]] = {}
+_inserts: dict[tuple, tuple[_Statement, list]] = {}
 _INSERT_CACHE_ROWS = 32  # statements kept (and prepared) for up to this many rows
 
 
@@ -390,7 +446,7 @@ def insert_rows(objs: list) -> list:
     entry = _insert_entry(model, len(objs), alias, connection)
     if entry is None or any(type(o) is not model or o.pk is not None for o in objs):
         return model.objects.bulk_create(objs)
-    sql, prepare_sql, execute_sql, fields = entry
+    statement, fields = entry
     params: list = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -400,10 +456,7 @@ def insert_rows(objs: list) -> list:
                 return model.objects.bulk_create(objs)
             params.append(field.get_db_prep_save(value, connection))
     with connection.cursor() as cursor:
-        if prepare_sql and _insert_prepared(connection, cursor, prepare_sql):
-            cursor.execute(execute_sql, params)
-        else:
-            cursor.execute(sql, params)
+        _execute(connection, cursor, statement, params)
         keys = cursor.fetchall()
     pk_attname = model._meta.pk.attname
     for obj, (key,) in zip(objs, keys, strict=True):
@@ -439,25 +492,12 @@ def _insert_entry(model, rows: int, alias: str, connection) -> tuple | None:
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 - names from model metadata, values bound
         f"VALUES {', '.join([row] * rows)} RETURNING {table}.{qn(pk.column)}"
     )
-    prepare_sql = execute_sql = ""
-    if connection.vendor == "postgresql" and rows <= _INSERT_CACHE_ROWS:
-        name = _statement_name(f"insert_{opts.db_table}_{rows}", next(_names))
-        prepare_sql = f"PREPARE {name} AS {_numbered(sql)}"
-        execute_sql = f"EXECUTE {name}({', '.join(['%s'] * len(fields) * rows)})"
-    entry = (sql, prepare_sql, execute_sql, fields)
+    statement = _Statement(
+        _statement_name(f"insert_{opts.db_table}_{rows}", next(_names)), sql, len(fields) * rows
+    )
+    if rows > _INSERT_CACHE_ROWS:
+        statement.unpreparable = True  # not kept: not prepared either
+    entry = (statement, fields)
     if rows <= _INSERT_CACHE_ROWS:
         _inserts[key] = entry
     return entry
-
-
-def _insert_prepared(connection, cursor, prepare_sql: str) -> bool:
-    name = prepare_sql.split(" ", 2)[1]
-    c = _Compiled()
-    c.name, c.prepare_sql, c.unpreparable = name, prepare_sql, name in _unpreparable
-    ok = _server_prepared(connection, cursor, c)
-    if c.unpreparable:
-        _unpreparable.add(name)
-    return ok
-
-
-_unpreparable: set[str] = set()

@@ -154,10 +154,10 @@ def test_postgresql_prepares_once_per_connection_and_survives_rollbacks(make_ord
     with CaptureQueriesContext(connection) as ctx:
         first = lines(a.pk)
     assert [q["sql"].split("(")[0] for q in ctx.captured_queries] == [
-        f"EXECUTE {lines.prepared_cache[(int,)][1].name}"
+        f"EXECUTE {lines.prepared_cache[(int,)][1].statement.name}"
     ]
     assert first == list(Line.objects.filter(order_id=a.pk).order_by("position").values("id"))
-    name = lines.prepared_cache[(int,)][1].name
+    name = lines.prepared_cache[(int,)][1].statement.name
     assert name.startswith("oms_lines_")  # says what it is in a log
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
@@ -199,7 +199,7 @@ def test_a_statement_postgresql_will_not_prepare_is_sent_whole_and_the_transacti
         assert untyped(a.pk) == [{"pk": a.pk, "unset": False}]
         # the transaction is still usable after the refused PREPARE
         assert Order.objects.filter(pk=a.pk).exists()
-    assert untyped.prepared_cache[(int,)][1].unpreparable is True
+    assert untyped.prepared_cache[(int,)][1].statement.unpreparable is True
     assert untyped(a.pk) == [{"pk": a.pk, "unset": False}]
 
 
@@ -327,3 +327,67 @@ def test_insert_rows_hands_what_it_does_not_cover_to_bulk_create(make_orders):
     taken = Job(pk=987_654, task="t.pk", due_at=at, next_publish_at=at)
     insert_rows([taken])
     assert Job.objects.get(pk=987_654).task == "t.pk"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_column_changed_under_a_prepared_statement_is_prepared_again(make_orders):
+    """A migration that changes a returned column's type makes PostgreSQL
+    refuse the prepared statement ("cached plan must not change result
+    type"): in autocommit the statement is sent whole at once, in a
+    transaction the error goes up once; either way the next call prepares it
+    again, under a new name."""
+    from django.db import NotSupportedError
+
+    (a,) = make_orders(1)
+
+    @prepared
+    def numbers(order_id):
+        return Order.objects.filter(pk=order_id).values_list("number", flat=True)
+
+    assert numbers(a.pk) == [a.number]
+    with connection.cursor() as cursor:
+        cursor.execute('ALTER TABLE orders_order ALTER COLUMN "number" TYPE varchar(201)')
+    try:
+        assert numbers(a.pk) == [a.number]  # autocommit: sent whole
+        assert numbers(a.pk) == [a.number]  # prepared again
+        with connection.cursor() as cursor:
+            cursor.execute('ALTER TABLE orders_order ALTER COLUMN "number" TYPE varchar(202)')
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            numbers(a.pk)
+        assert numbers(a.pk) == [a.number]
+        with transaction.atomic():
+            assert numbers(a.pk) == [a.number]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE table_name = 'orders_order' AND column_name = 'number'"
+            )
+            (length,) = cursor.fetchone()
+            field = Order._meta.get_field("number")
+            cursor.execute(
+                f'ALTER TABLE orders_order ALTER COLUMN "number" TYPE varchar({field.max_length})'
+            )
+        assert length == 202
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_preparing_in_a_broken_transaction_is_refused_as_the_orm_refuses(make_orders):
+    from django.db import IntegrityError
+
+    (a,) = make_orders(1)
+
+    @prepared
+    def fresh(order_id):
+        return Order.objects.filter(pk=order_id).values_list("pk", flat=True)
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic(savepoint=False):
+                Order.objects.create(number=a.number, channel=a.channel, currency="INR")
+        except IntegrityError:
+            pass
+        with pytest.raises(TransactionManagementError):
+            fresh(a.pk)
