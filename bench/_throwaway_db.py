@@ -65,3 +65,16 @@ def django_setup(url: str, *, eager: bool) -> None:
 
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0)
+
+
+def analyze() -> None:
+    """``VACUUM ANALYZE`` the bench database after seeding, as autovacuum
+    would have done by the time a real database holds that many rows: a
+    planner that still believes the tables empty picks plans no production
+    database runs (a sequential scan of every order line to read one order's
+    units, 1.9 ms instead of 0.05). The raw ceiling runs on the same tables."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")

@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from _ceiling import ceiling, line, pct  # noqa: E402
-from _throwaway_db import create_database, drop_database  # noqa: E402
+from _throwaway_db import analyze, create_database, drop_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_api_bench"
 
@@ -240,6 +240,7 @@ def main() -> None:
         key, orders = returns_bench.seed(args.n + extra)
         print(f"seeded {args.n + extra} delivered orders in {time.perf_counter() - t:.1f} s")
         _intake_seed()
+        analyze()
         order_ids = list(Order.objects.values_list("pk", flat=True))
         from django.db import connections
 

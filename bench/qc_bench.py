@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _ceiling import ceiling, line  # noqa: E402
-from _throwaway_db import create_database, django_setup, drop_database  # noqa: E402
+from _throwaway_db import analyze, create_database, django_setup, drop_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_qc_bench"
 
@@ -98,6 +98,7 @@ def main() -> None:
         storefront = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
         warehouse = Client(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip().splitlines()[-1]}")
         returns = received_returns(storefront, warehouse, orders)
+        analyze()
         order_ids = list(Order.objects.values_list("pk", flat=True))
 
         c1, _ = ceiling(url, order_ids, args.ceiling_threads, args.ceiling_seconds)

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _throwaway_db import create_database, django_setup, drop_database  # noqa: E402
+from _throwaway_db import analyze, create_database, django_setup, drop_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
 
@@ -146,6 +146,7 @@ def main() -> None:
 
         t0 = time.perf_counter()
         key, orders = seed(args.n)
+        analyze()
         seeded = time.perf_counter() - t0
         client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
         latencies = []

@@ -15,7 +15,7 @@ from oms import ratelimit
 from oms.cache import DatabaseCache
 from oms.clientip import client_ip
 
-SHARED = {"oms.cache.DatabaseCache", "django.core.cache.backends.redis.RedisCache"}
+SHARED = {"oms.cache.DatabaseCache", "oms.cache.RedisCache"}
 
 
 def _lookup(client, number, contact="x@example.com", **extra):
