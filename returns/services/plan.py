@@ -180,6 +180,19 @@ def _units_of_order(order_id):
 
 
 @prepared
+def _sku_by_code(code):
+    return SKU.objects.filter(code=code)
+
+
+def _skus_by_code(codes: set[str]) -> dict[str, SKU]:
+    """``SKU.objects.in_bulk(codes, field_name="code")``; an exchange names
+    one SKU or two, each read by a statement compiled once."""
+    if len(codes) > 2:
+        return SKU.objects.in_bulk(list(codes), field_name="code")
+    return {sku.code: sku for code in sorted(codes) for sku in _sku_by_code(code)}
+
+
+@prepared
 def _active_reasons():
     return ReturnReason.objects.filter(active=True)
 
@@ -213,9 +226,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
     units = _order_units(order)
     reasons = {r.code: r for r in _active_reasons()}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
-    exchange_skus = (
-        SKU.objects.in_bulk(list(exchange_codes), field_name="code") if exchange_codes else {}
-    )
+    exchange_skus = _skus_by_code(exchange_codes) if exchange_codes else {}
     now = timezone.now()
     chosen: set[int] = set()
     planned: list[PlannedItem] = []
