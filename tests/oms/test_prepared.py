@@ -138,6 +138,7 @@ def test_select_for_update_needs_a_transaction(make_orders):
     (a,) = make_orders(1)
     with transaction.atomic():
         assert [o.pk for o in _locked(a.pk)] == [a.pk]
+
     # in autocommit: refused where the backend locks rows (PostgreSQL), run
     # where it has no FOR UPDATE (SQLite), exactly as the ORM does
     def outcome(run):
