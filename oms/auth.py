@@ -26,6 +26,10 @@ from .roles import user_roles
 USER_FIELDS = ("username", "is_active", "is_staff", "is_superuser", "email")
 
 
+# prefix -> (the cached entry, the ApiKey and User built from it), per process
+_built: dict[str, tuple[dict, ApiKey]] = {}
+
+
 def cache_seconds() -> int:
     return int(getattr(settings, "OMS_API_KEY_CACHE_SECONDS", 30))
 
@@ -89,7 +93,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if cached == REVOKED:
             return None
         if cached is not None:
-            return _from_entry(cached)
+            # The entry was read from the shared cache just now (so a
+            # revocation still refuses the key at once); the instances built
+            # from it last time in this process are reused while it is the
+            # same entry. Nothing writes to them but Django's and oms.roles'
+            # own permission and role caches, which hold the same values.
+            built = _built.get(prefix)
+            if built is not None and built[0] == cached:
+                return built[1]
+            key = _from_entry(cached)
+            _built[prefix] = (cached, key)
+            return key
         key = (
             ApiKey.objects.select_related("user")
             .filter(prefix=prefix, revoked_at__isnull=True)

@@ -420,7 +420,9 @@ def _plain(model) -> bool:
 # --- inserts ---------------------------------------------------------------------
 
 _inserts: dict[tuple, tuple[_Statement, list]] = {}
-_INSERT_CACHE_ROWS = 32  # statements kept (and prepared) for up to this many rows
+# Up to this many rows a statement is kept (and prepared) per row count;
+# more go to bulk_create, which on PostgreSQL sends one array per column.
+_INSERT_CACHE_ROWS = 32
 
 
 def insert_rows(objs: list) -> list:
@@ -443,6 +445,8 @@ def insert_rows(objs: list) -> list:
     model = type(objs[0])
     alias = router.db_for_write(model)
     connection = connections[alias]
+    if len(objs) > _INSERT_CACHE_ROWS:
+        return model.objects.bulk_create(objs)
     entry = _insert_entry(model, len(objs), alias, connection)
     if entry is None or any(type(o) is not model or o.pk is not None for o in objs):
         return model.objects.bulk_create(objs)
@@ -495,9 +499,5 @@ def _insert_entry(model, rows: int, alias: str, connection) -> tuple | None:
     statement = _Statement(
         _statement_name(f"insert_{opts.db_table}_{rows}", next(_names)), sql, len(fields) * rows
     )
-    if rows > _INSERT_CACHE_ROWS:
-        statement.unpreparable = True  # not kept: not prepared either
-    entry = (statement, fields)
-    if rows <= _INSERT_CACHE_ROWS:
-        _inserts[key] = entry
+    entry = _inserts[key] = (statement, fields)
     return entry

@@ -139,3 +139,38 @@ def test_a_role_losing_a_permission_applies_after_the_cache_time(storefront_api,
 
     # then the role's new permissions apply
     assert storefront_api.get(f"{ORDERS}?channel=web").status_code == 403
+
+
+def test_the_built_key_is_reused_while_the_cached_entry_is_the_same(storefront_api):
+    """Each request still reads the shared entry; what this process built from
+    it is reused only while the entry is unchanged."""
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework.test import APIRequestFactory
+
+    from oms.auth import ApiKeyAuthentication
+
+    def authenticate():
+        request = APIRequestFactory().get(
+            ORDERS, HTTP_AUTHORIZATION=f"Bearer {storefront_api.api_key}"
+        )
+        return ApiKeyAuthentication().authenticate(request)
+
+    assert storefront_api.get(ORDERS).status_code == 200  # the entry is cached
+    user1, key1 = authenticate()
+    user2, key2 = authenticate()
+    assert key2 is key1
+    assert user2 is user1
+
+    # when the entry changes (a role's permissions, read again after the cache time)
+    entry_key = api_key_cache_key(_prefix(storefront_api))
+    entry = cache.get(entry_key)
+    entry["perms"] = [*entry["perms"], "orders.add_order_extra"]
+    cache.set(entry_key, entry, 30)
+    user3, key3 = authenticate()
+    assert key3 is not key1
+    assert "orders.add_order_extra" in user3.get_all_permissions()
+
+    # and once revoked, refused at once although this process built it before
+    cache.set(entry_key, REVOKED, 30)
+    with pytest.raises(AuthenticationFailed, match="Invalid or revoked"):
+        authenticate()

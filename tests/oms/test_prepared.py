@@ -315,6 +315,13 @@ def test_insert_rows_writes_what_bulk_create_writes(make_orders):
             a, b = _row(Job, mine.pk), _row(Job, other.pk)
             assert a.pop("created_at") <= b.pop("created_at")
             assert a == b
+    # more rows than a kept statement: bulk_create's own, one statement too
+    many = [Job(task="t.many", due_at=at, next_publish_at=at) for _ in range(40)]
+    with CaptureQueriesContext(connection) as ctx:
+        insert_rows(many)
+    assert len([q for q in ctx.captured_queries if "INSERT" in q["sql"]]) == 1
+    assert len({j.pk for j in many}) == 40
+    assert Job.objects.filter(task="t.many").count() == 40
     (message,) = insert_rows(
         [OutboundMessage(order=order, to="a@example.com", template="x", subject="s", body="b")]
     )
