@@ -150,6 +150,10 @@ DATABASES = {
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
+# On PostgreSQL, the hot reads and inserts (oms.prepared) are prepared on the
+# server once per connection and then EXECUTEd. Off for a pooler in
+# transaction mode that cannot keep a session's prepared statements.
+OMS_PG_PREPARE = env_bool("OMS_PG_PREPARE", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the Celery worker share
     # the file without "database is locked" errors.

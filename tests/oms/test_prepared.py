@@ -408,3 +408,17 @@ def test_preparing_in_a_broken_transaction_is_refused_as_the_orm_refuses(make_or
             pass
         with pytest.raises(TransactionManagementError):
             fresh(a.pk)
+
+
+@pytest.mark.postgres
+def test_oms_pg_prepare_off_sends_the_sql_itself(make_orders, settings):
+    (a,) = make_orders(1)
+    settings.OMS_PG_PREPARE = False
+
+    @prepared
+    def numbers(order_id):
+        return Order.objects.filter(pk=order_id).values_list("number", flat=True)
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert numbers(a.pk) == [a.number]
+    assert ctx.captured_queries[0]["sql"].startswith("SELECT")
