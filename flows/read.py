@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 
 from oms.prepared import prepared
 from orders.models import Order, TimelineEvent
+from orders.selectors import TIMELINE_BODY_FIELDS
 from quality.models import Evidence, EvidencePhoto
 from quality.selectors import assessment_body, return_quality
 from refunds.loyalty import order_loyalty
@@ -43,8 +44,7 @@ def return_refunds(return_request: Return) -> list:
     return refunds_of_return(return_request.pk)
 
 
-@prepared
-def _return_events(order_id, rma, return_id):
+def _return_events_qs(order_id, rma, return_id):
     refund_ids = (
         Refund.objects.filter(return_request_id=return_id)
         .order_by()
@@ -65,6 +65,16 @@ def _return_events(order_id, rma, return_id):
         )
         .order_by("occurred_at", "pk")
     )
+
+
+# the timeline rows as models (the portal's and console's pages) and as the
+# dicts the API body is built from
+_return_events = prepared(_return_events_qs)
+
+
+@prepared
+def _return_event_values(order_id, rma, return_id):
+    return _return_events_qs(order_id, rma, return_id).values(*TIMELINE_BODY_FIELDS)
 
 
 def return_events(order_id: int, rma: str, return_id: int) -> list:
@@ -197,8 +207,9 @@ def return_detail(
     legs: list | None = None,
     quality: dict | None = None,
 ) -> dict:
-    """The body of GET /returns/{rma}/; ``timeline`` holds the TimelineEvent
-    rows (the API serializes them). Read: four statements whatever the number
+    """The body of GET /returns/{rma}/; ``timeline`` holds the timeline rows
+    as dicts of ``orders.selectors.TIMELINE_BODY_FIELDS`` (``timeline_values_body``
+    makes them the body's). Read: four statements whatever the number
     of units (five when the return has refunds: their tenders). A change that
     holds the return (with its order, policy and location), its items (with
     unit, SKU, reason and exchange SKU, in primary-key order), its refunds
@@ -241,7 +252,9 @@ def return_detail(
             "breakdown": return_request.estimate,
         },
         "refunds": [_refund_body(r) for r in refunds],
-        "timeline": return_event_rows(return_request, refunds),
+        "timeline": _return_event_values(
+            return_request.order_id, return_request.rma, return_request.pk
+        ),
     }
     # sla's legs, then quality's per-unit keys (read with the items, or held)
     if legs is None:

@@ -83,6 +83,23 @@ ORDER_DETAIL_FIELDS = (
 )
 
 
+# What ``timeline_values_body`` reads of each row (a ``values()`` query).
+TIMELINE_BODY_FIELDS = (
+    "id",
+    "type",
+    "entity",
+    "entity_id",
+    "from_state",
+    "to_state",
+    "actor_kind",
+    "actor_label",
+    "message",
+    "payload",
+    "occurred_at",
+    "recorded_at",
+)
+
+
 @prepared
 def _order_by_number(number):
     # number is unique: no ORDER BY (first() would sort by the model's

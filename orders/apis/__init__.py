@@ -16,6 +16,7 @@ from .orders import (
     order_body,
     order_payload,
     timeline_body,
+    timeline_values_body,
 )
 from .shipments import ShipmentCreateApi, ShipmentDeliveredApi
 
@@ -36,4 +37,5 @@ __all__ = [
     "order_body",
     "order_payload",
     "timeline_body",
+    "timeline_values_body",
 ]

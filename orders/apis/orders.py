@@ -491,6 +491,29 @@ def timeline_body(rows) -> list[dict]:
     ]
 
 
+def timeline_values_body(rows) -> list[dict]:
+    """``timeline_body`` for rows read as dicts of
+    ``selectors.TIMELINE_BODY_FIELDS``
+    (no model instance per row: a returned, inspected return has a dozen)."""
+    return [
+        {
+            "id": e["id"],
+            "type": e["type"],
+            "entity": e["entity"],
+            "entity_id": e["entity_id"],
+            "from_state": e["from_state"],
+            "to_state": e["to_state"],
+            "actor": e["actor_kind"],
+            "actor_label": e["actor_label"],
+            "message": e["message"],
+            "payload": e["payload"],
+            "occurred_at": _datetime(e["occurred_at"]),
+            "recorded_at": _datetime(e["recorded_at"]),
+        }
+        for e in rows
+    ]
+
+
 class OrderTimelineApi(APIView):
     required_permissions = ["orders.view_order"]
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flows.read import return_detail
-from orders.apis import ERRORS, OrderTimelineApi, timeline_body
+from orders.apis import ERRORS, OrderTimelineApi, timeline_values_body
 
 
 def return_payload(rma: str, **held) -> dict:
@@ -17,7 +17,7 @@ def return_payload(rma: str, **held) -> dict:
     ``held``: what the request's change already holds (``return_request``,
     ``items``, ``refunds``, ``legs``; see ``flows.read.return_detail``)."""
     data = return_detail(rma, **held)
-    data["timeline"] = timeline_body(data["timeline"])
+    data["timeline"] = timeline_values_body(data["timeline"])
     return data
 
 
