@@ -210,10 +210,7 @@ def job_publish(job) -> bool:
         on_task_failure(task_id=task_id, exception=exc)
         return False
     try:
-        # retry=False: no reconnect-and-retry loop on the request's thread (a
-        # fifth of the publish); a publish that fails leaves the job row
-        # pending, and the sweep publishes it (the row is the promise).
-        task.apply_async(job.args, task_id=task_id, eta=eta, retry=False)
+        task.apply_async(job.args, task_id=task_id, eta=eta)
     except Exception:
         # kombu.exceptions.OperationalError, redis errors, socket errors...:
         # the change is committed and the job row is its promise.

@@ -1,7 +1,7 @@
 """DRF's content negotiation with a short way for what API clients send.
 
 Nearly every API request asks for JSON: no ``Accept`` header, ``*/*`` or
-``application/json``. For those DRF's negotiation still parses the header and
+``application/json`` (an ``Accept`` header present but blank is DRF's: 406). For those DRF's negotiation still parses the header and
 matches every renderer's media type (about 3 % of a GET's time); the answer
 is always the first renderer when that is the JSON one. Anything else (a
 browser's ``text/html``, ``?format=``, a format suffix) goes through DRF's
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rest_framework.negotiation import DefaultContentNegotiation
 
-_JSON_ACCEPTS = frozenset(("", "*/*", "application/json"))
+_JSON_ACCEPTS = frozenset(("*/*", "application/json"))
 
 
 class ContentNegotiation(DefaultContentNegotiation):
@@ -21,7 +21,7 @@ class ContentNegotiation(DefaultContentNegotiation):
             not format_suffix
             and renderers
             and renderers[0].media_type == "application/json"
-            and request.META.get("HTTP_ACCEPT", "").strip() in _JSON_ACCEPTS
+            and request.META.get("HTTP_ACCEPT", "*/*").strip() in _JSON_ACCEPTS
             and self.settings.URL_FORMAT_OVERRIDE not in request.GET
         ):
             return renderers[0], renderers[0].media_type

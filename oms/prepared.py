@@ -58,7 +58,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections, router
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
@@ -449,6 +449,10 @@ def insert_rows(objs: list) -> list:
         return model.objects.bulk_create(objs)
     entry = _insert_entry(model, len(objs), alias, connection)
     if entry is None or any(type(o) is not model or o.pk is not None for o in objs):
+        if len(objs) == 1 and not connection.features.can_return_rows_from_bulk_insert:
+            # (SQLite before 3.35) bulk_create cannot give the key back; save() can
+            objs[0].save(force_insert=True, using=alias)
+            return objs
         return model.objects.bulk_create(objs)
     statement, fields = entry
     params: list = []
@@ -459,7 +463,9 @@ def insert_rows(objs: list) -> list:
             if hasattr(value, "resolve_expression"):
                 return model.objects.bulk_create(objs)
             params.append(field.get_db_prep_save(value, connection))
-    with connection.cursor() as cursor:
+    # as save() and bulk_create() do: an error marks the enclosing atomic
+    # block for rollback, so a caller that catches it cannot commit past it
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
         _execute(connection, cursor, statement, params)
         keys = cursor.fetchall()
     pk_attname = model._meta.pk.attname

@@ -151,13 +151,18 @@ def _datetime(value):
     hold) is converted here without the field's per-call settings lookups (4 %
     of a return detail GET: each timeline row has two); anything else goes to
     DRF's own (tests/orders/test_datetime_body.py holds them equal)."""
-    if isinstance(value, datetime) and value.tzinfo is not None and _ISO_OUTPUT:
-        text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    if (
+        isinstance(value, datetime)
+        and value.tzinfo is not None
+        and settings.USE_TZ
+        and api_settings.DATETIME_FORMAT == ISO_8601
+    ):
+        try:
+            text = value.astimezone(timezone.get_current_timezone()).isoformat()
+        except OverflowError:  # DRF's own says so in its error shape
+            return _drf_datetime(value)
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     return _drf_datetime(value)
-
-
-_ISO_OUTPUT = api_settings.DATETIME_FORMAT == ISO_8601 and settings.USE_TZ
 
 
 def _or_none(convert, value):

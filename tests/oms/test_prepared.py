@@ -422,3 +422,23 @@ def test_oms_pg_prepare_off_sends_the_sql_itself(make_orders, settings):
     with CaptureQueriesContext(connection) as ctx:
         assert numbers(a.pk) == [a.number]
     assert ctx.captured_queries[0]["sql"].startswith("SELECT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_insert_that_fails_marks_its_atomic_block_for_rollback():
+    """As save() and bulk_create() do: a caller that catches the error cannot
+    go on and commit the block (nor run its on-commit hooks)."""
+    from django.db import IntegrityError
+
+    from oms.prepared import insert_rows
+    from orders.models import Channel
+
+    ran = []
+    with transaction.atomic():
+        insert_rows([Channel(code="dup", name="first")])
+        transaction.on_commit(lambda: ran.append("hook"))
+        with pytest.raises(IntegrityError):
+            insert_rows([Channel(code="dup", name="second")])
+        assert connection.needs_rollback
+    assert ran == []
+    assert not Channel.objects.filter(code="dup").exists()
