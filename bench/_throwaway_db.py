@@ -43,14 +43,16 @@ def drop_database(url: str) -> None:
     conn.close()
 
 
-def django_setup(url: str, *, eager: bool) -> None:
-    """Point Django at ``url``, set it up and migrate (Celery eager or not)."""
+def django_setup(url: str | None, *, eager: bool) -> None:
+    """Point Django at ``url`` (None: the environment's, or the embedded
+    SQLite), set it up and migrate (Celery eager or not)."""
     import os
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ["DATABASE_URL"] = url
+    if url is not None:
+        os.environ["DATABASE_URL"] = url
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1" if eager else "0"
     # Messages are still written and delivered, just not printed.
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")

@@ -26,29 +26,18 @@ from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _throwaway_db import django_setup
+
 SECRET = "bench-secret"  # noqa: S105 - a throwaway channel in a throwaway database
 
 NOW = datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def setup() -> None:
-    sys.path.insert(0, str(ROOT))
     if "DATABASE_URL" not in os.environ:
         os.environ["OMS_VAR_DIR"] = tempfile.mkdtemp(prefix="oms-intake-bench-")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_setup(None, eager=True)
 
 
 def shopify_order(i: int) -> bytes:

@@ -477,23 +477,8 @@ class OrderDetailApi(APIView):
 def timeline_body(rows) -> list[dict]:
     """TimelineEvent rows as ``OrderTimelineApi.Output(rows, many=True).data``
     gives them, built as plain dicts (tests/returns/test_detail_bodies.py)."""
-    return [
-        {
-            "id": e.pk,
-            "type": e.type,
-            "entity": e.entity,
-            "entity_id": e.entity_id,
-            "from_state": e.from_state,
-            "to_state": e.to_state,
-            "actor": e.actor_kind,
-            "actor_label": e.actor_label,
-            "message": e.message,
-            "payload": e.payload,
-            "occurred_at": _datetime(e.occurred_at),
-            "recorded_at": _datetime(e.recorded_at),
-        }
-        for e in rows
-    ]
+    fields = selectors.TIMELINE_BODY_FIELDS
+    return timeline_values_body({f: getattr(e, f) for f in fields} for e in rows)
 
 
 def timeline_values_body(rows) -> list[dict]:
