@@ -31,4 +31,6 @@ USER oms
 
 EXPOSE 8000
 
-CMD ["sh", "-c", "exec gunicorn oms.wsgi --bind 0.0.0.0:${PORT} --workers 3 --threads 2 --access-logfile -"]
+# Workers: gunicorn.conf.py (read from /app), one single-threaded process per
+# CPU; WEB_CONCURRENCY and WEB_THREADS override it.
+CMD ["sh", "-c", "exec gunicorn oms.wsgi --bind 0.0.0.0:${PORT} --access-logfile -"]

@@ -7,7 +7,8 @@ Creates a throwaway PostgreSQL database (``DATABASE_URL``, default
 postgres://postgres@127.0.0.1:5432/oms_api_bench; refused if it exists
 unless ``--reuse``), migrates it, seeds delivered orders through the services,
 then starts gunicorn exactly as ``make run`` does (``scripts/run.py``'s
-command: 2 workers x 2 threads) with Celery eager OFF, as in production (the
+command, with gunicorn.conf.py: one single-threaded sync worker per CPU)
+with Celery eager OFF, as in production (the
 tasks a request queues are job rows published to the broker on commit; no
 worker runs, so none of their work is counted).
 
@@ -47,6 +48,7 @@ import http.client
 import json
 import os
 import queue
+import runpy
 import signal
 import socket
 import subprocess
@@ -79,7 +81,7 @@ def free_port() -> int:
 def start_server(port: int, env: dict) -> subprocess.Popen:
     import run as launcher  # scripts/run.py: the command `make run` uses
 
-    cmd = launcher._commands(port, web_workers=2, worker_concurrency=2)["web"]
+    cmd = launcher._commands(port, web_workers=None, worker_concurrency=2)["web"]
     cmd = [c if c != "-" else "/dev/null" for c in cmd]  # access log: not on our screen
     proc = subprocess.Popen(  # noqa: S603 - fixed argv
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
@@ -270,10 +272,12 @@ def main() -> None:
         from django.conf import settings as dj_settings
 
         broker = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+        gconf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
         print(
             f"database {url.rsplit('/', 1)[-1]} (PostgreSQL), broker {broker.split('://')[0]}, "
             f"Celery eager off, CONN_MAX_AGE={dj_settings.DATABASES['default']['CONN_MAX_AGE']}, "
-            f"gunicorn 2 workers x 2 threads, {args.clients} clients, "
+            f"gunicorn {gconf['workers']} workers x {gconf['threads']} thread(s) "
+            f"(gunicorn.conf.py), {args.clients} clients, "
             f"ceiling {args.ceiling_threads} threads x {args.ceiling_seconds:.0f} s"
         )
         # The ceiling is measured before the first timed phase and after each

@@ -1,6 +1,20 @@
 from django.db.models import Sum
 
-from .models import StockBalance, StockMovement
+from oms.prepared import prepared
+
+from .models import Location, StockBalance, StockMovement
+
+
+def location_by_id(location_id: int) -> Location | None:
+    """The location with this id, or None (compiled once: read on every
+    exchange return created)."""
+    rows = _location_by_id(location_id)
+    return rows[0] if rows else None
+
+
+@prepared
+def _location_by_id(location_id):
+    return Location.objects.filter(pk=location_id)
 
 
 def stock_list(*, sku: str | None = None, location: str | None = None):

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from oms.errors import ApplicationError, Conflict
+from oms.prepared import insert_rows
 
 from .models import SKU, Location, Product, StockBalance, StockMovement
 from .states import ADJUSTABLE_IN, ADJUSTABLE_OUT, DISPOSITIONS, NEVER_SELLABLE_AGAIN, Bucket
@@ -71,15 +72,28 @@ def _check_transfer(moves: list[Move]) -> None:
         )
 
 
-@transaction.atomic
 def stock_move_many(
-    moves: list[Move], *, reason: str, reference: str = "", note: str = ""
+    moves: list[Move],
+    *,
+    reason: str,
+    reference: str = "",
+    note: str = "",
+    savepoint: bool = True,
 ) -> uuid.UUID:
     """Apply several moves atomically, in a constant number of queries however
     many SKUs they touch. On PostgreSQL every balance row involved is locked
     first in a fixed order (sku, location, bucket), so concurrent callers
     cannot deadlock; then one conditional UPDATE takes the decrements (each
-    only if ``quantity >= n``) and one adds the increments."""
+    only if ``quantity >= n``) and one adds the increments.
+
+    ``savepoint=False``: for a caller whose whole transaction fails with a
+    refused move (``InsufficientStock`` rolls it all back), no savepoint of
+    its own; a caller that catches the refusal and goes on keeps the default."""
+    with transaction.atomic(savepoint=savepoint):
+        return _move_many(moves, reason=reason, reference=reference, note=note)
+
+
+def _move_many(moves: list[Move], *, reason: str, reference: str, note: str) -> uuid.UUID:
     transfer_id = uuid.uuid4()
     for move in moves:
         _check_move(move)
@@ -93,19 +107,13 @@ def stock_move_many(
         if move.to_bucket:
             k = (move.sku_id, move.location_id, move.to_bucket)
             increments[k] = increments.get(k, 0) + move.quantity
-    if increments:
-        StockBalance.objects.bulk_create(
-            [
-                StockBalance(sku_id=s, location_id=loc, bucket=b, quantity=0)
-                for (s, loc, b) in sorted(increments)
-            ],
-            ignore_conflicts=True,
-        )
     if connection.vendor == "postgresql":
         _apply_set_based(decrements, increments)
     else:
+        if increments:
+            _balances_ensure(increments)
         _apply_per_key(decrements, increments)
-    StockMovement.objects.bulk_create(
+    insert_rows(
         [
             StockMovement(
                 sku_id=sku_id,
@@ -169,18 +177,28 @@ def _apply_set_based(
     decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
 ) -> None:
     """PostgreSQL: whatever the number of keys, three statements built from
-    arrays (``UPDATE ... FROM unnest(...)``). The balance rows are locked first
-    in (sku, location, bucket) order, so concurrent moves cannot deadlock;
+    arrays (``UPDATE ... FROM unnest(...)``), two more when a balance is
+    missing. The balance rows are locked first in (sku, location, bucket)
+    order, so concurrent moves cannot deadlock (a missing one is created after
+    that, by one insert in the same order, whose waits follow that order too);
     a decrement applies only where ``quantity >= qty``, and if any key cannot
     give its quantity nothing is applied (the move raises and rolls back)."""
     table = connection.ops.quote_name(StockBalance._meta.db_table)
     every = dict.fromkeys([*decrements, *increments], 0)
+    lock = (
+        f"SELECT b.sku_id, b.location_id, b.bucket FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b"
+    )
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
-            "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
-            _columns(every),
-        )
+        cur.execute(lock, _columns(every))
+        # A balance an increment lands in may not exist yet (the first
+        # return of a SKU to a bucket): created (a concurrent creator's row
+        # is kept) and locked. In steady state every row exists already.
+        found = {tuple(row) for row in cur.fetchall()}
+        missing = {k: 0 for k in increments if k not in found}
+        if missing:
+            _balances_ensure(missing)
+            cur.execute(lock, _columns(missing))
         if decrements:
             cur.execute(
                 f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
@@ -194,6 +212,17 @@ def _apply_set_based(
                 f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
                 _columns(increments),
             )
+
+
+def _balances_ensure(keys: dict[tuple[int, int, str], int]) -> None:
+    """A zero balance for each (sku, location, bucket) that has none."""
+    StockBalance.objects.bulk_create(
+        [
+            StockBalance(sku_id=s, location_id=loc, bucket=b, quantity=0)
+            for (s, loc, b) in sorted(keys)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _keys_q(keys: set[tuple[int, int, str]]) -> Q:

@@ -44,19 +44,19 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _commands(port: int, web_workers: int, worker_concurrency: int) -> dict[str, list[str]]:
+def _commands(port: int, web_workers: int | None, worker_concurrency: int) -> dict[str, list[str]]:
+    # gunicorn.conf.py sets the web workers (one single-threaded process per
+    # CPU, WEB_CONCURRENCY / WEB_THREADS override it); --web-workers too.
+    workers = ["--workers", str(web_workers)] if web_workers else []
     return {
         "web": [
             str(BIN_DIR / "gunicorn"),
             "oms.wsgi",
+            "--config",
+            str(BASE_DIR / "gunicorn.conf.py"),
             "--bind",
             f"0.0.0.0:{port}",
-            "--workers",
-            str(web_workers),
-            "--threads",
-            "2",
-            "--graceful-timeout",
-            "10",
+            *workers,
             "--access-logfile",
             "-",
         ],
@@ -130,7 +130,12 @@ def _stop(procs: dict[str, subprocess.Popen]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: gunicorn.conf.py's, one per CPU)",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     args = parser.parse_args()
 

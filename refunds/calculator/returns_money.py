@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
-from functools import cache
 from typing import Any, Protocol
 
 from django.db import connection
-from django.db.models import BooleanField, Sum
+from django.db.models import BooleanField, OuterRef, Subquery, Sum
 from django.db.models.expressions import RawSQL
 
 from oms.money import round_money
+from oms.prepared import prepared
 from orders.models import Order, Payment, Unit
 from orders.states import PaymentMethod, UnitState
 from returns.models import Return, ReturnItem, ReturnPolicy
@@ -264,30 +264,37 @@ def order_payments(order: Order) -> list[Payment]:
     (what pending or failed refunds will take from it) and the order's
     ``shipping_refunded``: the money state of a quote in one query.
 
-    Written as SQL (two scalar subqueries) rather than an annotated queryset:
-    it runs on every quote and every return created, and compiling the
-    aggregate with its filter and subquery cost more than the query itself."""
-    params = [*(str(s) for s in PROMISING), str(TenderState.PROCESSED), order.pk]
-    rows = list(Payment.objects.raw(_payments_sql(), params))
+    It runs on every quote and every return created: compiled once per
+    process (``oms.prepared``), as compiling the two subqueries cost more
+    than running them."""
+    rows = _order_payments(order.pk)
     for p in rows:
         p.promised = _money(p.promised)
         p.shipping_refunded = _money(p.shipping_refunded)
     return rows
 
 
-@cache
-def _payments_sql() -> str:
-    from django.db import connection
-
-    payment, tender, refund = (
-        connection.ops.quote_name(m._meta.db_table) for m in (Payment, RefundTender, Refund)
+@prepared
+def _order_payments(order_id):
+    promised = (
+        RefundTender.objects.filter(payment_id=OuterRef("pk"), refund__state__in=PROMISING)
+        .exclude(state=TenderState.PROCESSED)
+        .order_by()
+        .values("payment_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
     )
-    states = ", ".join(["%s"] * len(PROMISING))
+    shipping = (
+        Refund.objects.filter(order_id=OuterRef("order_id"))
+        .order_by()
+        .values("order_id")
+        .annotate(s=Sum("shipping_amount"))
+        .values("s")
+    )
     return (
-        f"SELECT p.*, (SELECT SUM(t.amount) FROM {tender} t JOIN {refund} r ON r.id = t.refund_id "  # noqa: S608 - quoted table names, values bound
-        f"WHERE t.payment_id = p.id AND r.state IN ({states}) AND t.state <> %s) AS promised, "
-        f"(SELECT SUM(r.shipping_amount) FROM {refund} r WHERE r.order_id = p.order_id) "
-        f"AS shipping_refunded FROM {payment} p WHERE p.order_id = %s ORDER BY p.position"
+        Payment.objects.filter(order_id=order_id)
+        .annotate(promised=Subquery(promised), shipping_refunded=Subquery(shipping))
+        .order_by("position")
     )
 
 

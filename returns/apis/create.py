@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from flows import return_intake
 from oms.idempotency import idempotent
 from oms.pagination import LimitOffsetPagination
-from oms.validation import IdField
+from oms.validation import IdField, InputSerializer
 from orders.apis import ERRORS
 from orders.events import EventActor
 from orders.selectors import order_get
@@ -75,7 +75,7 @@ class PayoutInput(serializers.Serializer):
     ifsc = serializers.CharField(required=False, max_length=11)
 
 
-class ReturnInput(serializers.Serializer):
+class ReturnInput(InputSerializer):
     order = serializers.CharField(max_length=20)
     items = ItemInput(many=True, allow_empty=False)
     refund_method = serializers.ChoiceField(

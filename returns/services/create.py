@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError
 from django.utils import timezone
 
+from inventory.selectors import location_by_id
 from inventory.services import InsufficientStock, Move, stock_move_many
 from inventory.services import location_default as inventory_location_default
 from inventory.states import Bucket
@@ -159,9 +160,7 @@ def _reserve_exchanges(
     wanted = [i for i in items if i.resolution in (Resolution.EXCHANGE, Resolution.REPLACEMENT)]
     if not wanted:
         return
-    from inventory.models import Location
-
-    location = Location.objects.filter(pk=warehouse_id).first() if warehouse_id else None
+    location = location_by_id(warehouse_id) if warehouse_id else None
     if location is None:
         raise Conflict("No warehouse to reserve the exchange from.", code="insufficient_stock")
     counts: dict[int, int] = defaultdict(int)
@@ -175,6 +174,7 @@ def _reserve_exchanges(
             ],
             reason="exchange_reserve",
             reference=return_request.rma,
+            savepoint=False,  # a refusal refuses the whole return
         )
     except InsufficientStock as exc:
         raise InsufficientStock(

@@ -151,6 +151,27 @@ def test_a_stale_unit_loses_to_the_change_that_came_first(make_order, actor):
     assert TimelineEvent.objects.filter(order=order, to_state="cancelled").count() == 1
 
 
+def test_one_stale_unit_among_several_refuses_them_all(make_order, actor):
+    # given three allocated units, one of them cancelled by another change
+    order = make_order([("TEE-1", 3)])
+    units = list(order.units.order_by("pk"))
+    units_transition([Unit.objects.get(pk=units[1].pk)], "cancel", actor=actor)
+    # when the three (one copy stale) are cancelled together
+    with pytest.raises(Conflict) as exc, transaction.atomic():
+        units_transition(units, "cancel", actor=actor)
+    # then none of them moved, and the one cancelled first stays so
+    assert exc.value.code == "concurrent_change"
+    states = list(order.units.order_by("pk").values_list("state", flat=True))
+    assert states == [UnitState.ALLOCATED, UnitState.CANCELLED, UnitState.ALLOCATED]
+    # and the same three, read afresh, move in one change
+    units_transition(
+        [u for u in order.units.order_by("pk") if u.state == UnitState.ALLOCATED],
+        "cancel",
+        actor=actor,
+    )
+    assert set(order.units.values_list("state", flat=True)) == {UnitState.CANCELLED}
+
+
 def test_every_transition_writes_a_timeline_row(make_order, deliver_order):
     order = make_order([("TEE-1", 2)])
     deliver_order(order, refused=[order.units.order_by("pk").last()])

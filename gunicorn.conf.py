@@ -1,0 +1,41 @@
+"""gunicorn's settings for every way the product starts: `make run`
+(scripts/run.py), the Docker image and docker-compose. gunicorn reads this
+file from the working directory; a command-line flag or the environment
+variables below override it.
+
+One single-threaded worker process per CPU. The web requests are CPU-bound
+Python (payment gateways and couriers are called from Celery tasks, not from
+requests), and Python threads in one process take turns on one interpreter
+lock. Measured on the 2-core machine with `bench/api_load.py` (return
+creation, 16 clients, PostgreSQL, 2 December 2026):
+
+| workers x threads (class) | returns/s | p95 | web CPU per return |
+| --- | --- | --- | --- |
+| 2 x 2 (gthread), before | 153-160 | 177-199 ms | 7.3-8.0 ms |
+| 2 x 1 (gthread) | 168 | 130 ms | 7.3 ms |
+| 2 x 1 (sync) | 189-201 | 99-106 ms | 6.1-6.7 ms |
+| 3 x 1 (sync) | 155 | 129 ms | 8.2 ms |
+| 4 x 1 (sync) | 152-158 | 121-122 ms | 8.4-8.9 ms |
+
+A sync worker serves one connection at a time and closes it after the
+response (no keep-alive), so, as gunicorn's documentation says of it, put a
+buffering proxy in front of it in production (nginx, a cloud load balancer,
+the one that terminates TLS), and set WEB_THREADS above 1 (the gthread
+worker) when there is none.
+"""
+
+import os
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 2
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or _cpus())
+# More than one thread turns the worker class into gthread (keep-alive).
+threads = int(os.environ.get("WEB_THREADS") or 1)
+timeout = int(os.environ.get("WEB_TIMEOUT") or 60)
+graceful_timeout = 10
