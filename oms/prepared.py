@@ -229,7 +229,7 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
                 "select_for_update cannot be used outside of a transaction."
             )
         params = [p if s is None else args[s] for p, s in zip(c.params, c.slots, strict=True)]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             _execute(connection, cursor, c.statement, params)
             rows = cursor.fetchall()
         if c.trim:
@@ -247,6 +247,43 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
 
     run.prepared_cache = cache  # type: ignore[attr-defined]
     return run
+
+
+class _KeptCursor:
+    """The connection's kept cursor, as a context manager that leaves it open."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def __enter__(self):
+        return self.cursor
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _cursor(connection):
+    """A cursor for one statement of this module: ``connection.cursor()``,
+    kept open on the connection and used again by the next statement, while
+    the driver connection is the same one and its health check (when on) was
+    done this request. Opening a cursor (Django's wrapper around the driver's,
+    its thread and health checks) was about a twentieth of a return's
+    creation, whose statements run one after another on one connection.
+    While queries are logged (``DEBUG``, query capture) each statement opens
+    its own, as the ORM's do, so a capture sees it."""
+    raw = connection.connection
+    if (
+        raw is None
+        or connection.queries_logged
+        or (connection.health_check_enabled and not connection.health_check_done)
+    ):
+        return connection.cursor()
+    kept = connection.__dict__.get("_oms_cursor")
+    if kept is None or kept[0] is not raw or getattr(kept[1].cursor, "closed", False):
+        kept = connection.__dict__["_oms_cursor"] = (raw, connection.cursor())
+    return _KeptCursor(kept[1])
 
 
 class _Statement:
@@ -465,7 +502,7 @@ def insert_rows(objs: list) -> list:
             params.append(field.get_db_prep_save(value, connection))
     # as save() and bulk_create() do: an error marks the enclosing atomic
     # block for rollback, so a caller that catches it cannot commit past it
-    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(alias), _cursor(connection) as cursor:
         _execute(connection, cursor, statement, params)
         keys = cursor.fetchall()
     pk_attname = model._meta.pk.attname

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import BooleanField, CharField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -442,3 +442,63 @@ def test_an_insert_that_fails_marks_its_atomic_block_for_rollback():
         assert connection.needs_rollback
     assert ran == []
     assert not Channel.objects.filter(code="dup").exists()
+
+
+def test_one_cursor_is_kept_for_the_statements_and_replaced_with_the_connection(make_orders):
+    a, b = make_orders()
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    expected = {o.pk: list(o.units.order_by("pk").values_list("id", flat=True)) for o in (a, b)}
+    assert unit_ids(a.pk) == expected[a.pk]
+    kept = connections["default"].__dict__["_oms_cursor"][1]
+    assert unit_ids(b.pk) == expected[b.pk]
+    assert connections["default"].__dict__["_oms_cursor"][1] is kept  # not opened again
+    # a capture sees each statement (a cursor of its own, as the ORM's)
+    with CaptureQueriesContext(connection) as ctx:
+        assert unit_ids(a.pk) == expected[a.pk]
+    assert len(ctx.captured_queries) == 1
+
+
+@pytest.mark.postgres  # SQLite's test database is in memory: close() keeps it open
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_a_new_cursor(make_orders):
+    (a,) = make_orders(1)
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    expected = list(a.units.order_by("pk").values_list("id", flat=True))
+    assert unit_ids(a.pk) == expected
+    old = connections["default"].__dict__["_oms_cursor"][1]
+    connection.close()
+    assert unit_ids(a.pk) == expected  # reconnects, as the ORM would
+    assert unit_ids(a.pk) == expected
+    kept = connections["default"].__dict__["_oms_cursor"]
+    assert kept[1] is not old
+    assert kept[0] is connections["default"].connection
+
+
+def test_no_cursor_is_kept_before_the_requests_health_check(make_orders):
+    (a,) = make_orders(1)
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    wrapper = connections["default"]
+    wrapper.__dict__.pop("_oms_cursor", None)
+    saved = wrapper.health_check_enabled, wrapper.health_check_done
+    checked = []
+    wrapper.close_if_health_check_failed = lambda: checked.append(True)
+    wrapper.health_check_enabled, wrapper.health_check_done = True, False
+    try:
+        assert unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
+    finally:
+        wrapper.health_check_enabled, wrapper.health_check_done = saved
+        del wrapper.close_if_health_check_failed
+    assert checked  # the statement went through connection.cursor() and its check
+    assert "_oms_cursor" not in wrapper.__dict__
