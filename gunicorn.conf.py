@@ -24,18 +24,31 @@ the one that terminates TLS), and set WEB_THREADS above 1 (the gthread
 worker) when there is none.
 """
 
+import math
 import os
+from pathlib import Path
 
 
 def _cpus() -> int:
+    """The CPUs this process may use: its affinity, and in a container the
+    cgroup's CPU quota when lower (a container limited to 2 CPUs on a 32-core
+    host runs 2 workers, not 32, each holding a database connection)."""
     try:
-        return len(os.sched_getaffinity(0))  # the CPUs this process may use
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 2
+        cpus = os.cpu_count() or 2
+    try:  # cgroup v2: "<quota> <period>", or "max <period>" for no limit
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
 
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or _cpus())
 # More than one thread turns the worker class into gthread (keep-alive).
 threads = int(os.environ.get("WEB_THREADS") or 1)
-timeout = int(os.environ.get("WEB_TIMEOUT") or 60)
+# A sync worker busy longer than this on one request is restarted.
+timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
 graceful_timeout = 10

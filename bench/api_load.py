@@ -26,7 +26,9 @@ In the same run it measures:
   bump a counter) from ``--ceiling-threads`` threads; measured before the first timed phase
   and after each one, each phase's ratio using the two around it (the
   machine's speed drifts within a run);
-* ``POST /api/v1/returns/`` from ``--clients`` concurrent keep-alive clients,
+* ``POST /api/v1/returns/`` from ``--clients`` concurrent clients (each keeps
+  its connection open where the server allows; gunicorn's sync worker closes
+  it after each response, so each request connects anew),
   one partial return of 2 units per order (alternating refund and exchange);
 * ``POST /api/v1/returns/{rma}/events/`` with a ``qc_result`` that passes the
   units of each refund-only return (picked up and received first, not timed)
@@ -111,8 +113,9 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def load(port: int, key: str, jobs: list, clients: int) -> tuple[float, list, list]:
-    """Run (method, path, body, expected_status) jobs from ``clients`` keep-alive
-    connections. Returns (seconds, latencies ms, bodies of unexpected answers)."""
+    """Run (method, path, body, expected_status) jobs from ``clients`` connections
+    (kept alive where the server allows it, else opened again per request).
+    Returns (seconds, latencies ms, bodies of unexpected answers)."""
     q: queue.Queue = queue.Queue()
     for j in jobs:
         q.put(j)

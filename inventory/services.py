@@ -176,29 +176,31 @@ def _columns(amounts: dict[tuple[int, int, str], int]) -> list[list]:
 def _apply_set_based(
     decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
 ) -> None:
-    """PostgreSQL: whatever the number of keys, three statements built from
-    arrays (``UPDATE ... FROM unnest(...)``), two more when a balance is
-    missing. The balance rows are locked first in (sku, location, bucket)
-    order, so concurrent moves cannot deadlock (a missing one is created after
-    that, by one insert in the same order, whose waits follow that order too);
+    """PostgreSQL: whatever the number of keys, four statements built from
+    arrays (``INSERT``/``UPDATE ... FROM unnest(...)``). The balances the
+    increments land in are created where missing first, before any lock is
+    taken (creating them after locking the others let two moves wait on each
+    other), then every balance row involved is locked in (sku, location,
+    bucket) order, so concurrent moves cannot deadlock;
     a decrement applies only where ``quantity >= qty``, and if any key cannot
     give its quantity nothing is applied (the move raises and rolls back)."""
     table = connection.ops.quote_name(StockBalance._meta.db_table)
     every = dict.fromkeys([*decrements, *increments], 0)
-    lock = (
-        f"SELECT b.sku_id, b.location_id, b.bucket FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
-        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b"
-    )
     with connection.cursor() as cur:
-        cur.execute(lock, _columns(every))
-        # A balance an increment lands in may not exist yet (the first
-        # return of a SKU to a bucket): created (a concurrent creator's row
-        # is kept) and locked. In steady state every row exists already.
-        found = {tuple(row) for row in cur.fetchall()}
-        missing = {k: 0 for k in increments if k not in found}
-        if missing:
-            _balances_ensure(missing)
-            cur.execute(lock, _columns(missing))
+        if increments:
+            # the balances the increments land in, created where missing (a
+            # concurrent creator's row is kept), before any row is locked
+            cur.execute(
+                f"INSERT INTO {table} (sku_id, location_id, bucket, quantity) "  # noqa: S608 - quoted table, bound values
+                f"SELECT k.sku_id, k.location_id, k.bucket, 0 FROM {_UNNEST} "
+                "ORDER BY k.sku_id, k.location_id, k.bucket ON CONFLICT DO NOTHING",
+                _columns(increments),
+            )
+        cur.execute(
+            f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+            "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
+            _columns(every),
+        )
         if decrements:
             cur.execute(
                 f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above

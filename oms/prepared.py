@@ -272,12 +272,15 @@ def _cursor(connection):
     its thread and health checks) was about a twentieth of a return's
     creation, whose statements run one after another on one connection.
     While queries are logged (``DEBUG``, query capture) each statement opens
-    its own, as the ORM's do, so a capture sees it."""
+    its own, as the ORM's do, so a capture sees it; so does a connection
+    shared between threads (a test's live server shares its in-memory SQLite
+    one), as the connection is otherwise this thread's alone."""
     raw = connection.connection
     if (
         raw is None
         or connection.queries_logged
         or (connection.health_check_enabled and not connection.health_check_done)
+        or connection.allow_thread_sharing  # (a test's live server) one cursor per use
     ):
         return connection.cursor()
     kept = connection.__dict__.get("_oms_cursor")

@@ -124,7 +124,9 @@ def _states_update(pks: list[int], before: str, after: str) -> int:
         f"UPDATE {q(Unit._meta.db_table)} SET {state} = %s "  # noqa: S608 - quoted names, values bound
         f"WHERE {q(Unit._meta.pk.column)} {ids} AND {state} = %s"
     )
-    with connection.cursor() as cursor:
+    # as QuerySet.update() does: an error marks the enclosing atomic block
+    # for rollback, so a caller that catches it cannot commit past it
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
         cursor.execute(
             sql, [after, pks if connection.vendor == "postgresql" else json.dumps(pks), before]
         )

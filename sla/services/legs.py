@@ -234,11 +234,29 @@ def sla_sync(
             return money_open
         return created_items is None and refund_open_for_return(ret)
 
+    starts: list[SyncStep] = []  # legs to start, in one insert, before the next close
     for step in sla_sync_plan(ret, legs, read_items, read_money_open):
         if step.leg is not None and step.close is not None:
+            legs += _legs_start(ret, starts, at, actor)
+            starts = []
             _close(step.leg, step.close, at, actor, step.why)
         else:
-            legs.append(leg_start(ret, step.kind, at=at, attempt=step.attempt, actor=actor))
+            starts.append(step)
+    legs += _legs_start(ret, starts, at, actor)
+    return legs
+
+
+def _legs_start(ret: Return, steps: list[SyncStep], at: datetime, actor: EventActor) -> list[Leg]:
+    """``leg_start`` for each step, the legs in one insert (an exchange's
+    creation starts its pickup and dispatch clocks at once)."""
+    if len(steps) <= 1:
+        return [leg_start(ret, s.kind, at=at, attempt=s.attempt, actor=actor) for s in steps]
+    legs = insert_rows(
+        [_leg_new(ret, s.kind, at=at, attempt=s.attempt, holidays=None) for s in steps]
+    )
+    for leg in legs:
+        entry = _started(leg, at, actor)
+        timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
     return legs
 
 

@@ -137,3 +137,31 @@ def test_set_based_moves_over_shared_skus_neither_deadlock_nor_oversell(
     for s in skus:
         assert balances(s) == {"sellable": 0, "reserved": 4}
     call_command("check_stock")
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_first_reservations_of_a_sku_create_its_balance_without_deadlock(
+    make_sku, warehouse_location, attempt
+):
+    # given a SKU with stock and no reserved balance yet
+    from inventory.services import Move, stock_move_many
+
+    sku = make_sku(f"FIRST-{attempt}", Decimal("10.00"), stock=20)
+    assert set(balances(sku)) == {"sellable"}
+
+    # when 8 transactions reserve a unit each at once (each must create or
+    # find the reserved balance while the others lock the sellable one)
+    def reserve(i):
+        return stock_move_many(
+            [Move(sku.pk, warehouse_location.pk, 1, Bucket.SELLABLE, Bucket.RESERVED)],
+            reason="exchange_reserve",
+            reference=f"first-{attempt}-{i}",
+            savepoint=False,
+        )
+
+    outcomes = race(reserve, n=8)
+
+    # then every one succeeded (none was chosen as a deadlock victim)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    assert balances(sku) == {"sellable": 12, "reserved": 8}
+    call_command("check_stock")

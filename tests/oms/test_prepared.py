@@ -502,3 +502,40 @@ def test_no_cursor_is_kept_before_the_requests_health_check(make_orders):
         del wrapper.close_if_health_check_failed
     assert checked  # the statement went through connection.cursor() and its check
     assert "_oms_cursor" not in wrapper.__dict__
+
+
+def test_the_kept_cursor_still_runs_the_connections_execute_wrappers(make_orders):
+    (a,) = make_orders(1)
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    unit_ids(a.pk)  # a cursor kept
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    expected = list(a.units.order_by("pk").values_list("id", flat=True))
+    with connection.execute_wrapper(wrapper):
+        assert unit_ids(a.pk) == expected
+    assert len(seen) == 1
+
+
+def test_no_cursor_is_kept_on_a_connection_shared_between_threads(make_orders):
+    (a,) = make_orders(1)
+
+    @prepared
+    def unit_ids(order_id):
+        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+    wrapper = connections["default"]
+    wrapper.__dict__.pop("_oms_cursor", None)
+    wrapper.inc_thread_sharing()  # as a test's live server does
+    try:
+        assert unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
+        assert "_oms_cursor" not in wrapper.__dict__
+    finally:
+        wrapper.dec_thread_sharing()
