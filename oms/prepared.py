@@ -58,7 +58,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
@@ -494,11 +495,16 @@ def insert_rows(objs: list) -> list:
             objs[0].save(force_insert=True, using=alias)
             return objs
         return model.objects.bulk_create(objs)
-    statement, fields = entry
+    statement, fields, passing = entry
     params: list = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        for field in fields:
+        for field, types in zip(fields, passing, strict=True):
+            if types is not None:
+                value = getattr(obj, field.attname)
+                if value is None or type(value) in types:
+                    params.append(value)  # what get_db_prep_save would give back
+                    continue
             value = field.pre_save(obj, True)
             if hasattr(value, "resolve_expression"):
                 return model.objects.bulk_create(objs)
@@ -545,5 +551,62 @@ def _insert_entry(model, rows: int, alias: str, connection) -> tuple | None:
     statement = _Statement(
         _statement_name(f"insert_{opts.db_table}_{rows}", next(_names)), sql, len(fields) * rows
     )
-    entry = _inserts[key] = (statement, fields)
+    passing = [_passing_types(f, connection) for f in fields]
+    entry = _inserts[key] = (statement, fields, passing)
     return entry
+
+
+# Each field class whose pre_save() and get_db_prep_save() give a value of
+# these exact types back unchanged (on a backend whose operations do not adapt
+# integers): CharField.to_python returns a str as it is, IntegerField's
+# int() an int, BooleanField's a bool, and their get_db_prep_value adds
+# nothing. A subclass counts only if it overrides none of those methods.
+_PASSING = (
+    (models.CharField, (str,)),
+    (models.TextField, (str,)),
+    (models.BooleanField, (bool,)),
+    (models.IntegerField, (int,)),
+)
+_VALUE_METHODS = (
+    "pre_save",
+    "get_db_prep_save",
+    "get_db_prep_value",
+    "get_prep_value",
+    "to_python",
+)
+
+
+def _same_methods(field, base) -> bool:
+    return all(getattr(type(field), m) is getattr(base, m) for m in _VALUE_METHODS)
+
+
+def _passing_types(field, connection) -> tuple | None:
+    """The exact types (with None) whose value ``insert_rows`` sends as it is
+    for ``field``, skipping ``pre_save``/``get_db_prep_save`` (a twentieth of
+    a return's creation, most of it turning str into str); None: every value
+    goes the whole way. A foreign key to an integer key passes ints."""
+    ops = type(connection.ops)
+    ints_plain = (
+        ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value
+        and ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value
+    )
+    if isinstance(field, models.ForeignKey):
+        target = field.target_field
+        if (
+            ints_plain
+            and type(field).get_db_prep_save is models.ForeignKey.get_db_prep_save
+            and type(field).pre_save is models.Field.pre_save
+            and isinstance(target, AutoFieldMixin)
+            and isinstance(target, models.IntegerField)
+            and type(target).get_db_prep_save is models.Field.get_db_prep_save
+            and type(target).get_db_prep_value is AutoFieldMixin.get_db_prep_value
+            and type(target).get_prep_value is models.IntegerField.get_prep_value
+        ):
+            return (int,)
+        return None
+    for base, types in _PASSING:
+        if isinstance(field, base) and _same_methods(field, base):
+            if base is models.IntegerField and not ints_plain:
+                return None
+            return types
+    return None

@@ -14,7 +14,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django_fsm import ConcurrentTransition
 
-from oms.prepared import prepared
+from oms.prepared import insert_rows, prepared
 from orders.models import Line, Order, Unit
 
 pytestmark = pytest.mark.django_db
@@ -539,3 +539,49 @@ def test_no_cursor_is_kept_on_a_connection_shared_between_threads(make_orders):
         assert "_oms_cursor" not in wrapper.__dict__
     finally:
         wrapper.dec_thread_sharing()
+
+
+def test_insert_values_sent_as_they_are_equal_what_the_fields_would_send(make_orders):
+    """insert_rows skips pre_save/get_db_prep_save for exact str/int/bool
+    values of plain fields: for each kind of value, what it sends is what
+    the field itself would have given."""
+    from oms.prepared import _passing_types
+    from orders.events import EventActor
+    from orders.models import TimelineEvent
+    from orders.states import UnitState
+
+    (a,) = make_orders(1)
+    row = TimelineEvent(
+        order=a,
+        entity="unit",
+        entity_id="12",
+        type=UnitState.DELIVERED,  # a TextChoices member: not exactly a str
+        from_state="",
+        to_state="",
+        actor_kind=EventActor.system("t").kind,
+        actor_label="x" * 3,
+        message="m",
+        payload={"k": 1},
+        occurred_at=a.placed_at,
+    )
+    fields = [f for f in TimelineEvent._meta.concrete_fields if not f.primary_key]
+    passing = {f.name for f in fields if _passing_types(f, connection)}
+    assert passing >= {"order", "entity", "entity_id", "type", "message"}
+    assert not passing & {"payload", "occurred_at", "recorded_at"}  # converted or stamped
+    for field in fields:
+        types = _passing_types(field, connection)
+        value = getattr(row, field.attname)
+        full = field.get_db_prep_save(field.pre_save(row, True), connection)
+        if types is not None and (value is None or type(value) in types):
+            assert value == full, field.name
+            assert type(value) is type(full), field.name
+    # and the row written reads back as the ORM would have written it
+    (written,) = insert_rows([row])
+    again = TimelineEvent.objects.get(pk=written.pk)
+    assert (again.order_id, again.entity_id, again.type, again.to_state, again.payload) == (
+        a.pk,
+        "12",
+        UnitState.DELIVERED.value,
+        "",
+        {"k": 1},
+    )
