@@ -50,6 +50,7 @@ preparation off (for a pooler in transaction mode, such as PgBouncer before
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
@@ -250,21 +251,6 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
     return run
 
 
-class _KeptCursor:
-    """The connection's kept cursor, as a context manager that leaves it open."""
-
-    __slots__ = ("cursor",)
-
-    def __init__(self, cursor):
-        self.cursor = cursor
-
-    def __enter__(self):
-        return self.cursor
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
 def _cursor(connection):
     """A cursor for one statement of this module: ``connection.cursor()``,
     kept open on the connection and used again by the next statement, while
@@ -287,7 +273,7 @@ def _cursor(connection):
     kept = connection.__dict__.get("_oms_cursor")
     if kept is None or kept[0] is not raw or getattr(kept[1].cursor, "closed", False):
         kept = connection.__dict__["_oms_cursor"] = (raw, connection.cursor())
-    return _KeptCursor(kept[1])
+    return contextlib.nullcontext(kept[1])  # left open for the next statement
 
 
 class _Statement:

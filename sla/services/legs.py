@@ -78,13 +78,26 @@ def _started(leg: Leg, at: datetime, actor: EventActor) -> TimelineEntry:
 def leg_start(
     ret: Return, kind: str, *, at: datetime, attempt: int = 1, actor: EventActor = SYSTEM
 ) -> Leg:
-    (leg,) = insert_rows([_leg_new(ret, kind, at=at, attempt=attempt, holidays=None)])
-    entry = _started(leg, at, actor)
-    timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
+    (leg,) = _legs_start(ret, [(kind, attempt)], at, actor)
+    return leg
+
+
+def _legs_start(
+    ret: Return, starts: list[tuple[str, int]], at: datetime, actor: EventActor
+) -> list[Leg]:
+    """Start a leg of ``ret`` for each (kind, attempt): one insert for the
+    legs (an exchange's creation starts its pickup and dispatch clocks at
+    once), a ``sla.leg_started`` timeline row each."""
+    legs = insert_rows(
+        [_leg_new(ret, kind, at=at, attempt=attempt, holidays=None) for kind, attempt in starts]
+    )
+    for leg in legs:
+        entry = _started(leg, at, actor)
+        timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
     # No ETA task per leg: beat's sla-sweep runs every minute and finds the leg
     # at 80 % and at 100 % through the partial indexes (an ETA 48 h away would
     # also outlive Redis's one-hour visibility timeout and be redelivered).
-    return leg
+    return legs
 
 
 def legs_start_many(
@@ -234,29 +247,15 @@ def sla_sync(
             return money_open
         return created_items is None and refund_open_for_return(ret)
 
-    starts: list[SyncStep] = []  # legs to start, in one insert, before the next close
+    starts: list[tuple[str, int]] = []  # started in one insert, before the next close
     for step in sla_sync_plan(ret, legs, read_items, read_money_open):
         if step.leg is not None and step.close is not None:
             legs += _legs_start(ret, starts, at, actor)
             starts = []
             _close(step.leg, step.close, at, actor, step.why)
         else:
-            starts.append(step)
+            starts.append((step.kind, step.attempt))
     legs += _legs_start(ret, starts, at, actor)
-    return legs
-
-
-def _legs_start(ret: Return, steps: list[SyncStep], at: datetime, actor: EventActor) -> list[Leg]:
-    """``leg_start`` for each step, the legs in one insert (an exchange's
-    creation starts its pickup and dispatch clocks at once)."""
-    if len(steps) <= 1:
-        return [leg_start(ret, s.kind, at=at, attempt=s.attempt, actor=actor) for s in steps]
-    legs = insert_rows(
-        [_leg_new(ret, s.kind, at=at, attempt=s.attempt, holidays=None) for s in steps]
-    )
-    for leg in legs:
-        entry = _started(leg, at, actor)
-        timeline_record(order=entry.order_id, actor=actor, occurred_at=at, event=entry.event)
     return legs
 
 

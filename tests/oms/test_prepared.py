@@ -444,21 +444,23 @@ def test_an_insert_that_fails_marks_its_atomic_block_for_rollback():
     assert not Channel.objects.filter(code="dup").exists()
 
 
+@prepared
+def _unit_ids(order_id):
+    """An order's unit ids, for the kept-cursor tests below."""
+    return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
+
+
 def test_one_cursor_is_kept_for_the_statements_and_replaced_with_the_connection(make_orders):
     a, b = make_orders()
 
-    @prepared
-    def unit_ids(order_id):
-        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
-
     expected = {o.pk: list(o.units.order_by("pk").values_list("id", flat=True)) for o in (a, b)}
-    assert unit_ids(a.pk) == expected[a.pk]
+    assert _unit_ids(a.pk) == expected[a.pk]
     kept = connections["default"].__dict__["_oms_cursor"][1]
-    assert unit_ids(b.pk) == expected[b.pk]
+    assert _unit_ids(b.pk) == expected[b.pk]
     assert connections["default"].__dict__["_oms_cursor"][1] is kept  # not opened again
     # a capture sees each statement (a cursor of its own, as the ORM's)
     with CaptureQueriesContext(connection) as ctx:
-        assert unit_ids(a.pk) == expected[a.pk]
+        assert _unit_ids(a.pk) == expected[a.pk]
     assert len(ctx.captured_queries) == 1
 
 
@@ -467,16 +469,12 @@ def test_one_cursor_is_kept_for_the_statements_and_replaced_with_the_connection(
 def test_a_new_connection_gets_a_new_cursor(make_orders):
     (a,) = make_orders(1)
 
-    @prepared
-    def unit_ids(order_id):
-        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
-
     expected = list(a.units.order_by("pk").values_list("id", flat=True))
-    assert unit_ids(a.pk) == expected
+    assert _unit_ids(a.pk) == expected
     old = connections["default"].__dict__["_oms_cursor"][1]
     connection.close()
-    assert unit_ids(a.pk) == expected  # reconnects, as the ORM would
-    assert unit_ids(a.pk) == expected
+    assert _unit_ids(a.pk) == expected  # reconnects, as the ORM would
+    assert _unit_ids(a.pk) == expected
     kept = connections["default"].__dict__["_oms_cursor"]
     assert kept[1] is not old
     assert kept[0] is connections["default"].connection
@@ -485,10 +483,6 @@ def test_a_new_connection_gets_a_new_cursor(make_orders):
 def test_no_cursor_is_kept_before_the_requests_health_check(make_orders):
     (a,) = make_orders(1)
 
-    @prepared
-    def unit_ids(order_id):
-        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
-
     wrapper = connections["default"]
     wrapper.__dict__.pop("_oms_cursor", None)
     saved = wrapper.health_check_enabled, wrapper.health_check_done
@@ -496,7 +490,7 @@ def test_no_cursor_is_kept_before_the_requests_health_check(make_orders):
     wrapper.close_if_health_check_failed = lambda: checked.append(True)
     wrapper.health_check_enabled, wrapper.health_check_done = True, False
     try:
-        assert unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
+        assert _unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
     finally:
         wrapper.health_check_enabled, wrapper.health_check_done = saved
         del wrapper.close_if_health_check_failed
@@ -507,11 +501,7 @@ def test_no_cursor_is_kept_before_the_requests_health_check(make_orders):
 def test_the_kept_cursor_still_runs_the_connections_execute_wrappers(make_orders):
     (a,) = make_orders(1)
 
-    @prepared
-    def unit_ids(order_id):
-        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
-
-    unit_ids(a.pk)  # a cursor kept
+    _unit_ids(a.pk)  # a cursor kept
     seen = []
 
     def wrapper(execute, sql, params, many, context):
@@ -520,22 +510,18 @@ def test_the_kept_cursor_still_runs_the_connections_execute_wrappers(make_orders
 
     expected = list(a.units.order_by("pk").values_list("id", flat=True))
     with connection.execute_wrapper(wrapper):
-        assert unit_ids(a.pk) == expected
+        assert _unit_ids(a.pk) == expected
     assert len(seen) == 1
 
 
 def test_no_cursor_is_kept_on_a_connection_shared_between_threads(make_orders):
     (a,) = make_orders(1)
 
-    @prepared
-    def unit_ids(order_id):
-        return Unit.objects.filter(order_id=order_id).order_by("pk").values_list("id", flat=True)
-
     wrapper = connections["default"]
     wrapper.__dict__.pop("_oms_cursor", None)
     wrapper.inc_thread_sharing()  # as a test's live server does
     try:
-        assert unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
+        assert _unit_ids(a.pk) == list(a.units.order_by("pk").values_list("id", flat=True))
         assert "_oms_cursor" not in wrapper.__dict__
     finally:
         wrapper.dec_thread_sharing()
