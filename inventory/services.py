@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from oms.errors import ApplicationError, Conflict
-from oms.prepared import insert_rows
+from oms.prepared import insert_rows, run_sql
 
 from .models import SKU, Location, Product, StockBalance, StockMovement
 from .states import ADJUSTABLE_IN, ADJUSTABLE_OUT, DISPOSITIONS, NEVER_SELLABLE_AGAIN, Bucket
@@ -177,7 +177,8 @@ def _apply_set_based(
     decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
 ) -> None:
     """PostgreSQL: whatever the number of keys, four statements built from
-    arrays (``INSERT``/``UPDATE ... FROM unnest(...)``). The balances the
+    arrays (``INSERT``/``UPDATE ... FROM unnest(...)``), each prepared on the
+    server once per connection (``run_sql``). The balances the
     increments land in are created where missing first, before any lock is
     taken (creating them after locking the others let two moves wait on each
     other), then every balance row involved is locked in (sku, location,
@@ -186,34 +187,38 @@ def _apply_set_based(
     give its quantity nothing is applied (the move raises and rolls back)."""
     table = connection.ops.quote_name(StockBalance._meta.db_table)
     every = dict.fromkeys([*decrements, *increments], 0)
-    with connection.cursor() as cur:
-        if increments:
-            # the balances the increments land in, created where missing (a
-            # concurrent creator's row is kept), before any row is locked
-            cur.execute(
-                f"INSERT INTO {table} (sku_id, location_id, bucket, quantity) "  # noqa: S608 - quoted table, bound values
-                f"SELECT k.sku_id, k.location_id, k.bucket, 0 FROM {_UNNEST} "
-                "ORDER BY k.sku_id, k.location_id, k.bucket ON CONFLICT DO NOTHING",
-                _columns(increments),
-            )
-        cur.execute(
-            f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
-            "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
-            _columns(every),
+    if increments:
+        # the balances the increments land in, created where missing (a
+        # concurrent creator's row is kept), before any row is locked
+        run_sql(
+            f"INSERT INTO {table} (sku_id, location_id, bucket, quantity) "  # noqa: S608 - quoted table, bound values
+            f"SELECT k.sku_id, k.location_id, k.bucket, 0 FROM {_UNNEST} "
+            "ORDER BY k.sku_id, k.location_id, k.bucket ON CONFLICT DO NOTHING",
+            _columns(increments),
+            what="stock_balances_ensure",
         )
-        if decrements:
-            cur.execute(
-                f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
-                f"WHERE {_MATCH} AND b.quantity >= k.qty",
-                _columns(decrements),
-            )
-            if cur.rowcount != len(decrements):
-                _raise_short(decrements)
-        if increments:
-            cur.execute(
-                f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
-                _columns(increments),
-            )
+    run_sql(
+        f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
+        _columns(every),
+        what="stock_balances_lock",
+        fetch=True,
+    )
+    if decrements:
+        changed, _rows = run_sql(
+            f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
+            f"WHERE {_MATCH} AND b.quantity >= k.qty",
+            _columns(decrements),
+            what="stock_decrement",
+        )
+        if changed != len(decrements):
+            _raise_short(decrements)
+    if increments:
+        run_sql(
+            f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
+            _columns(increments),
+            what="stock_increment",
+        )
 
 
 def _balances_ensure(keys: dict[tuple[int, int, str], int]) -> None:

@@ -444,6 +444,34 @@ def _plain(model) -> bool:
     return plain
 
 
+# --- raw statements --------------------------------------------------------------
+
+_raw: dict[tuple[str, str], _Statement] = {}
+
+
+def run_sql(
+    sql: str, params: list, *, what: str, using: str = "default", fetch: bool = False
+) -> tuple[int, list]:
+    """Run one raw statement (Django's ``%s`` placeholders) as ``@prepared``
+    queries run: on PostgreSQL prepared once per connection and sent as
+    ``EXECUTE``, on the module's kept cursor, inside the connection's error
+    wrapping; an error marks the enclosing atomic block for rollback, as the
+    ORM's writes do. Returns the rows it changed (or returned) and, with
+    ``fetch``, its rows. For the hot statements written as SQL (an array of
+    ids, ``UPDATE ... FROM unnest(...)``) whose planning cost the server more
+    than running them. ``what`` names the statement on the server."""
+    connection = connections[using]
+    statement = _raw.get((using, sql))
+    if statement is None:
+        n = sum(1 for m in _PLACEHOLDER.finditer(sql) if m.group(1) == "s")
+        statement = _raw.setdefault(
+            (using, sql), _Statement(_statement_name(what, next(_names)), sql, n)
+        )
+    with transaction.mark_for_rollback_on_error(using), _cursor(connection) as cursor:
+        _execute(connection, cursor, statement, params)
+        return cursor.rowcount, (cursor.fetchall() if fetch else [])
+
+
 # --- inserts ---------------------------------------------------------------------
 
 _inserts: dict[tuple, tuple[_Statement, list]] = {}

@@ -15,6 +15,7 @@ from django_fsm import TransitionNotAllowed
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import Conflict
+from oms.prepared import run_sql
 
 from ..events import Event, EventActor, EventType, timeline_record_many
 from ..models import (
@@ -124,13 +125,15 @@ def _states_update(pks: list[int], before: str, after: str) -> int:
         f"UPDATE {q(Unit._meta.db_table)} SET {state} = %s "  # noqa: S608 - quoted names, values bound
         f"WHERE {q(Unit._meta.pk.column)} {ids} AND {state} = %s"
     )
-    # as QuerySet.update() does: an error marks the enclosing atomic block
-    # for rollback, so a caller that catches it cannot commit past it
-    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            sql, [after, pks if connection.vendor == "postgresql" else json.dumps(pks), before]
-        )
-        return cursor.rowcount
+    # as QuerySet.update() does, run_sql marks the enclosing atomic block for
+    # rollback on an error, so a caller that catches it cannot commit past it
+    changed, _rows = run_sql(
+        sql,
+        [after, pks if connection.vendor == "postgresql" else json.dumps(pks), before],
+        what="unit_states_update",
+        using=connection.alias,
+    )
+    return changed
 
 
 _IDS_MATCH = {
