@@ -366,6 +366,11 @@ OMS_PORTAL_CODE_TRIES_PER_IP = int(os.environ.get("OMS_PORTAL_CODE_TRIES_PER_IP"
 # permissions) in the shared cache; revoking a key takes effect at once, a
 # role's changed permissions within this time. 0 = read them on every request.
 OMS_API_KEY_CACHE_SECONDS = int(os.environ.get("OMS_API_KEY_CACHE_SECONDS", "30"))
+# Seconds each process keeps the current return policy, the active return
+# reasons and a policy version's SLA rules (oms/config_cache.py); a change
+# applies at once in the process that made it, in the others within this.
+# 0 = read them on every return.
+OMS_CONFIG_CACHE_SECONDS = float(os.environ.get("OMS_CONFIG_CACHE_SECONDS", "5"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oms.auth.ApiKeyAuthentication",

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
 
+from oms.config_cache import ConfigModel
 from oms.crypto import EncryptedJSONField
 from oms.fsm import ConcurrentTransitionMixin
 
@@ -33,7 +34,7 @@ def default_sla_hours() -> dict:
     return {"pickup": 48, "qc": 48, "exchange_dispatch": 48, "refund": 24}
 
 
-class ReturnReason(models.Model):
+class ReturnReason(ConfigModel):
     """A structured reason code. Ops add more in the admin."""
 
     code = models.SlugField(max_length=40, unique=True)
@@ -51,7 +52,7 @@ class ReturnReason(models.Model):
         return self.label
 
 
-class ReturnPolicy(models.Model):
+class ReturnPolicy(ConfigModel):
     """A version of the return policy. Rows are never edited: saving a change
     in the admin writes a new version, and each return keeps the version it was
     decided under."""

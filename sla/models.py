@@ -4,12 +4,13 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
 
+from oms.config_cache import ConfigModel
 from oms.fsm import ConcurrentTransitionMixin
 
 from .states import LegKind, LegState
 
 
-class BusinessCalendar(models.Model):
+class BusinessCalendar(ConfigModel):
     """Working hours and holidays a leg's clock can run on."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -41,7 +42,7 @@ class Holiday(models.Model):
         return f"{self.date} {self.name}"
 
 
-class SlaRule(models.Model):
+class SlaRule(ConfigModel):
     """How long a leg may take, per policy version, soft-return type and
     channel (blank = any). The most specific rule wins; with none, the
     policy's ``sla_hours`` on wall-clock time apply."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from oms.config_cache import config_cached
 from oms.prepared import prepared
 from returns.models import Return, ReturnPolicy
 from returns.states import Resolution, ReturnState, ReturnType
@@ -50,7 +51,9 @@ def _rules_of_policy(policy_id):
 
 
 def _rules(policy_id: int) -> list[SlaRule]:
-    return _rules_of_policy(policy_id)
+    """A policy version's rules, kept per process for a few seconds
+    (``oms.config_cache``)."""
+    return config_cached(("sla_rules", policy_id), lambda: _rules_of_policy(policy_id))
 
 
 def _best(

@@ -125,6 +125,36 @@ _cache_namespaces = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _config_cache_cleared():
+    """Each test starts on the migrated database: nothing kept from the rows
+    an earlier test wrote and rolled back (``oms.config_cache``)."""
+    from oms.config_cache import config_clear
+
+    config_clear()
+
+
+@pytest.fixture
+def config_kept(settings):
+    """A process that has created returns before: the current policy, the
+    active reasons and the policy's SLA rules already kept (``oms.config_cache``,
+    for an hour here, so a slow run does not see them expire). Call the
+    fixture's value to read them into the cache before a counted request."""
+    settings.OMS_CONFIG_CACHE_SECONDS = 3600
+
+    def warm() -> None:
+        from oms.config_cache import config_cached
+        from returns.services.common import policy_current
+        from returns.services.plan import _active_reasons
+        from sla.selectors import _rules
+
+        _rules(policy_current().pk)
+        config_cached(("reasons",), _active_reasons)
+
+    warm()
+    return warm
+
+
+@pytest.fixture(autouse=True)
 def _own_cache_namespace(settings):
     """Each test counts in its own key space of the shared cache (the database
     cache, or Redis when CELERY_BROKER_URL is one), so rate limits never leak

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
+from oms.config_cache import config_cached
 from oms.errors import Conflict, NotFound
 from oms.prepared import prepared
 from orders.events import EventActor
@@ -39,7 +40,9 @@ def _latest_policy():
 
 
 def policy_current() -> ReturnPolicy:
-    found = _latest_policy()
+    """The latest policy version (kept per process for a few seconds:
+    ``oms.config_cache``); version 1 with the defaults on a new database."""
+    found = config_cached(("policy",), _latest_policy)
     if not found:
         return ReturnPolicy.objects.create(version=1)
     return found[0]

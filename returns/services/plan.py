@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inventory.models import SKU
 from inventory.states import LocationKind
+from oms.config_cache import config_cached
 from oms.dates import add_months, fmt, local
 from oms.errors import ApplicationError, Conflict
 from oms.prepared import prepared
@@ -224,7 +225,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
     order = _load_order(req.order, lock=lock)
     policy = policy_current()
     units = _order_units(order)
-    reasons = {r.code: r for r in _active_reasons()}
+    reasons = {r.code: r for r in config_cached(("reasons",), _active_reasons)}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
     exchange_skus = _skus_by_code(exchange_codes) if exchange_codes else {}
     now = timezone.now()

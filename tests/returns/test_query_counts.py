@@ -48,7 +48,12 @@ def _all_units_body(order):
 
 
 def test_queries_per_request_do_not_grow_with_lines(
-    orders, storefront_api, warehouse_api, finance_api, django_capture_on_commit_callbacks
+    orders,
+    storefront_api,
+    warehouse_api,
+    finance_api,
+    django_capture_on_commit_callbacks,
+    config_kept,
 ):
     # keys that have called before: authentication cached (steady state)
     for client in (storefront_api, warehouse_api, finance_api):
