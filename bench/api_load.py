@@ -298,6 +298,11 @@ def main() -> None:
         client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
         spare = orders[args.n :]
         client.get("/api/v1/orders/?limit=1")  # the key's authentication cached, as in steady state
+        # the return configuration kept (policy, reasons, SLA rules), as in a
+        # worker that has served a return before; one with nothing kept sends 3 more
+        from flows.policy import policy_config_read
+
+        policy_config_read()
         n_refund = statements(client, "POST", "/api/v1/returns/", returns_bench.body(0, *spare[0]))
         n_exchange = statements(
             client, "POST", "/api/v1/returns/", returns_bench.body(1, *spare[1])

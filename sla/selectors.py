@@ -50,7 +50,7 @@ def _rules_of_policy(policy_id):
     return SlaRule.objects.filter(policy_id=policy_id).select_related("calendar")
 
 
-def _rules(policy_id: int) -> list[SlaRule]:
+def sla_rules_of_policy(policy_id: int) -> list[SlaRule]:
     """A policy version's rules, kept per process for a few seconds
     (``oms.config_cache``)."""
     return config_cached(("sla_rules", policy_id), lambda: _rules_of_policy(policy_id))
@@ -83,7 +83,7 @@ def _return_rules(ret: Return) -> list[SlaRule]:
     the message sent in the same change share one read."""
     cached: list[SlaRule] | None = ret.__dict__.get("_sla_rules")
     if cached is None:
-        cached = ret.__dict__["_sla_rules"] = _rules(ret.policy_id)
+        cached = ret.__dict__["_sla_rules"] = sla_rules_of_policy(ret.policy_id)
     return cached
 
 
@@ -112,7 +112,7 @@ def promised_dates(
 ) -> PromisedDates:
     """Before a return exists (quote page, creation message): each leg
     projected from the one before it, on the leg's own rule and calendar."""
-    rules = _rules(policy.pk)
+    rules = sla_rules_of_policy(policy.pk)
     return _project(rules, policy, return_type, channel, start or timezone.now(), pickup, {})
 
 

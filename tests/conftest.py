@@ -141,17 +141,10 @@ def config_kept(settings):
     fixture's value to read them into the cache before a counted request."""
     settings.OMS_CONFIG_CACHE_SECONDS = 3600
 
-    def warm() -> None:
-        from oms.config_cache import config_cached
-        from returns.services.common import policy_current
-        from returns.services.plan import _active_reasons
-        from sla.selectors import _rules
+    from flows.policy import policy_config_read
 
-        _rules(policy_current().pk)
-        config_cached(("reasons",), _active_reasons)
-
-    warm()
-    return warm
+    policy_config_read()
+    return policy_config_read
 
 
 @pytest.fixture(autouse=True)

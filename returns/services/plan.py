@@ -198,6 +198,12 @@ def _active_reasons():
     return ReturnReason.objects.filter(active=True)
 
 
+def active_reasons() -> list[ReturnReason]:
+    """The reasons a return may give, kept per process for a few seconds
+    (``oms.config_cache``)."""
+    return config_cached(("reasons",), _active_reasons)
+
+
 def _order_units(order: Order) -> dict[int, Unit]:
     """Every unit of the order with its SKU and line, by id; a replacement
     line's original unit (``unit_never_returnable`` reads it) is set from
@@ -225,7 +231,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
     order = _load_order(req.order, lock=lock)
     policy = policy_current()
     units = _order_units(order)
-    reasons = {r.code: r for r in config_cached(("reasons",), _active_reasons)}
+    reasons = {r.code: r for r in active_reasons()}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
     exchange_skus = _skus_by_code(exchange_codes) if exchange_codes else {}
     now = timezone.now()

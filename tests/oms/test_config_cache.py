@@ -11,16 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from oms import config_cache
 from returns.models import ReturnPolicy, ReturnReason
 from returns.services.common import policy_current
-from returns.services.plan import _active_reasons
+from returns.services.plan import active_reasons
 from sla.models import SlaRule
-from sla.selectors import _rules
+from sla.selectors import sla_rules_of_policy
 from sla.services.legs import sla_rules_copy
 
 pytestmark = pytest.mark.django_db
 
 
 def _reasons() -> set[str]:
-    return {r.code for r in config_cache.config_cached(("reasons",), _active_reasons)}
+    return {r.code for r in active_reasons()}
 
 
 def _queries(call) -> tuple[int, object]:
@@ -133,7 +133,7 @@ def test_rules_copied_in_bulk_are_seen_at_once(settings):
     # version with a rule
     settings.OMS_CONFIG_CACHE_SECONDS = 3600
     v1 = policy_current()
-    assert _rules(v1.pk) == []
+    assert sla_rules_of_policy(v1.pk) == []
     v2 = ReturnPolicy.objects.create(version=v1.version + 1)
     SlaRule.objects.create(policy=v2, leg="pickup", hours=24)
 
@@ -141,7 +141,7 @@ def test_rules_copied_in_bulk_are_seen_at_once(settings):
     assert sla_rules_copy(source_policy_id=v2.pk, target_policy_id=v1.pk) == 1
 
     # then the copied rule is read
-    assert [r.hours for r in _rules(v1.pk)] == [24]
+    assert [r.hours for r in sla_rules_of_policy(v1.pk)] == [24]
 
 
 def test_a_bulk_update_is_seen_at_once(settings):
