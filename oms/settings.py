@@ -150,6 +150,10 @@ DATABASES = {
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that polls the idle socket before
+    # it sends SELECT 1 (oms/db/postgresql/base.py)
+    DATABASES["default"]["ENGINE"] = "oms.db.postgresql"
 # On PostgreSQL, the hot reads and inserts (oms.prepared) are prepared on the
 # server once per connection and then EXECUTEd. Off for a pooler in
 # transaction mode that cannot keep a session's prepared statements.

@@ -138,7 +138,7 @@ def test_environment_switches_to_postgres_and_redis(tmp_path):
     # then PostgreSQL and Redis are used, with no filesystem folders
     assert result.returncode == 0, result.stderr
     config = json.loads(result.stdout)
-    assert config["engine"] == "django.db.backends.postgresql"
+    assert config["engine"] == "oms.db.postgresql"  # Django's, with a cheaper health check
     assert config["name"] == "oms"
     assert config["celery_broker"] == "redis://cache.internal:6379/0"
     assert "data_folder_in" not in config["folders"]
