@@ -36,6 +36,10 @@ T = TypeVar("T")
 
 _entries: dict[tuple, tuple[float, Any]] = {}
 _lock = threading.Lock()
+# Counts the times the cache was emptied. A read stores what it loaded only if
+# no change emptied the cache while it loaded (another thread's commit), so a
+# row read before a change is never kept after it.
+_generation = 0
 
 
 def config_seconds() -> float:
@@ -54,21 +58,26 @@ def config_cached(key: tuple, load: Callable[[], T], *, using: str = "default") 
     if entry is not None and entry[0] > now:
         value: T = entry[1]
         return value
+    generation = _generation
     value = load()
     with _lock:
-        _entries[key] = (now + seconds, value)
+        if generation == _generation:
+            _entries[key] = (now + seconds, value)
     return value
 
 
 def config_changed(*, using: str = "default") -> None:
     """Forget what is kept: now, and again when the current transaction
     commits; until then reads on this connection skip the cache."""
-    _entries.clear()
-    transaction.on_commit(_forget, using=using)
+    _forget()
+    transaction.on_commit(_forget, using=using, robust=True)
 
 
 def _forget() -> None:
-    _entries.clear()
+    global _generation
+    with _lock:
+        _generation += 1
+        _entries.clear()
 
 
 def _dirty(connection) -> bool:
@@ -81,7 +90,7 @@ def _dirty(connection) -> bool:
 
 def config_clear() -> None:
     """Forget everything kept (a test starting on a fresh database)."""
-    _entries.clear()
+    _forget()
 
 
 class ConfigQuerySet(models.QuerySet):

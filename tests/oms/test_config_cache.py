@@ -156,6 +156,26 @@ def test_a_bulk_update_is_seen_at_once(settings):
     assert "changed_mind" not in _reasons()
 
 
+def test_what_was_read_before_a_change_committed_elsewhere_is_not_kept(settings):
+    # given a read of the policy during which another thread of this process
+    # commits a change (it empties the cache while the read is loading)
+    settings.OMS_CONFIG_CACHE_SECONDS = 3600
+    v1 = policy_current()
+    config_cache.config_clear()
+
+    def load_while_a_change_commits():
+        rows = [v1]
+        config_cache._forget()  # the other thread's commit hook
+        return rows
+
+    # when the read finishes
+    config_cache.config_cached(("policy",), load_while_a_change_commits)
+
+    # then what it read is not kept: the next read goes to the database
+    n, _ = _queries(policy_current)
+    assert n == 1
+
+
 def test_zero_seconds_reads_every_time(settings):
     settings.OMS_CONFIG_CACHE_SECONDS = 0
     policy_current()

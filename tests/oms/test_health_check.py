@@ -88,3 +88,22 @@ def test_after_the_server_ended_it_the_next_request_reconnects(fresh):
 
     # then it ran on a new connection
     assert answer == 42
+
+
+def test_a_socket_that_cannot_be_polled_falls_back_to_select_1(fresh, selects, monkeypatch):
+    # given a connection whose socket poll() refuses (select() refused
+    # descriptors above 1023; poll() is used, and a refusal is not trusted)
+    from oms.db.postgresql import base as oms_pg
+
+    class Refusing:
+        def register(self, fd, events):
+            raise ValueError("filedescriptor out of range")
+
+    monkeypatch.setattr(oms_pg, "_POLL", Refusing)
+
+    # when the health check runs
+    usable = fresh.is_usable()
+
+    # then the server was asked, and the live connection kept
+    assert usable is True
+    assert selects == [fresh]
