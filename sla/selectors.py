@@ -71,13 +71,6 @@ def _best(
     return SlaRuleView(hours, None, OWNER_TEAMS[leg])
 
 
-def sla_rule_for(*, policy: ReturnPolicy, leg: str, return_type: str, channel: str) -> SlaRuleView:
-    """The most specific rule for the leg (type and channel, blank = any); with
-    none, the policy's ``sla_hours`` on wall-clock time."""
-    rules = SlaRule.objects.filter(policy_id=policy.pk, leg=leg).select_related("calendar")
-    return _best(rules, policy, leg, return_type, channel)
-
-
 def _return_rules(ret: Return) -> list[SlaRule]:
     """The policy's rules, read once per return instance: starting a leg and
     the message sent in the same change share one read."""
@@ -94,7 +87,8 @@ def return_sla_rules_set(ret: Return, rules: list[SlaRule]) -> None:
 
 
 def return_sla_rule(ret: Return, leg: str) -> SlaRuleView:
-    """``sla_rule_for`` for an existing return (its policy, type and channel)."""
+    """The most specific rule for the leg (type and channel, blank = any), of
+    the return's policy; with none, the policy's ``sla_hours`` on wall-clock time."""
     return _best(_return_rules(ret), ret.policy, leg, ret.type, ret.order.channel.code)
 
 
