@@ -53,6 +53,9 @@ threads = int(os.environ.get("WEB_THREADS") or 1)
 # A sync worker busy longer than this on one request is restarted.
 timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
 graceful_timeout = 10
+# gunicorn's logger, building only the access-log atoms its format uses
+# (oms/weblog.py).
+logger_class = "oms.weblog.Logger"
 
 
 def post_worker_init(worker) -> None:

@@ -58,6 +58,7 @@ def broker_at(monkeypatch):
 
         _reset_pools(app)
         oms.jobs._broker_down_until = 0.0
+        oms.jobs._routes.clear()
         monkeypatch.setenv("CELERY_BROKER_URL", url)
         monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
         app.conf.broker_url = url
@@ -71,6 +72,7 @@ def broker_at(monkeypatch):
 
     _reset_pools(app)
     oms.jobs._broker_down_until = 0.0
+    oms.jobs._routes.clear()
     for key, value in saved.items():
         app.conf[key] = value
 
