@@ -82,9 +82,9 @@ def stock_move_many(
 ) -> uuid.UUID:
     """Apply several moves atomically, in a constant number of queries however
     many SKUs they touch. On PostgreSQL every balance row involved is locked
-    first in a fixed order (sku, location, bucket), so concurrent callers
-    cannot deadlock; then one conditional UPDATE takes the decrements (each
-    only if ``quantity >= n``) and one adds the increments.
+    in a fixed order (sku, location, bucket), so concurrent callers cannot
+    deadlock, by the same statement that applies the changes (each decrement
+    only if ``quantity >= n``): two statements with the balances ensured.
 
     ``savepoint=False``: for a caller whose whole transaction fails with a
     refused move (``InsufficientStock`` rolls it all back), no savepoint of
@@ -176,17 +176,20 @@ def _columns(amounts: dict[tuple[int, int, str], int]) -> list[list]:
 def _apply_set_based(
     decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
 ) -> None:
-    """PostgreSQL: whatever the number of keys, four statements built from
-    arrays (``INSERT``/``UPDATE ... FROM unnest(...)``), each prepared on the
-    server once per connection (``run_sql``). The balances the
-    increments land in are created where missing first, before any lock is
-    taken (creating them after locking the others let two moves wait on each
-    other), then every balance row involved is locked in (sku, location,
-    bucket) order, so concurrent moves cannot deadlock;
-    a decrement applies only where ``quantity >= qty``, and if any key cannot
-    give its quantity nothing is applied (the move raises and rolls back)."""
+    """PostgreSQL: whatever the number of keys, two statements built from
+    arrays, each prepared on the server once per connection (``run_sql``).
+    The balances the increments land in are created where missing first,
+    before any lock is taken (creating them after locking the others let two
+    moves wait on each other). Then one statement locks every balance row
+    involved in (sku, location, bucket) order, so concurrent moves cannot
+    deadlock, and applies each key's change: a decrement only where
+    ``quantity >= qty``. If any key cannot give its quantity, the move raises
+    and rolls back, naming that key.
+
+    A key both given and taken in one move (never made by the services; a
+    caller's own list could) is decremented, checked and incremented by
+    three statements, as one signed change would check the sum only."""
     table = connection.ops.quote_name(StockBalance._meta.db_table)
-    every = dict.fromkeys([*decrements, *increments], 0)
     if increments:
         # the balances the increments land in, created where missing (a
         # concurrent creator's row is kept), before any row is locked
@@ -197,6 +200,37 @@ def _apply_set_based(
             _columns(increments),
             what="stock_balances_ensure",
         )
+    if set(decrements) & set(increments):
+        _apply_in_steps(table, decrements, increments)
+        return
+    signed = {**{k: -q for k, q in decrements.items()}, **increments}
+    columns = _columns(signed)
+    # The CTE locks in key order (its rows are locked as the sort hands them
+    # out); the update changes only rows the CTE has locked, and checks each
+    # decrement against the row as locked (the latest committed version).
+    _changed, rows = run_sql(
+        f"WITH locked AS MATERIALIZED (SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b) "
+        f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} "
+        f"WHERE {_MATCH} AND b.id IN (SELECT id FROM locked) AND b.quantity + k.qty >= 0 "
+        "RETURNING b.sku_id, b.location_id, b.bucket",
+        columns + columns,
+        what="stock_apply",
+        fetch=True,
+    )
+    if len(rows) != len(signed):
+        applied = {tuple(r) for r in rows}
+        _raise_short(decrements, short=[k for k in sorted(decrements) if k not in applied])
+
+
+def _apply_in_steps(
+    table: str,
+    decrements: dict[tuple[int, int, str], int],
+    increments: dict[tuple[int, int, str], int],
+) -> None:
+    """Lock every key in order, apply the decrements (each only where
+    ``quantity >= qty``), then the increments."""
+    every = dict.fromkeys([*decrements, *increments], 0)
     run_sql(
         f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
         "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
@@ -204,21 +238,21 @@ def _apply_set_based(
         what="stock_balances_lock",
         fetch=True,
     )
-    if decrements:
-        changed, _rows = run_sql(
-            f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
-            f"WHERE {_MATCH} AND b.quantity >= k.qty",
-            _columns(decrements),
-            what="stock_decrement",
-        )
-        if changed != len(decrements):
-            _raise_short(decrements)
-    if increments:
-        run_sql(
-            f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
-            _columns(increments),
-            what="stock_increment",
-        )
+    changed, rows = run_sql(
+        f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
+        f"WHERE {_MATCH} AND b.quantity >= k.qty RETURNING b.sku_id, b.location_id, b.bucket",
+        _columns(decrements),
+        what="stock_decrement",
+        fetch=True,
+    )
+    if changed != len(decrements):
+        applied = {tuple(r) for r in rows}
+        _raise_short(decrements, short=[k for k in sorted(decrements) if k not in applied])
+    run_sql(
+        f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
+        _columns(increments),
+        what="stock_increment",
+    )
 
 
 def _balances_ensure(keys: dict[tuple[int, int, str], int]) -> None:
@@ -250,16 +284,21 @@ def _by_key(amounts: dict[tuple[int, int, str], int]) -> Case:
     )
 
 
-def _raise_short(decrements: dict[tuple[int, int, str], int]) -> None:
-    """Name the first balance (in lock order) that cannot give what was asked.
-    Raising rolls the whole move back."""
-    have = {
-        (b.sku_id, b.location_id, b.bucket): b.quantity
-        for b in StockBalance.objects.filter(_keys_q(set(decrements)))
-    }
-    for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
-        if have.get((sku_id, location_id, bucket), 0) < qty:
-            break
+def _raise_short(decrements: dict[tuple[int, int, str], int], short: list | None = None) -> None:
+    """Name the first balance (in lock order) that cannot give what was asked:
+    the first of ``short`` (the keys a set-based update left unchanged), else
+    the first whose quantity is below it. Raising rolls the whole move back."""
+    if short:
+        sku_id, location_id, bucket = short[0]
+        qty = decrements[short[0]]
+    else:
+        have = {
+            (b.sku_id, b.location_id, b.bucket): b.quantity
+            for b in StockBalance.objects.filter(_keys_q(set(decrements)))
+        }
+        for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
+            if have.get((sku_id, location_id, bucket), 0) < qty:
+                break
     sku = SKU.objects.filter(pk=sku_id).values_list("code", flat=True).first()
     loc = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
     raise InsufficientStock(

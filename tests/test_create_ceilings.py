@@ -22,10 +22,12 @@ from tests.returns.helpers import create, unit_ids
 
 pytestmark = pytest.mark.django_db
 
-# 18 on PostgreSQL and on SQLite, in a process that has read the return
-# configuration before (policy, reasons, SLA rules: ``config_kept``); 3 more
-# in one that has not. Before issue 15: 34 on PostgreSQL.
-CREATE_EXCHANGE_AND_REFUND = 18
+# In a process that has read the return configuration before (policy,
+# reasons, SLA rules: ``config_kept``); 3 more in one that has not. 16 on
+# PostgreSQL, where the exchange's reservation locks and moves its stock in
+# one statement (after the reserved balance is ensured); 18 on SQLite, which
+# locks, takes and gives in three. Before issue 15: 34 on PostgreSQL.
+CREATE_EXCHANGE_AND_REFUND = {"postgresql": 16, "sqlite": 18}
 
 
 def _statements(call) -> tuple[int, object]:
@@ -126,7 +128,7 @@ def test_an_exchange_and_a_refund_are_created_within_the_ceiling(delivered, stor
     # then it took no more statements than the ceiling
     _created(response, 2)
     assert response.json()["type"] == "exchange"
-    assert count <= CREATE_EXCHANGE_AND_REFUND, count
+    assert count <= CREATE_EXCHANGE_AND_REFUND[connection.vendor], count
 
 
 @pytest.mark.parametrize("body", [_refund_body, _mixed_body], ids=["refund", "exchange+refund"])

@@ -258,3 +258,43 @@ def test_a_transfer_split_into_moves_cannot_launder_quarantine_into_sellable(war
     assert StockBalance.objects.get(sku=sku, bucket="quarantine").quantity == 1
     assert not StockBalance.objects.filter(sku=sku, bucket="sellable", quantity__gt=0).exists()
     assert SKU.objects.filter(pk=sku.pk).exists()
+
+
+def test_a_key_both_given_and_taken_is_checked_before_it_is_given(sku, warehouse_location):
+    # given 3 sellable and nothing reserved
+    # when one move list reserves 2 and un-reserves 1 (the reserved balance
+    # would end at +1, but it cannot give 1 before it has received 2)
+    with pytest.raises(InsufficientStock) as exc:
+        stock_move_many(
+            [
+                Move(sku.pk, warehouse_location.pk, 2, Bucket.SELLABLE, Bucket.RESERVED),
+                Move(sku.pk, warehouse_location.pk, 1, Bucket.RESERVED, Bucket.SELLABLE),
+            ],
+            reason="order_reserve",
+        )
+    # then it is refused, naming the reserved bucket, and nothing changed
+    assert exc.value.extra["bucket"] == Bucket.RESERVED
+    assert balances(sku) == {"sellable": 3}
+
+
+def test_a_reservation_and_a_release_of_other_skus_apply_together(
+    sku, make_sku, warehouse_location
+):
+    other = make_sku("BELT-2", Decimal("10.00"), stock=4)
+    stock_move(
+        sku=other,
+        location=warehouse_location,
+        quantity=2,
+        from_bucket=Bucket.SELLABLE,
+        to_bucket=Bucket.RESERVED,
+        reason="order_reserve",
+    )
+    stock_move_many(
+        [
+            Move(sku.pk, warehouse_location.pk, 3, Bucket.SELLABLE, Bucket.RESERVED),
+            Move(other.pk, warehouse_location.pk, 2, Bucket.RESERVED, Bucket.SELLABLE),
+        ],
+        reason="swap",
+    )
+    assert balances(sku) == {"sellable": 0, "reserved": 3}
+    assert balances(other) == {"sellable": 4, "reserved": 0}
