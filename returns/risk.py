@@ -25,11 +25,20 @@ CONTACT_CHANGE_DAYS = 14
 
 
 def return_risk(
-    *, order: Order, policy: ReturnPolicy, units: list, serials: dict[int, str]
+    *,
+    order: Order,
+    policy: ReturnPolicy,
+    units: list,
+    serials: dict[int, str],
+    previous: int | None = None,
 ) -> tuple[int, list[str]]:
+    """The risk score and its reasons. ``previous``: the customer's recent
+    returns when the caller counted them already (the locked order read of a
+    return's creation does), else counted here."""
     score = 0
     reasons: list[str] = []
-    previous = recent_returns(order.customer_id)
+    if previous is None:
+        previous = recent_returns(order.customer_id)
     if previous >= 2:
         score += policy.risk_weight_repeat_returner
         reasons.append(
@@ -75,30 +84,37 @@ def recent_returns(customer_id: int) -> int:
     cancelled, rejected and doorstep refusals. Counted with SQL: it runs on
     every return created, and compiling the queryset cost more than running
     it; prepared on the server, as planning it did too."""
-    since = timezone.now() - timedelta(days=REPEAT_WINDOW_DAYS)
+    sql, params = recent_returns_sql(outer_customer=False)
     _n, rows = run_sql(
-        _recent_returns_sql(),
-        [
-            customer_id,
-            connection.ops.adapt_datetimefield_value(since),
-            ReturnState.CANCELLED.value,
-            ReturnState.REJECTED.value,
-            ReturnType.DOORSTEP_REFUSAL.value,
-        ],
-        what="recent_returns",
-        fetch=True,
+        sql, [customer_id, recent_returns_since(), *params], what="recent_returns", fetch=True
     )
     return rows[0][0]
 
 
+def recent_returns_since() -> str:
+    """Where the repeat-returner window starts, as the database compares it."""
+    since = timezone.now() - timedelta(days=REPEAT_WINDOW_DAYS)
+    return str(connection.ops.adapt_datetimefield_value(since))
+
+
 @cache
-def _recent_returns_sql() -> str:
+def recent_returns_sql(*, outer_customer: bool) -> tuple[str, list[str]]:
+    """The count as SQL and its fixed parameters (the states and type left
+    out); the window's start is the first ``%s`` after the customer. With
+    ``outer_customer`` the customer is the enclosing query's order's (a
+    subquery of a read of ``orders_order``), else the first ``%s``."""
     ret, order = (connection.ops.quote_name(m._meta.db_table) for m in (Return, Order))
-    return (
+    customer = f"{order}.customer_id" if outer_customer else "%s"
+    sql = (
         f"SELECT COUNT(*) FROM {ret} r JOIN {order} o ON o.id = r.order_id "  # noqa: S608 - quoted table names, values bound
-        "WHERE o.customer_id = %s AND r.created_at >= %s AND r.state NOT IN (%s, %s) "
-        "AND r.type <> %s"
+        f"WHERE o.customer_id = {customer} AND r.created_at >= %s "
+        "AND r.state NOT IN (%s, %s) AND r.type <> %s"
     )
+    return sql, [
+        ReturnState.CANCELLED.value,
+        ReturnState.REJECTED.value,
+        ReturnType.DOORSTEP_REFUSAL.value,
+    ]
 
 
 def _unit_serial(units: list, unit_id: int) -> str:

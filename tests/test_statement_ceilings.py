@@ -19,10 +19,13 @@ from tests.returns.helpers import create, unit_ids
 
 pytestmark = pytest.mark.django_db
 
-CREATE_REFUND_ONLY = 12
+# In a process that has read the return configuration. The locked order read
+# counts the customer's recent returns too (the risk score's): 10 on
+# PostgreSQL, 11 on SQLite (was 11 and 12 before that).
+CREATE_REFUND_ONLY = {"postgresql": 10, "sqlite": 11}
 # a process whose configuration cache (policy, reasons, SLA rules) is empty
 # or expired reads the three again
-CREATE_REFUND_ONLY_COLD = CREATE_REFUND_ONLY + 3
+COLD_EXTRA = 3
 
 
 def _statements(call) -> tuple[int, object]:
@@ -54,12 +57,12 @@ def _refund_body(order) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("configuration", "ceiling"),
-    [("kept", CREATE_REFUND_ONLY), ("empty", CREATE_REFUND_ONLY_COLD)],
-    ids=["configuration kept: at most 12", "nothing kept: policy, reasons, rules read too"],
+    ("configuration", "extra"),
+    [("kept", 0), ("empty", COLD_EXTRA)],
+    ids=["configuration kept", "nothing kept: policy, reasons, rules read too"],
 )
 def test_a_refund_only_return_is_created_within_the_ceiling(
-    configuration, ceiling, delivered, storefront_api, config_kept
+    configuration, extra, delivered, storefront_api, config_kept
 ):
     # given a delivered order, a storefront key that has called before and a
     # process that has read the return configuration before (or has nothing kept)
@@ -74,7 +77,7 @@ def test_a_refund_only_return_is_created_within_the_ceiling(
 
     # then it took no more statements than the target
     assert response.status_code == 201, response.json()
-    assert count <= ceiling, count
+    assert count <= CREATE_REFUND_ONLY[connection.vendor] + extra, count
 
 
 def test_the_201_body_is_what_the_return_reads_back(delivered, storefront_api):

@@ -23,7 +23,7 @@ from orders.models import Order, Payment, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
 
 from ..models import ReturnPolicy, ReturnReason
-from ..risk import return_risk
+from ..risk import recent_returns_since, recent_returns_sql, return_risk
 from ..states import RefundMethod, Resolution, ReturnType
 from .common import policy_current
 from .eligibility import unit_never_returnable
@@ -122,8 +122,11 @@ def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
 def _load_order(number: str, *, lock: bool) -> Order:
     """The order; to create a return (``lock``), locked and with
     ``default_location_id``: where a return without a warehouse of its own
-    goes (``inventory.services.location_default``)."""
-    found = (_order_locked if lock else _order_read)(number)
+    goes (``inventory.services.location_default``), and
+    ``recent_returns_count``: the customer's recent returns, which the risk
+    score reads (``returns.risk.recent_returns``), counted by the same
+    statement as they were by one of their own."""
+    found = _order_locked(number, recent_returns_since()) if lock else _order_read(number)
     if not found:
         raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
     return found[0]
@@ -142,14 +145,16 @@ def _order_read(number):
 
 
 @prepared
-def _order_locked(number):
+def _order_locked(number, since):
     warehouse = [LocationKind.WAREHOUSE.value]
+    sql, params = recent_returns_sql(outer_customer=True)
     return (
         Order.objects.select_related("customer", "channel")
         .defer("raw")
         .select_for_update(of=("self",))
         .annotate(
-            default_location_id=RawSQL(_default_location_sql(), warehouse)  # noqa: S611 - fixed SQL, values bound
+            default_location_id=RawSQL(_default_location_sql(), warehouse),  # noqa: S611 - fixed SQL, values bound
+            recent_returns_count=RawSQL(sql, [since, *params]),  # noqa: S611 - as above
         )
         .filter(number=number)
         .order_by()[:1]
@@ -322,6 +327,7 @@ def return_plan_finish(draft: PlanDraft, payments: list[Payment]) -> Plan:
         policy=policy,
         units=[p.unit for p in planned],
         serials={p.unit.pk: p.serial for p in planned if p.serial},
+        previous=getattr(order, "recent_returns_count", None),
     )
     return Plan(
         order,

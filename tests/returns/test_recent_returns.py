@@ -39,3 +39,27 @@ def test_only_the_customers_open_or_settled_returns_of_the_last_90_days_count():
     assert counted.state == "approved"
     assert refusal.type == "doorstep_refusal"
     assert count == 2
+
+
+def test_the_locked_order_read_of_a_creation_counts_the_same_returns():
+    from django.db import transaction
+
+    from returns.services.plan import _load_order
+
+    # given the same returns as above, and an order of another customer
+    order = DeliveredOrderFactory(quantity=6)
+    ReturnFactory(order=order)
+    ReturnFactory(order=order, cancelled=True)
+    old = ReturnFactory(order=order)
+    Return.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=91))
+    ReturnFactory(order=order)
+    stranger = DeliveredOrderFactory()
+
+    # when a return's creation reads the orders locked (one statement each)
+    with transaction.atomic():
+        locked = _load_order(order.number, lock=True)
+        other = _load_order(stranger.number, lock=True)
+
+    # then each carries its customer's count, as recent_returns gives it
+    assert locked.recent_returns_count == recent_returns(order.customer_id) == 2
+    assert other.recent_returns_count == recent_returns(stranger.customer_id) == 0
