@@ -41,7 +41,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .prepared import insert_rows
+from .prepared import insert_row_and_naming_row, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,25 @@ def job_enqueue(task, *args, due_at: datetime | None = None):
             batch.early.append(kept)
     _jobs_write([(job, soon)])
     return job
+
+
+def job_enqueue_for(task, obj):
+    """Insert the new row ``obj`` and a job for ``task(obj.pk)``, due now,
+    published after commit as ``job_enqueue``'s. On PostgreSQL both rows go
+    in one statement (``oms.prepared.insert_row_and_naming_row``), where
+    ``insert_rows`` then ``job_enqueue`` took two round trips; elsewhere, and
+    inside a ``jobs_batched`` block (whose jobs are written together, in
+    order), it is those two. Returns the job."""
+    from .models import Job
+
+    if _batch.get() is None:
+        now = timezone.now()
+        job = Job(task=_task_name(task), args=[], due_at=now, next_publish_at=now + job_lease())
+        if insert_row_and_naming_row(obj, job, json_field="args"):
+            transaction.on_commit(lambda job=job: job_publish(job))
+            return job
+    insert_rows([obj])
+    return job_enqueue(task, obj.pk)
 
 
 def job_enqueue_many(task, args_list: list[tuple]) -> list:

@@ -510,6 +510,22 @@ def insert_rows(objs: list) -> list:
             return objs
         return model.objects.bulk_create(objs)
     statement, fields, passing = entry
+    params = _row_params(objs, fields, passing, connection)
+    if params is None:
+        return model.objects.bulk_create(objs)
+    # as save() and bulk_create() do: an error marks the enclosing atomic
+    # block for rollback, so a caller that catches it cannot commit past it
+    with transaction.mark_for_rollback_on_error(alias), _cursor(connection) as cursor:
+        _execute(connection, cursor, statement, params)
+        keys = cursor.fetchall()
+    for obj, (key,) in zip(objs, keys, strict=True):
+        _inserted(obj, key, alias)
+    return objs
+
+
+def _row_params(objs: list, fields: list, passing: list, connection) -> list | None:
+    """The values of ``objs`` for ``fields``, in order, as the ORM's insert
+    would send them; None if one is an expression (``bulk_create``'s)."""
     params: list = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -521,21 +537,92 @@ def insert_rows(objs: list) -> list:
                     continue
             value = field.pre_save(obj, True)
             if hasattr(value, "resolve_expression"):
-                return model.objects.bulk_create(objs)
+                return None
             params.append(field.get_db_prep_save(value, connection))
-    # as save() and bulk_create() do: an error marks the enclosing atomic
-    # block for rollback, so a caller that catches it cannot commit past it
+    return params
+
+
+def _inserted(obj, key, alias: str) -> None:
+    """``obj`` as ``bulk_create`` leaves a row it inserted."""
+    setattr(obj, type(obj)._meta.pk.attname, key)
+    obj._state.adding = False
+    obj._state.db = alias
+    if isinstance(obj, FsmConcurrentMixin):
+        obj._update_initial_state()
+
+
+_pairs: dict[tuple, tuple[_Statement, list, list, list, list] | None] = {}
+
+
+def insert_row_and_naming_row(obj, named, *, json_field: str) -> bool:
+    """Insert the new row ``obj`` and the new row ``named``, whose JSON field
+    ``json_field`` is the list ``[obj.pk]``, in one statement (PostgreSQL:
+    ``WITH o AS (INSERT ... RETURNING id) INSERT ... SELECT ..., jsonb_build_array(o.id)
+    FROM o``), prepared once per connection like ``insert_rows``. Both get
+    their keys and are left as ``bulk_create`` leaves them. Returns False,
+    writing nothing, where this does not apply (another database, a row with
+    a key or an expression as a value): the caller inserts them one by one.
+    A queued job naming the row it is about (an outbound message and the job
+    that delivers it) costs one round trip instead of two."""
+    first, second = type(obj), type(named)
+    alias = router.db_for_write(first)
+    connection = connections[alias]
+    if (
+        connection.vendor != "postgresql"
+        or router.db_for_write(second) != alias
+        or obj.pk is not None
+        or named.pk is not None
+    ):
+        return False
+    key = (first, second, json_field, alias)
+    if key not in _pairs:
+        _pairs[key] = _pair_entry(first, second, json_field, alias, connection)
+    entry = _pairs[key]
+    if entry is None:
+        return False
+    statement, fields_a, passing_a, fields_b, passing_b = entry
+    params_a = _row_params([obj], fields_a, passing_a, connection)
+    params_b = _row_params([named], fields_b, passing_b, connection)
+    if params_a is None or params_b is None:
+        return False
     with transaction.mark_for_rollback_on_error(alias), _cursor(connection) as cursor:
-        _execute(connection, cursor, statement, params)
-        keys = cursor.fetchall()
-    pk_attname = model._meta.pk.attname
-    for obj, (key,) in zip(objs, keys, strict=True):
-        setattr(obj, pk_attname, key)
-        obj._state.adding = False
-        obj._state.db = alias
-        if isinstance(obj, FsmConcurrentMixin):
-            obj._update_initial_state()
-    return objs
+        _execute(connection, cursor, statement, params_a + params_b)
+        ((key_b, key_a),) = cursor.fetchall()
+    _inserted(obj, key_a, alias)
+    setattr(named, second._meta.get_field(json_field).attname, [key_a])
+    _inserted(named, key_b, alias)
+    return True
+
+
+def _pair_entry(first, second, json_field: str, alias: str, connection) -> tuple | None:
+    entry_a = _insert_entry(first, 1, alias, connection)
+    entry_b = _insert_entry(second, 1, alias, connection)
+    if entry_a is None or entry_b is None:
+        return None
+    _statement_a, fields_a, passing_a = entry_a
+    _statement_b, fields_b, passing_b = entry_b
+    target = second._meta.get_field(json_field)
+    if target not in fields_b:
+        return None
+    qn = connection.ops.quote_name
+    table_a, table_b = qn(first._meta.db_table), qn(second._meta.db_table)
+    pk_a, pk_b = qn(first._meta.pk.column), qn(second._meta.pk.column)
+    values = ", ".join(f"jsonb_build_array(o.{pk_a})" if f is target else "%s" for f in fields_b)
+    sql = (
+        f"WITH o AS (INSERT INTO {table_a} ({', '.join(qn(f.column) for f in fields_a)}) "  # noqa: S608 - names from model metadata, values bound
+        f"VALUES ({', '.join(['%s'] * len(fields_a))}) RETURNING {table_a}.{pk_a}) "
+        f"INSERT INTO {table_b} ({', '.join(qn(f.column) for f in fields_b)}) "
+        f"SELECT {values} FROM o RETURNING {table_b}.{pk_b}, (SELECT {pk_a} FROM o)"
+    )
+    keep_b = [f is not target for f in fields_b]
+    fields_b = [f for f, keep in zip(fields_b, keep_b, strict=True) if keep]
+    passing_b = [t for t, keep in zip(passing_b, keep_b, strict=True) if keep]
+    statement = _Statement(
+        _statement_name(f"insert_{first._meta.db_table}_{second._meta.db_table}", next(_names)),
+        sql,
+        len(fields_a) + len(fields_b),
+    )
+    return statement, fields_a, passing_a, fields_b, passing_b
 
 
 def _insert_entry(model, rows: int, alias: str, connection) -> tuple | None:

@@ -20,8 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from oms.jobs import job_enqueue, job_enqueue_many
-from oms.prepared import insert_rows
+from oms.jobs import job_enqueue, job_enqueue_for, job_enqueue_many
 
 from .events import Event, EventActor, TimelineEntry, timeline_record, timeline_record_rows
 from .models import Order, OutboundMessage
@@ -34,9 +33,12 @@ def message_enqueue(
     to = order.email
     if not to:
         return None
-    (message,) = insert_rows(
-        [OutboundMessage(order=order, to=to, template=template, subject=subject[:255], body=body)]
+    from .tasks import message_deliver_task
+
+    message = OutboundMessage(
+        order=order, to=to, template=template, subject=subject[:255], body=body
     )
+    job_enqueue_for(message_deliver_task, message)  # the message and its job: one insert
     timeline_record(
         order=order,
         actor=EventActor.system("outbox"),
@@ -50,9 +52,6 @@ def message_enqueue(
             {"template": template, "to": to},
         ),
     )
-    from .tasks import message_deliver_task
-
-    job_enqueue(message_deliver_task, message.pk)
     return message
 
 

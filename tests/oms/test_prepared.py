@@ -346,6 +346,56 @@ def test_insert_rows_hands_what_it_does_not_cover_to_bulk_create(make_orders):
     assert Job.objects.get(pk=987_654).task == "t.pk"
 
 
+def test_a_row_and_a_job_naming_it_are_written_as_one_by_one_would(make_orders):
+    """On PostgreSQL one statement writes both; elsewhere nothing is written
+    and the caller inserts them one by one. Either way, the same rows as
+    insert_rows then job_enqueue write."""
+    from django.utils import timezone
+
+    from oms.jobs import job_enqueue_for
+    from oms.models import Job
+    from oms.prepared import insert_row_and_naming_row
+    from orders.models import OutboundMessage
+
+    (order,) = make_orders(1)
+    at = timezone.now()
+
+    def message():
+        return OutboundMessage(order=order, to="a@example.com", template="x", subject="s", body="b")
+
+    # the primitive: both rows, their keys, the job's args naming the row
+    mine = message()
+    job = Job(task="t.deliver", args=[], due_at=at, next_publish_at=at)
+    with CaptureQueriesContext(connection) as ctx:
+        written = insert_row_and_naming_row(mine, job, json_field="args")
+    assert written is (connection.vendor == "postgresql")
+    if written:
+        assert len(ctx.captured_queries) == 1
+        assert (mine._state.adding, job._state.adding) == (False, False)
+        assert job.args == [mine.pk]
+        stored = Job.objects.get(pk=job.pk)
+        assert (stored.task, stored.args, stored.state) == ("t.deliver", [mine.pk], "pending")
+        assert OutboundMessage.objects.get(pk=mine.pk).order_id == order.pk
+    else:
+        assert ctx.captured_queries == []
+        assert (mine.pk, job.pk) == (None, None)
+
+    # the jobs' entry point: the same rows on every database
+    from orders.tasks import message_deliver_task
+
+    ours = message()
+    queued = job_enqueue_for(message_deliver_task, ours)
+    theirs = message()
+    OutboundMessage.objects.bulk_create([theirs])
+    a, b = _row(OutboundMessage, ours.pk), _row(OutboundMessage, theirs.pk)
+    assert a.pop("created_at") <= b.pop("created_at")
+    assert a == b
+    stored = Job.objects.get(pk=queued.pk)
+    assert (stored.task, stored.args) == ("orders.tasks.message_deliver_task", [ours.pk])
+    assert stored.state == "pending"
+    assert stored.next_publish_at > stored.due_at
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_column_changed_under_a_prepared_statement_is_prepared_again(make_orders):
