@@ -26,7 +26,10 @@ from tests.returns.helpers import create, event, unit_ids
 
 pytestmark = pytest.mark.django_db
 
-QC_WITH_REFUND = 25
+# The target is 25. Measured on 2 December 2026: 21 on PostgreSQL
+# (23 before stock moves became one statement there), 23 on SQLite; asserted
+# as measured, so a regression fails before it reaches the target.
+QC_WITH_REFUND = {"postgresql": 21, "sqlite": 23}
 
 
 def _statements(call) -> tuple[int, object]:
@@ -98,7 +101,7 @@ def test_a_qc_result_that_creates_a_refund_takes_at_most_25_statements(
     # then the refund is created, in no more statements than the target
     assert response.status_code == 200, response.json()
     assert [r["state"] for r in response.json()["refunds"]] == ["pending"]
-    assert count <= QC_WITH_REFUND, count
+    assert count <= QC_WITH_REFUND[connection.vendor], count
 
 
 def test_the_statements_do_not_grow_with_the_units_inspected(
@@ -118,7 +121,7 @@ def test_the_statements_do_not_grow_with_the_units_inspected(
     assert r2.status_code == 200, r2.json()
     assert Refund.objects.filter(return_request__rma=two).get().items.count() == 2
     assert count_two == count_one, (count_one, count_two)
-    assert count_two <= QC_WITH_REFUND, count_two
+    assert count_two <= QC_WITH_REFUND[connection.vendor], count_two
 
 
 def _read_back(storefront_api, rma) -> dict:
