@@ -82,9 +82,9 @@ def stock_move_many(
 ) -> uuid.UUID:
     """Apply several moves atomically, in a constant number of queries however
     many SKUs they touch. On PostgreSQL every balance row involved is locked
-    in a fixed order (sku, location, bucket), so concurrent callers cannot
-    deadlock, by the same statement that applies the changes (each decrement
-    only if ``quantity >= n``): two statements with the balances ensured.
+    first in a fixed order (sku, location, bucket), so concurrent callers
+    cannot deadlock; then one UPDATE applies every change (each decrement only
+    if ``quantity >= n``).
 
     ``savepoint=False``: for a caller whose whole transaction fails with a
     refused move (``InsufficientStock`` rolls it all back), no savepoint of
@@ -176,13 +176,13 @@ def _columns(amounts: dict[tuple[int, int, str], int]) -> list[list]:
 def _apply_set_based(
     decrements: dict[tuple[int, int, str], int], increments: dict[tuple[int, int, str], int]
 ) -> None:
-    """PostgreSQL: whatever the number of keys, two statements built from
+    """PostgreSQL: whatever the number of keys, three statements built from
     arrays, each prepared on the server once per connection (``run_sql``).
     The balances the increments land in are created where missing first,
     before any lock is taken (creating them after locking the others let two
-    moves wait on each other). Then one statement locks every balance row
-    involved in (sku, location, bucket) order, so concurrent moves cannot
-    deadlock, and applies each key's change: a decrement only where
+    moves wait on each other). Then every balance row involved is locked in
+    (sku, location, bucket) order, so concurrent moves cannot deadlock, and
+    one UPDATE applies each key's signed change: a decrement only where
     ``quantity >= qty``. If any key cannot give its quantity, the move raises
     and rolls back, naming that key.
 
@@ -204,23 +204,32 @@ def _apply_set_based(
         _apply_in_steps(table, decrements, increments)
         return
     signed = {**{k: -q for k, q in decrements.items()}, **increments}
-    columns = _columns(signed)
-    # The CTE locks in key order (its rows are locked as the sort hands them
-    # out); the update changes only rows the CTE has locked, and checks each
-    # decrement against the row as locked (the latest committed version).
+    _lock(table, signed)
+    # A statement of its own after the lock: under READ COMMITTED it reads the
+    # rows as the transactions it waited for left them. (Locking in the same
+    # statement read them as they were before the wait: a decrement that a
+    # concurrent restock made possible was refused.)
     _changed, rows = run_sql(
-        f"WITH locked AS MATERIALIZED (SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
-        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b) "
-        f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} "
-        f"WHERE {_MATCH} AND b.id IN (SELECT id FROM locked) AND b.quantity + k.qty >= 0 "
-        "RETURNING b.sku_id, b.location_id, b.bucket",
-        columns + columns,
+        f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} "  # noqa: S608 - quoted table, bound values
+        f"WHERE {_MATCH} AND b.quantity + k.qty >= 0 RETURNING b.sku_id, b.location_id, b.bucket",
+        _columns(signed),
         what="stock_apply",
         fetch=True,
     )
     if len(rows) != len(signed):
         applied = {tuple(r) for r in rows}
         _raise_short(decrements, short=[k for k in sorted(decrements) if k not in applied])
+
+
+def _lock(table: str, keys: dict) -> None:
+    """Lock every balance row of ``keys`` in (sku, location, bucket) order."""
+    run_sql(
+        f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
+        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
+        _columns(dict.fromkeys(keys, 0)),
+        what="stock_balances_lock",
+        fetch=True,
+    )
 
 
 def _apply_in_steps(
@@ -230,14 +239,7 @@ def _apply_in_steps(
 ) -> None:
     """Lock every key in order, apply the decrements (each only where
     ``quantity >= qty``), then the increments."""
-    every = dict.fromkeys([*decrements, *increments], 0)
-    run_sql(
-        f"SELECT b.id FROM {table} b JOIN {_UNNEST} ON {_MATCH} "  # noqa: S608 - quoted table, bound values
-        "ORDER BY b.sku_id, b.location_id, b.bucket FOR UPDATE OF b",
-        _columns(every),
-        what="stock_balances_lock",
-        fetch=True,
-    )
+    _lock(table, {**decrements, **increments})
     changed, rows = run_sql(
         f"UPDATE {table} b SET quantity = b.quantity - k.qty FROM {_UNNEST} "  # noqa: S608 - as above
         f"WHERE {_MATCH} AND b.quantity >= k.qty RETURNING b.sku_id, b.location_id, b.bucket",
@@ -296,9 +298,15 @@ def _raise_short(decrements: dict[tuple[int, int, str], int], short: list | None
             (b.sku_id, b.location_id, b.bucket): b.quantity
             for b in StockBalance.objects.filter(_keys_q(set(decrements)))
         }
-        for (sku_id, location_id, bucket), qty in sorted(decrements.items()):
-            if have.get((sku_id, location_id, bucket), 0) < qty:
-                break
+        found = [(key, qty) for key, qty in sorted(decrements.items()) if have.get(key, 0) < qty]
+        if not found:
+            # Every decrement could give; a balance the increments needed was
+            # not there to change (removed after it was ensured).
+            raise Conflict(
+                "A stock balance this move needs changed meanwhile; nothing was moved. Try again.",
+                code="stock_changed",
+            )
+        (sku_id, location_id, bucket), qty = found[0]
     sku = SKU.objects.filter(pk=sku_id).values_list("code", flat=True).first()
     loc = Location.objects.filter(pk=location_id).values_list("code", flat=True).first()
     raise InsufficientStock(

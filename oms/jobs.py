@@ -263,8 +263,9 @@ class _Route:
     retry_policy: dict
 
 
-# By task name and default queue (the one setting tests change at run time).
-_routes: dict[tuple[str, str], _Route | None] = {}
+# By task and by the settings the route is decided from, read on each publish
+# (a few lookups), so a setting changed at run time (tests do) is never missed.
+_routes: dict[tuple, _Route | None] = {}
 _PER_TASK_OPTIONS = (
     "queue",
     "routing_key",
@@ -284,18 +285,33 @@ def _route(task) -> _Route | None:
     """The publish of ``task`` when ``apply_async`` would route it plainly,
     else None (a route, a per-task option, a result backend, sent events,
     task compression or a non-direct default exchange: ``apply_async`` then
-    publishes it). Decided once per task and process."""
+    publishes it). Decided once per task and settings."""
     app = task.app
     conf = app.conf
-    key = (task.name, conf.task_default_queue)
+    key = (
+        id(app),
+        task.name,
+        conf.task_default_queue,
+        id(conf.task_routes),
+        conf.task_serializer,
+        conf.task_publish_retry,
+        id(conf.task_publish_retry_policy),
+        conf.task_send_sent_event,
+        conf.task_compression,
+        id(app.backend),
+    )
     if key in _routes:
         return _routes[key]
+    from celery.app.task import Task
     from celery.backends.base import DisabledBackend
 
     options = task._get_exec_options()
     queue = app.amqp.queues[conf.task_default_queue]
     plain = (
-        not conf.task_routes
+        # a task class that overrides apply_async (an instrumentation's, a
+        # base class of the project's) must get its say
+        getattr(type(_unproxied(task)), "apply_async", None) is Task.apply_async
+        and not conf.task_routes
         and not conf.task_send_sent_event
         and not conf.task_inherit_parent_priority
         and not conf.task_compression
@@ -315,6 +331,12 @@ def _route(task) -> _Route | None:
         )
     _routes[key] = route
     return route
+
+
+def _unproxied(task):
+    """The task object behind ``shared_task``'s proxy."""
+    get = getattr(task, "_get_current_object", None)
+    return get() if get is not None else task
 
 
 def _task_publish(task, args: list, *, task_id: str, eta: datetime | None) -> None:
@@ -340,6 +362,10 @@ def _task_publish(task, args: list, *, task_id: str, eta: datetime | None) -> No
     ):
         task.apply_async(args, task_id=task_id, eta=eta, argsrepr=argsrepr, kwargsrepr="{}")
         return
+    if task.typing:  # arguments checked against the task's signature, as apply_async does
+        check = getattr(task, "__header__", None)
+        if check is not None:
+            check(*args)
     app = task.app
     root_id = parent_id = None
     parent = app.current_worker_task

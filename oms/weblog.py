@@ -10,7 +10,9 @@ clock around ``Logger.access``), more than rendering the response. When the
 format names only fixed atoms (gunicorn's default format does), the atoms are
 built by gunicorn's own code from the environ entries those atoms read and
 without the headers; a format naming a header or environ atom
-(``%({x-request-id}i)s``) is served by gunicorn's logger unchanged.
+(``%({x-request-id}i)s``) is served by gunicorn's logger unchanged. With
+``statsd_host`` set it is gunicorn's statsd logger, as gunicorn's own default
+would switch to.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 
 from gunicorn import glogging
+from gunicorn.instrument.statsd import Statsd
 
 _ATOM = re.compile(r"%\(([^)]*)\)")
 # What gunicorn's fixed atoms read from the environ (Logger.atoms, _get_user).
@@ -52,6 +55,14 @@ class Logger(glogging.Logger):
     _format: str | None = None
     _fixed_only = False
 
+    def __new__(cls, cfg, *args, **kwargs):
+        # gunicorn switches its default logger to its statsd one when
+        # ``statsd_host`` is set, but not a logger named in ``logger_class``:
+        # this one does it itself, so metrics still go out.
+        if cls is Logger and getattr(cfg, "statsd_host", None):
+            cls = StatsdLogger
+        return super().__new__(cls)
+
     def atoms(self, resp, req, environ, request_time):
         fmt = self.cfg.access_log_format
         if fmt != self._format:
@@ -61,3 +72,7 @@ class Logger(glogging.Logger):
             return super().atoms(resp, req, environ, request_time)
         read = {k: environ[k] for k in _READ if k in environ}
         return super().atoms(_Status(resp), _NoHeaders(), read, request_time)
+
+
+class StatsdLogger(Logger, Statsd):
+    """The same access line, and gunicorn's statsd metrics."""

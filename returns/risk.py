@@ -84,7 +84,7 @@ def recent_returns(customer_id: int) -> int:
     cancelled, rejected and doorstep refusals. Counted with SQL: it runs on
     every return created, and compiling the queryset cost more than running
     it; prepared on the server, as planning it did too."""
-    sql, params = recent_returns_sql(outer_customer=False)
+    sql, params = recent_returns_sql()
     _n, rows = run_sql(
         sql, [customer_id, recent_returns_since(), *params], what="recent_returns", fetch=True
     )
@@ -98,16 +98,14 @@ def recent_returns_since() -> str:
 
 
 @cache
-def recent_returns_sql(*, outer_customer: bool) -> tuple[str, list[str]]:
-    """The count as SQL and its fixed parameters (the states and type left
-    out); the window's start is the first ``%s`` after the customer. With
-    ``outer_customer`` the customer is the enclosing query's order's (a
-    subquery of a read of ``orders_order``), else the first ``%s``."""
+def recent_returns_sql() -> tuple[str, list[str]]:
+    """The count as SQL, its first two ``%s`` the customer and the window's
+    start, and the fixed parameters that follow (the states and the type
+    left out)."""
     ret, order = (connection.ops.quote_name(m._meta.db_table) for m in (Return, Order))
-    customer = f"{order}.customer_id" if outer_customer else "%s"
     sql = (
         f"SELECT COUNT(*) FROM {ret} r JOIN {order} o ON o.id = r.order_id "  # noqa: S608 - quoted table names, values bound
-        f"WHERE o.customer_id = {customer} AND r.created_at >= %s "
+        "WHERE o.customer_id = %s AND r.created_at >= %s "
         "AND r.state NOT IN (%s, %s) AND r.type <> %s"
     )
     return sql, [

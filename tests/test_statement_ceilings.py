@@ -19,8 +19,8 @@ from tests.returns.helpers import create, unit_ids
 
 pytestmark = pytest.mark.django_db
 
-# In a process that has read the return configuration. The locked order read
-# counts the customer's recent returns too (the risk score's), and on
+# In a process that has read the return configuration. The read of the
+# order's units counts the customer's recent returns too (the risk score's), and on
 # PostgreSQL the customer's message and the job that delivers it are one
 # insert: 9 on PostgreSQL, 11 on SQLite (were 11 and 12).
 CREATE_REFUND_ONLY = {"postgresql": 9, "sqlite": 11}

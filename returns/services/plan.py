@@ -122,11 +122,8 @@ def sku_is_returnable(sku: SKU, policy: ReturnPolicy) -> bool:
 def _load_order(number: str, *, lock: bool) -> Order:
     """The order; to create a return (``lock``), locked and with
     ``default_location_id``: where a return without a warehouse of its own
-    goes (``inventory.services.location_default``), and
-    ``recent_returns_count``: the customer's recent returns, which the risk
-    score reads (``returns.risk.recent_returns``), counted by the same
-    statement as they were by one of their own."""
-    found = _order_locked(number, recent_returns_since()) if lock else _order_read(number)
+    goes (``inventory.services.location_default``)."""
+    found = (_order_locked if lock else _order_read)(number)
     if not found:
         raise _err("order", f"order {number!r} does not exist.", code="unknown_order")
     return found[0]
@@ -145,16 +142,14 @@ def _order_read(number):
 
 
 @prepared
-def _order_locked(number, since):
+def _order_locked(number):
     warehouse = [LocationKind.WAREHOUSE.value]
-    sql, params = recent_returns_sql(outer_customer=True)
     return (
         Order.objects.select_related("customer", "channel")
         .defer("raw")
         .select_for_update(of=("self",))
         .annotate(
-            default_location_id=RawSQL(_default_location_sql(), warehouse),  # noqa: S611 - fixed SQL, values bound
-            recent_returns_count=RawSQL(sql, [since, *params]),  # noqa: S611 - as above
+            default_location_id=RawSQL(_default_location_sql(), warehouse)  # noqa: S611 - fixed SQL, values bound
         )
         .filter(number=number)
         .order_by()[:1]
@@ -186,6 +181,19 @@ def _units_of_order(order_id):
 
 
 @prepared
+def _units_of_order_counted(order_id, customer_id, since):
+    """``_units_of_order``, each unit with the customer's recent returns
+    (``returns.risk.recent_returns``'s count, one subquery for the statement)."""
+    sql, params = recent_returns_sql()
+    return (
+        Unit.objects.filter(order_id=order_id)
+        .select_related("sku", "line")
+        .annotate(recent_returns_count=RawSQL(sql, [customer_id, since, *params]))  # noqa: S611 - fixed SQL, values bound
+        .order_by("line_id", "index")
+    )
+
+
+@prepared
 def _sku_by_code(code):
     return SKU.objects.filter(code=code)
 
@@ -209,12 +217,25 @@ def active_reasons() -> list[ReturnReason]:
     return config_cached(("reasons",), _active_reasons)
 
 
-def _order_units(order: Order) -> dict[int, Unit]:
+def _order_units(order: Order, *, count_returns: bool = False) -> dict[int, Unit]:
     """Every unit of the order with its SKU and line, by id; a replacement
     line's original unit (``unit_never_returnable`` reads it) is set from
     these when it is one of them (an exchange's replacement is added to the
-    order it replaces a unit of), else read with one more query."""
-    units = {u.pk: u for u in _units_of_order(order.pk)}
+    order it replaces a unit of), else read with one more query.
+
+    ``count_returns`` (a creation, after the order's lock): the same
+    statement counts the customer's recent returns for the risk score, set as
+    ``order.recent_returns_count``. After the lock, not with it: a statement
+    that waits for a lock reads the other tables as they were before the
+    wait, and would miss a return another creation committed on this order
+    meanwhile."""
+    if count_returns and order.customer_id is not None:
+        rows = _units_of_order_counted(order.pk, order.customer_id, recent_returns_since())
+        if rows:
+            order.recent_returns_count = rows[0].recent_returns_count
+    else:
+        rows = _units_of_order(order.pk)
+    units = {u.pk: u for u in rows}
     lines = [u.line for u in units.values() if u.line.replacement_for_id]
     if lines:
         missing = {ln.replacement_for_id for ln in lines} - set(units)
@@ -235,7 +256,7 @@ def return_plan_units(req: ReturnRequest, *, lock: bool = False) -> PlanDraft:
         raise _err("items", "a return needs at least one item.")
     order = _load_order(req.order, lock=lock)
     policy = policy_current()
-    units = _order_units(order)
+    units = _order_units(order, count_returns=lock)
     reasons = {r.code: r for r in active_reasons()}
     exchange_codes = {i.exchange_sku for i in req.items if i.exchange_sku}
     exchange_skus = _skus_by_code(exchange_codes) if exchange_codes else {}

@@ -165,3 +165,69 @@ def test_first_reservations_of_a_sku_create_its_balance_without_deadlock(
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert balances(sku) == {"sellable": 12, "reserved": 8}
     call_command("check_stock")
+
+
+def test_a_reservation_waiting_on_a_restock_sees_the_restocked_quantity(
+    make_sku, warehouse_location
+):
+    # given nothing sellable, and a restock holding the balance's row lock
+    from django.db import transaction
+
+    from inventory.services import stock_adjust
+
+    sku = make_sku("WAIT-1", Decimal("100.00"), stock=1)
+    stock_move(
+        sku=sku,
+        location=warehouse_location,
+        quantity=1,
+        from_bucket=Bucket.SELLABLE,
+        to_bucket=Bucket.RESERVED,
+        reason="order_reserve",
+    )
+    assert balances(sku) == {"sellable": 0, "reserved": 1}
+    locked = threading.Event()
+
+    def restock():
+        try:
+            with transaction.atomic():
+                stock_adjust(
+                    sku=sku,
+                    location=warehouse_location,
+                    bucket=Bucket.SELLABLE,
+                    quantity=5,
+                    reason="restock",
+                )
+                locked.set()
+                threading.Event().wait(1.0)  # still holding the row
+        finally:
+            connection.close()
+
+    def reserve():
+        try:
+            assert locked.wait(10)
+            return stock_move(
+                sku=sku,
+                location=warehouse_location,
+                quantity=1,
+                from_bucket=Bucket.SELLABLE,
+                to_bucket=Bucket.RESERVED,
+                reason="order_reserve",
+            )
+        except Exception as exc:  # inspected below
+            return exc
+        finally:
+            connection.close()
+
+    # when a reservation arrives while the restock is uncommitted
+    out: list = []
+    t1 = threading.Thread(target=restock)
+    t2 = threading.Thread(target=lambda: out.append(reserve()))
+    t1.start()
+    t2.start()
+    t1.join(30)
+    t2.join(30)
+
+    # then it waited for the restock and reserved from it
+    assert out, "the reservation never finished"
+    assert not isinstance(out[0], Exception), out[0]
+    assert balances(sku) == {"sellable": 4, "reserved": 2}

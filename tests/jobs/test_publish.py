@@ -44,9 +44,11 @@ def _same(a, b) -> None:
 def test_a_plain_job_is_the_message_apply_async_sends(published):
     # when the same job is published by apply_async and by the plain path
     message_deliver_task.apply_async([640], task_id="oms-job-640-abc")
-    oms.jobs._task_publish(message_deliver_task, [640], task_id="oms-job-640-abc", eta=None)
+    with pytest.MonkeyPatch.context() as mp:  # the plain path never reaches send_task
+        mp.setattr(type(app), "send_task", lambda *a, **k: pytest.fail("send_task used"))
+        oms.jobs._task_publish(message_deliver_task, [640], task_id="oms-job-640-abc", eta=None)
     # then the plain path took its route from the task
-    assert oms.jobs._routes[(message_deliver_task.name, app.conf.task_default_queue)] is not None
+    assert oms.jobs._route(message_deliver_task) is not None
     # and the producer got the same body, headers, properties and options
     apply_async, plain = published
     assert plain[1]["headers"]["task"] == "orders.tasks.message_deliver_task"
@@ -121,3 +123,31 @@ def test_a_long_argument_list_is_cut_in_the_log_repr():
     text = oms.jobs._args_repr(["x" * 5000])
     assert len(text) == 1024
     assert text.endswith("...")
+
+
+def test_arguments_that_do_not_fit_the_task_are_refused_before_publishing(published):
+    # as apply_async refuses them (Task.typing): the job stays pending
+    with pytest.raises(TypeError):
+        oms.jobs._task_publish(message_deliver_task, [1, 2], task_id="oms-job-9-abc", eta=None)
+    assert published == []
+
+
+def test_a_task_class_that_overrides_apply_async_keeps_it(published, monkeypatch):
+    calls = []
+    real = oms.jobs._unproxied(message_deliver_task)
+
+    class Instrumented(type(real)):
+        def apply_async(self, *args, **kwargs):
+            calls.append(kwargs["task_id"])
+
+    monkeypatch.setattr(real, "__class__", Instrumented)
+    oms.jobs._task_publish(message_deliver_task, [644], task_id="oms-job-644-abc", eta=None)
+    assert calls == ["oms-job-644-abc"]
+    assert published == []
+
+
+def test_the_route_follows_the_settings_it_was_decided_from(published):
+    plain = oms.jobs._route(message_deliver_task)
+    assert plain is not None
+    app.conf.task_routes = {"orders.tasks.*": {"queue": "slow"}}  # put back by the fixture
+    assert oms.jobs._route(message_deliver_task) is None

@@ -118,3 +118,32 @@ def test_the_default_format_does_not_walk_the_environ_or_the_headers():
     assert atoms["h"] == "10.1.2.3"
     with pytest.raises(AssertionError):
         glogging.Logger(cfg).atoms(Resp(), Req(), _Untouchable(ENVIRON), datetime.timedelta(0))
+
+
+def test_with_a_statsd_host_it_sends_gunicorns_metrics():
+    import socket
+
+    from gunicorn.instrument.statsd import Statsd
+
+    from oms.weblog import StatsdLogger
+
+    # given a statsd listener and the logger configured for it
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(5)
+        cfg = Config()
+        cfg.set("accesslog", "-")
+        cfg.set("statsd_host", f"127.0.0.1:{listener.getsockname()[1]}")
+        log = Logger(cfg)
+        # then it is the statsd logger, and a request sends its duration
+        assert isinstance(log, StatsdLogger)
+        assert isinstance(log, Statsd)
+        log.access_log.handlers = [logging.NullHandler()]
+        log.access(Response(), Request(), dict(ENVIRON), datetime.timedelta(microseconds=48_250))
+        try:
+            assert listener.recv(512).startswith(b"gunicorn.request.duration:48.25|ms")
+        finally:
+            log.sock.close()
+    # and without one it is the plain logger
+    plain = Config()
+    assert type(Logger(plain)) is Logger

@@ -41,10 +41,10 @@ def test_only_the_customers_open_or_settled_returns_of_the_last_90_days_count():
     assert count == 2
 
 
-def test_the_locked_order_read_of_a_creation_counts_the_same_returns():
+def test_a_creations_unit_read_counts_the_same_returns():
     from django.db import transaction
 
-    from returns.services.plan import _load_order
+    from returns.services.plan import _load_order, _order_units
 
     # given the same returns as above, and an order of another customer
     order = DeliveredOrderFactory(quantity=6)
@@ -55,11 +55,61 @@ def test_the_locked_order_read_of_a_creation_counts_the_same_returns():
     ReturnFactory(order=order)
     stranger = DeliveredOrderFactory()
 
-    # when a return's creation reads the orders locked (one statement each)
+    # when a return's creation reads each order locked, then its units
     with transaction.atomic():
         locked = _load_order(order.number, lock=True)
+        units = _order_units(locked, count_returns=True)
         other = _load_order(stranger.number, lock=True)
+        _order_units(other, count_returns=True)
 
-    # then each carries its customer's count, as recent_returns gives it
+    # then each order carries its customer's count, as recent_returns gives it
+    assert len(units) == 6
     assert locked.recent_returns_count == recent_returns(order.customer_id) == 2
     assert other.recent_returns_count == recent_returns(stranger.customer_id) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_creation_waiting_on_the_orders_lock_counts_the_return_made_meanwhile():
+    import threading
+
+    from django.db import connection, transaction
+
+    from returns.services.plan import _load_order, _order_units
+
+    # given a customer with one return, and a creation holding the order's
+    # lock while it writes a second
+    order = DeliveredOrderFactory(quantity=6)
+    ReturnFactory(order=order)
+    locked = threading.Event()
+    counted: list = []
+
+    def first():
+        try:
+            with transaction.atomic():
+                _load_order(order.number, lock=True)
+                ReturnFactory(order=order)
+                locked.set()
+                threading.Event().wait(1.0)
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            assert locked.wait(10)
+            with transaction.atomic():
+                mine = _load_order(order.number, lock=True)  # waits for the first
+                _order_units(mine, count_returns=True)
+                counted.append(mine.recent_returns_count)
+        finally:
+            connection.close()
+
+    # when the second creation reads the order and its units
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    # then its count includes the return the first committed while it waited
+    assert counted == [2]
