@@ -217,8 +217,7 @@ def _apply_set_based(
         fetch=True,
     )
     if len(rows) != len(signed):
-        applied = {tuple(r) for r in rows}
-        _raise_short(decrements, short=[k for k in sorted(decrements) if k not in applied])
+        _raise_short(decrements, changed=rows)
 
 
 def _lock(table: str, keys: dict) -> None:
@@ -248,8 +247,7 @@ def _apply_in_steps(
         fetch=True,
     )
     if changed != len(decrements):
-        applied = {tuple(r) for r in rows}
-        _raise_short(decrements, short=[k for k in sorted(decrements) if k not in applied])
+        _raise_short(decrements, changed=rows)
     run_sql(
         f"UPDATE {table} b SET quantity = b.quantity + k.qty FROM {_UNNEST} WHERE {_MATCH}",  # noqa: S608 - as above
         _columns(increments),
@@ -286,10 +284,13 @@ def _by_key(amounts: dict[tuple[int, int, str], int]) -> Case:
     )
 
 
-def _raise_short(decrements: dict[tuple[int, int, str], int], short: list | None = None) -> None:
+def _raise_short(decrements: dict[tuple[int, int, str], int], changed: list | None = None) -> None:
     """Name the first balance (in lock order) that cannot give what was asked:
-    the first of ``short`` (the keys a set-based update left unchanged), else
-    the first whose quantity is below it. Raising rolls the whole move back."""
+    the first decrement key missing from ``changed`` (the key rows a set-based
+    UPDATE returned), else the first whose quantity is below it. Raising
+    rolls the whole move back."""
+    applied = {tuple(r) for r in changed or ()}
+    short = [k for k in sorted(decrements) if k not in applied] if changed is not None else []
     if short:
         sku_id, location_id, bucket = short[0]
         qty = decrements[short[0]]

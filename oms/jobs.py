@@ -61,23 +61,34 @@ def _task_name(task) -> str:
     return task if isinstance(task, str) else task.name
 
 
-def job_enqueue(task, *args, due_at: datetime | None = None):
-    """Write a job for ``task(*args)`` in the current transaction and publish
-    it after commit (with an ETA when ``due_at`` is in the future)."""
+def _job_new(task, args: list, due_at: datetime | None = None) -> tuple:
+    """A new job row for ``task(*args)`` and whether it is published at
+    commit. Work due within a lease is published then (with an ETA); work due
+    later waits in the table for the sweep, so no broker holds ETA messages
+    for days (Redis would hand them out again after its visibility timeout)."""
     from .models import Job
 
     now = timezone.now()
     due_at = due_at or now
-    # Work due within a lease is published now (with an ETA); work due later
-    # waits in the table for the sweep, so no broker holds ETA messages for
-    # days (Redis would hand them out again after its visibility timeout).
     soon = due_at <= now + job_lease() or _eager()
     job = Job(
         task=_task_name(task),
-        args=list(args),
+        args=args,
         due_at=due_at,
         next_publish_at=max(now, due_at) + job_lease() if soon else due_at,
     )
+    return job, soon
+
+
+def _publish_at_commit(jobs: list) -> None:
+    for job in jobs:
+        transaction.on_commit(lambda job=job: job_publish(job))
+
+
+def job_enqueue(task, *args, due_at: datetime | None = None):
+    """Write a job for ``task(*args)`` in the current transaction and publish
+    it after commit (with an ETA when ``due_at`` is in the future)."""
+    job, soon = _job_new(task, list(args), due_at)
     batch = _batch.get()
     if batch is not None:
         if len(connection.savepoint_ids) == batch.depth:
@@ -98,13 +109,10 @@ def job_enqueue_for(task, obj):
     ``insert_rows`` then ``job_enqueue`` took two round trips; elsewhere, and
     inside a ``jobs_batched`` block (whose jobs are written together, in
     order), it is those two. Returns the job."""
-    from .models import Job
-
     if _batch.get() is None:
-        now = timezone.now()
-        job = Job(task=_task_name(task), args=[], due_at=now, next_publish_at=now + job_lease())
+        job, soon = _job_new(task, [])
         if insert_row_and_naming_row(obj, job, json_field="args"):
-            transaction.on_commit(lambda job=job: job_publish(job))
+            _publish_at_commit([job] if soon else [])
             return job
     insert_rows([obj])
     return job_enqueue(task, obj.pk)
@@ -132,17 +140,14 @@ def job_enqueue_many(task, args_list: list[tuple]) -> list:
             for args in args_list
         ]
     )
-    for job in jobs:
-        transaction.on_commit(lambda job=job: job_publish(job))
+    _publish_at_commit(jobs)
     return jobs
 
 
 def _jobs_write(jobs: list) -> None:
 
     insert_rows([job for job, _ in jobs])
-    for job, soon in jobs:
-        if soon:
-            transaction.on_commit(lambda job=job: job_publish(job))
+    _publish_at_commit([job for job, soon in jobs if soon])
 
 
 @dataclass

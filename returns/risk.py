@@ -33,8 +33,8 @@ def return_risk(
     previous: int | None = None,
 ) -> tuple[int, list[str]]:
     """The risk score and its reasons. ``previous``: the customer's recent
-    returns when the caller counted them already (the locked order read of a
-    return's creation does), else counted here."""
+    returns when the caller counted them already (a creation's read of the
+    order's units does), else counted here."""
     score = 0
     reasons: list[str] = []
     if previous is None:

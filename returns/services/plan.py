@@ -171,8 +171,7 @@ def _default_location_sql() -> str:
     )
 
 
-@prepared
-def _units_of_order(order_id):
+def _units_query(order_id):
     return (
         Unit.objects.filter(order_id=order_id)
         .select_related("sku", "line")
@@ -181,15 +180,17 @@ def _units_of_order(order_id):
 
 
 @prepared
+def _units_of_order(order_id):
+    return _units_query(order_id)
+
+
+@prepared
 def _units_of_order_counted(order_id, customer_id, since):
     """``_units_of_order``, each unit with the customer's recent returns
     (``returns.risk.recent_returns``'s count, one subquery for the statement)."""
     sql, params = recent_returns_sql()
-    return (
-        Unit.objects.filter(order_id=order_id)
-        .select_related("sku", "line")
-        .annotate(recent_returns_count=RawSQL(sql, [customer_id, since, *params]))  # noqa: S611 - fixed SQL, values bound
-        .order_by("line_id", "index")
+    return _units_query(order_id).annotate(
+        recent_returns_count=RawSQL(sql, [customer_id, since, *params])  # noqa: S611 - fixed SQL, values bound
     )
 
 

@@ -174,60 +174,34 @@ def test_a_reservation_waiting_on_a_restock_sees_the_restocked_quantity(
     from django.db import transaction
 
     from inventory.services import stock_adjust
+    from tests.inventory.helpers import reserve
+    from tests.threads import in_threads
 
     sku = make_sku("WAIT-1", Decimal("100.00"), stock=1)
-    stock_move(
-        sku=sku,
-        location=warehouse_location,
-        quantity=1,
-        from_bucket=Bucket.SELLABLE,
-        to_bucket=Bucket.RESERVED,
-        reason="order_reserve",
-    )
+    reserve(sku, warehouse_location)
     assert balances(sku) == {"sellable": 0, "reserved": 1}
     locked = threading.Event()
 
     def restock():
-        try:
-            with transaction.atomic():
-                stock_adjust(
-                    sku=sku,
-                    location=warehouse_location,
-                    bucket=Bucket.SELLABLE,
-                    quantity=5,
-                    reason="restock",
-                )
-                locked.set()
-                threading.Event().wait(1.0)  # still holding the row
-        finally:
-            connection.close()
-
-    def reserve():
-        try:
-            assert locked.wait(10)
-            return stock_move(
+        with transaction.atomic():
+            stock_adjust(
                 sku=sku,
                 location=warehouse_location,
-                quantity=1,
-                from_bucket=Bucket.SELLABLE,
-                to_bucket=Bucket.RESERVED,
-                reason="order_reserve",
+                bucket=Bucket.SELLABLE,
+                quantity=5,
+                reason="restock",
             )
-        except Exception as exc:  # inspected below
-            return exc
-        finally:
-            connection.close()
+            locked.set()
+            threading.Event().wait(1.0)  # still holding the row
+
+    def reservation():
+        assert locked.wait(10)
+        return reserve(sku, warehouse_location)
 
     # when a reservation arrives while the restock is uncommitted
-    out: list = []
-    t1 = threading.Thread(target=restock)
-    t2 = threading.Thread(target=lambda: out.append(reserve()))
-    t1.start()
-    t2.start()
-    t1.join(30)
-    t2.join(30)
+    restocked, reserved = in_threads(restock, reservation)
 
     # then it waited for the restock and reserved from it
-    assert out, "the reservation never finished"
-    assert not isinstance(out[0], Exception), out[0]
+    assert restocked is None
+    assert not isinstance(reserved, Exception), reserved
     assert balances(sku) == {"sellable": 4, "reserved": 2}

@@ -280,15 +280,10 @@ def test_a_key_both_given_and_taken_is_checked_before_it_is_given(sku, warehouse
 def test_a_reservation_and_a_release_of_other_skus_apply_together(
     sku, make_sku, warehouse_location
 ):
+    from tests.inventory.helpers import reserve
+
     other = make_sku("BELT-2", Decimal("10.00"), stock=4)
-    stock_move(
-        sku=other,
-        location=warehouse_location,
-        quantity=2,
-        from_bucket=Bucket.SELLABLE,
-        to_bucket=Bucket.RESERVED,
-        reason="order_reserve",
-    )
+    reserve(other, warehouse_location, 2)
     stock_move_many(
         [
             Move(sku.pk, warehouse_location.pk, 3, Bucket.SELLABLE, Bucket.RESERVED),

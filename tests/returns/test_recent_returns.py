@@ -73,43 +73,34 @@ def test_a_creations_unit_read_counts_the_same_returns():
 def test_a_creation_waiting_on_the_orders_lock_counts_the_return_made_meanwhile():
     import threading
 
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from returns.services.plan import _load_order, _order_units
+    from tests.threads import in_threads
 
     # given a customer with one return, and a creation holding the order's
     # lock while it writes a second
     order = DeliveredOrderFactory(quantity=6)
     ReturnFactory(order=order)
     locked = threading.Event()
-    counted: list = []
 
     def first():
-        try:
-            with transaction.atomic():
-                _load_order(order.number, lock=True)
-                ReturnFactory(order=order)
-                locked.set()
-                threading.Event().wait(1.0)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            _load_order(order.number, lock=True)
+            ReturnFactory(order=order)
+            locked.set()
+            threading.Event().wait(1.0)
 
     def second():
-        try:
-            assert locked.wait(10)
-            with transaction.atomic():
-                mine = _load_order(order.number, lock=True)  # waits for the first
-                _order_units(mine, count_returns=True)
-                counted.append(mine.recent_returns_count)
-        finally:
-            connection.close()
+        assert locked.wait(10)
+        with transaction.atomic():
+            mine = _load_order(order.number, lock=True)  # waits for the first
+            _order_units(mine, count_returns=True)
+            return mine.recent_returns_count
 
     # when the second creation reads the order and its units
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    wrote, counted = in_threads(first, second)
 
     # then its count includes the return the first committed while it waited
-    assert counted == [2]
+    assert wrote is None
+    assert counted == 2
