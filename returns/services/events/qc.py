@@ -133,6 +133,9 @@ def _qc_record(return_request: Return, checked: list[tuple[ReturnItem, QcResult,
         [Move(s, loc, n, Bucket.PENDING_INSPECTION, to) for (s, loc, to), n in moves.items()],
         reason="qc_disposition",
         reference=return_request.rma,
+        # A refused move (stock not in inspection) refuses the whole QC
+        # result: no caller catches it and goes on, so no savepoint of its own.
+        savepoint=False,
     )
 
 
