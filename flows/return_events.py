@@ -65,7 +65,7 @@ def return_event_apply(
                 return_request,
                 lock_units=True,
                 related=related,
-                annotate=quality_annotations() if quality else None,
+                annotate=quality_annotations if quality else None,
             ),
             quality_held=quality,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oms.jobs import job_enqueue
+from oms.prepared import insert_rows
 from orders.events import Event, EventActor, timeline_record
 from orders.models import Order, Unit
 from returns.models import Return
@@ -50,20 +51,25 @@ def refund_row_create(
     source: str = "",
     external_id: str = "",
 ) -> Refund:
-    refund = Refund.objects.create(
-        order=order,
-        return_request=return_request,
-        kind=kind,
-        method=method,
-        amount=breakdown.total,
-        currency=order.currency,
-        items_amount=breakdown.items + breakdown.exchange_difference,
-        fees_amount=breakdown.fees,
-        shipping_amount=breakdown.shipping,
-        breakdown={**breakdown.as_dict(), **(extra_breakdown or {})},
-        idempotency_key=idempotency_key,
+    # insert_rows: each insert's statement built once (``oms.prepared``)
+    (refund,) = insert_rows(
+        [
+            Refund(
+                order=order,
+                return_request=return_request,
+                kind=kind,
+                method=method,
+                amount=breakdown.total,
+                currency=order.currency,
+                items_amount=breakdown.items + breakdown.exchange_difference,
+                fees_amount=breakdown.fees,
+                shipping_amount=breakdown.shipping,
+                breakdown={**breakdown.as_dict(), **(extra_breakdown or {})},
+                idempotency_key=idempotency_key,
+            )
+        ]
     )
-    RefundItem.objects.bulk_create(
+    insert_rows(
         [
             RefundItem(
                 refund=refund,
@@ -75,7 +81,7 @@ def refund_row_create(
             for row in items
         ]
     )
-    tenders = RefundTender.objects.bulk_create(
+    tenders = insert_rows(
         [
             RefundTender(
                 refund=refund,

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -73,17 +75,20 @@ def refund_money_rows(order: Order) -> list[tuple]:
     """The order's refunds as ``refund_due_breakdown`` reads them: (pk, state,
     shipping, fees, return id, tender's payment, amount, state), one row per
     tender (a refund without tenders: one row, tender columns None)."""
-    return list(
-        Refund.objects.filter(order=order).values_list(
-            "pk",
-            "state",
-            "shipping_amount",
-            "fees_amount",
-            "return_request_id",
-            "tenders__payment_id",
-            "tenders__amount",
-            "tenders__state",
-        )
+    return _refund_money_rows(order.pk)
+
+
+@prepared
+def _refund_money_rows(order_id):
+    return Refund.objects.filter(order_id=order_id).values_list(
+        "pk",
+        "state",
+        "shipping_amount",
+        "fees_amount",
+        "return_request_id",
+        "tenders__payment_id",
+        "tenders__amount",
+        "tenders__state",
     )
 
 
@@ -96,35 +101,60 @@ COVERED_KINDS = (
 )
 
 
+# The unit ids as one parameter (a PostgreSQL array, a JSON list on SQLite), so
+# the statement's text does not change with their number and is compiled once.
+def _pg_array(ids: list[int]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+_IDS_MATCH: dict[str, tuple[str, Callable[[list[int]], str]]] = {
+    "postgresql": ("= ANY(%s::bigint[])", _pg_array),
+    "sqlite": ("IN (SELECT value FROM json_each(%s))", json.dumps),
+}
+
+
 def refund_unit_rows(order: Order, unit_ids: list[int]) -> tuple[list[tuple], set[tuple[int, str]]]:
     """In one query: every unit of the order as ``refund_due_breakdown`` reads
     it (pk, state, net paid), and which of ``unit_ids`` a refund item of each
     kind in ``COVERED_KINDS`` already covers, as (unit, kind) pairs."""
     ids = sorted(set(unit_ids)) or [0]
-    # Raw SQL: the same EXISTS per kind, restricted to ``unit_ids``, without
-    # compiling four Case/When/Exists trees per call.
+    match = _IDS_MATCH.get(connection.vendor)
+    if match is None:
+        rows = list(_unit_rows_query(order.pk, f"IN ({', '.join(['%s'] * len(ids))})", ids))
+    else:
+        rows = _unit_rows(order.pk, match[1](ids))
+    units: list[tuple] = []
+    covered: set[tuple[int, str]] = set()
+    for pk, state, net_paid, *marks in rows:
+        units.append((pk, state, net_paid))
+        covered |= {(pk, kind) for kind, mark in zip(COVERED_KINDS, marks, strict=True) if mark}
+    return units, covered
+
+
+@prepared
+def _unit_rows(order_id, ids):
+    return _unit_rows_query(order_id, _IDS_MATCH[connection.vendor][0], [ids])
+
+
+def _unit_rows_query(order_id, match: str, ids: list):
+    # Raw SQL: the same EXISTS per kind, restricted to the units asked about,
+    # without compiling four Case/When/Exists trees.
     unit = connection.ops.quote_name(Unit._meta.db_table)
     item = connection.ops.quote_name(RefundItem._meta.db_table)
-    marks = ", ".join(["%s"] * len(ids))
     flags = {
         f"covered_{n}": RawSQL(  # noqa: S611 - quoted table names, every value bound
-            f"CASE WHEN {unit}.id IN ({marks}) THEN EXISTS (SELECT 1 FROM {item} ri "  # noqa: S608 - quoted names, bound values
+            f"CASE WHEN {unit}.id {match} THEN EXISTS (SELECT 1 FROM {item} ri "  # noqa: S608 - quoted names, bound values
             f"WHERE ri.unit_id = {unit}.id AND ri.kind = %s) ELSE false END",
             [*ids, kind],
             output_field=BooleanField(),
         )
         for n, kind in enumerate(COVERED_KINDS)
     }
-    units: list[tuple] = []
-    covered: set[tuple[int, str]] = set()
-    for pk, state, net_paid, *marks in (
-        Unit.objects.filter(order=order)
+    return (
+        Unit.objects.filter(order_id=order_id)
         .annotate(**flags)
         .values_list("pk", "state", "net_paid", *flags)
-    ):
-        units.append((pk, state, net_paid))
-        covered |= {(pk, kind) for kind, mark in zip(COVERED_KINDS, marks, strict=True) if mark}
-    return units, covered
+    )
 
 
 def refund_due_breakdown(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from oms.prepared import prepared
 from orders.events import Event, EventActor, timeline_flush, timeline_record
 from orders.models import Order, Payment, TimelineEvent
 from orders.services import units_transition
@@ -130,9 +131,7 @@ def _create(
     return_items: list[ReturnItem],
     out: DueRefunds,
 ) -> list[Refund]:
-    payments = list(
-        Payment.objects.select_for_update(of=("self",)).filter(order=order).order_by("position")
-    )
+    payments = _payments_locked(order.pk)
     rows = refund_money_rows(order)
     units, out.units = out.units, None  # pricing or settling may change them
     breakdown = refund_due_breakdown(
@@ -170,6 +169,15 @@ def _create(
         timeline_payload={"rma": ret.rma},
     )
     return [refund]
+
+
+@prepared
+def _payments_locked(order_id):
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .filter(order_id=order_id)
+        .order_by("position")
+    )
 
 
 def _instant_due(ret: Return, physical: list[ReturnItem], covered: set) -> list[ReturnItem]:

@@ -54,38 +54,83 @@ def return_get_for_update(rma: str) -> Return:
     order's lock first, so concurrent changes to one order queue up instead
     of deadlocking (order → payments in one, payments → order in another).
     The order comes with its channel (webhooks, SLA rules) and without its
-    raw payload, which no change reads."""
-    from orders.models import Order
-
+    raw payload, which no change reads. Both statements are compiled once
+    (``oms.prepared``): every event on a return starts here."""
     # One statement finds and locks the order (FOR UPDATE OF the order only).
-    locked = list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(returns__rma=rma)
-        .values_list("pk", flat=True)
-    )
-    if not locked:
+    if not _order_of_return_locked(rma):
         raise NotFound(f"Return {rma} does not exist.")
-    return_request = (
+    found = _return_locked(rma)
+    if not found:
+        raise NotFound(f"Return {rma} does not exist.")
+    return found[0]
+
+
+def _return_locked_query():
+    return (
         Return.objects.select_for_update(of=("self",))
         .select_related("order__channel", "policy", "location")
         .defer("order__raw")
-        .filter(rma=rma)
-        .first()
+        .order_by()
     )
-    if return_request is None:
-        raise NotFound(f"Return {rma} does not exist.")
-    return return_request
+
+
+@prepared
+def _order_of_return_locked(rma):
+    from orders.models import Order
+
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .filter(returns__rma=rma)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+
+
+@prepared
+def _return_locked(rma):
+    return _return_locked_query().filter(rma=rma)  # rma is unique: no ORDER BY
+
+
+@prepared
+def _return_locked_by_id(return_id):
+    return _return_locked_query().filter(pk=return_id)
 
 
 def return_lock(return_id: int) -> Return:
     """Lock a return by id (its order's lock is already held); its order comes
     with its channel and without its raw payload, as in ``return_get_for_update``."""
-    return (
-        Return.objects.select_for_update(of=("self",))
-        .select_related("order__channel", "policy")
-        .defer("order__raw")
-        .get(pk=return_id)
-    )
+    found = _return_locked_by_id(return_id)
+    if not found:
+        raise Return.DoesNotExist(f"Return {return_id} does not exist.")
+    return found[0]
+
+
+# One compiled query per way of reading a return's items: (units locked,
+# related, annotations).
+_item_reads: dict[tuple, Callable[[int], list]] = {}
+
+
+def _items_read(lock: bool, related: tuple[str, ...], annotate) -> Callable[[int], list]:
+    key = (lock, related, annotate)
+    run = _item_reads.get(key)
+    if run is None:
+
+        def build(return_id):
+            qs = ReturnItem.objects.filter(return_request_id=return_id).select_related(
+                "unit", "reason", "exchange_sku", *related
+            )
+            if annotate is not None:
+                qs = qs.annotate(**annotate())
+            if lock:
+                # FOR UPDATE OF the unit only: rows are locked in the order
+                # they come out, unit by unit in primary-key order, as a
+                # separate lock would.
+                return qs.select_for_update(of=("unit",)).order_by("unit_id")
+            return qs.order_by("pk")
+
+        build.__name__ = "return_items_locked" if lock else "return_items"
+        run = _item_reads.setdefault(key, prepared(build))
+    return run
 
 
 def return_items(
@@ -93,22 +138,18 @@ def return_items(
     *,
     lock_units: bool = False,
     related: tuple[str, ...] = (),
-    annotate: dict | None = None,
+    annotate: Callable[[], dict] | None = None,
 ) -> list[ReturnItem]:
     """The return's items in primary-key order, each with its unit, reason
-    and exchange SKU (and ``related``, and ``annotate``). ``lock_units``: the
-    units are locked in their primary-key order, in the same statement."""
-    qs = ReturnItem.objects.filter(return_request=return_request).select_related(
-        "unit", "reason", "exchange_sku", *related
-    )
-    if annotate:
-        qs = qs.annotate(**annotate)
-    if not (lock_units and connection.features.has_select_for_update):
-        return list(qs.order_by("pk"))
-    # FOR UPDATE OF the unit only: rows are locked in the order they come
-    # out, unit by unit in primary-key order, as a separate lock would.
-    items = list(qs.select_for_update(of=("unit",)).order_by("unit_id"))
-    return sorted(items, key=lambda i: i.pk)
+    and exchange SKU (and ``related``, and the annotations ``annotate()``
+    gives: a function, so each way of reading is compiled once, by
+    ``oms.prepared``). ``lock_units``: the units are locked in their
+    primary-key order, in the same statement."""
+    lock = lock_units and connection.features.has_select_for_update
+    items = _items_read(lock, tuple(related), annotate)(return_request.pk)
+    if lock:
+        items.sort(key=lambda i: i.pk)
+    return items
 
 
 def require_open(return_request: Return, action: str) -> None:

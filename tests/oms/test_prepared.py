@@ -621,3 +621,63 @@ def test_insert_values_sent_as_they_are_equal_what_the_fields_would_send(make_or
         "",
         {"k": 1},
     )
+
+
+def test_update_rows_writes_what_bulk_update_writes():
+    """One statement for any number of rows, with the values bulk_update
+    would write: a nullable boolean set and cleared, text, a choice given as
+    its enum member, and an integer foreign key; rows not given are not
+    touched, and the count is the rows matched."""
+    from oms.prepared import update_rows
+    from returns.models import ReturnItem
+    from returns.states import Disposition
+    from tests.factories.returns import ReturnFactory
+
+    ours = list(ReturnFactory(units=3).items.order_by("pk"))
+    theirs = list(ReturnFactory(units=3).items.order_by("pk"))
+    fields = ["qc_passed", "grade", "disposition", "qc_notes", "reserved_at"]
+    location = ours[0].return_request.location_id
+    for items in (ours, theirs):
+        for i, item in enumerate(items[:2]):
+            item.qc_passed = [True, None][i]
+            item.grade = ["A", "C — scuffed"][i]
+            item.disposition = [Disposition.RESTOCK, Disposition.REFURBISH][i]
+            item.qc_notes = ["", "it's 'quoted'"][i]
+            item.reserved_at_id = [location, None][i]
+    untouched = {f: getattr(ours[2], f) for f in ["qc_passed", "grade", "disposition"]}
+    for n in (1, 2):
+        with CaptureQueriesContext(connection) as ctx:
+            assert update_rows(ours[:n], fields) == n
+        assert len(ctx.captured_queries) == 1
+        assert "CASE" not in ctx.captured_queries[0]["sql"]
+    ReturnItem.objects.bulk_update(theirs[:2], fields)
+
+    def row(item):
+        values = ReturnItem.objects.filter(pk=item.pk).values(*fields).get()
+        return values
+
+    for mine, other in zip(ours, theirs, strict=True):
+        assert row(mine) == row(other)
+    assert row(ours[0])["disposition"] == "restock"
+    assert row(ours[1])["qc_notes"] == "it's 'quoted'"
+    assert {f: row(ours[2])[f] for f in untouched} == untouched
+
+
+def test_update_rows_hands_what_it_does_not_cover_to_bulk_update():
+    from django.db.models import Value
+
+    from oms.prepared import update_rows
+    from returns.models import ReturnItem
+    from tests.factories.returns import ReturnFactory
+
+    (item,) = ReturnFactory().items.all()
+    item.grade = Value("B")  # an expression: bulk_update compiles it
+    with CaptureQueriesContext(connection) as ctx:
+        assert update_rows([item], ["grade"]) == 1
+    assert "CASE" in ctx.captured_queries[-1]["sql"]
+    assert ReturnItem.objects.get(pk=item.pk).grade == "B"
+    item.refresh_from_db()
+    item.price_difference = Decimal("12.50")  # a decimal field: not passed as it is
+    assert update_rows([item], ["price_difference"]) == 1
+    assert ReturnItem.objects.get(pk=item.pk).price_difference == Decimal("12.50")
+    assert update_rows([], ["grade"]) == 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import ApplicationError, Conflict
+from oms.prepared import update_rows
 from orders.events import EventActor
 from orders.models import Unit
 from orders.services import shipment_send_back, units_transition
@@ -125,7 +126,7 @@ def _qc_record(return_request: Return, checked: list[tuple[ReturnItem, QcResult,
             result.notes,
         )
         moves[(item.unit.sku_id, item.unit.location_id, DISPOSITION_BUCKET[disposition])] += 1
-    ReturnItem.objects.bulk_update(
+    update_rows(
         sorted((c[0] for c in checked), key=lambda i: i.unit_id),
         ["qc_passed", "grade", "disposition", "qc_notes"],
     )
