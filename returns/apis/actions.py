@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flows import return_events, return_review
-from oms.validation import IdField
+from oms.validation import IdField, InputSerializer
 from orders.apis import ERRORS
 from orders.events import EventActor
 
@@ -34,7 +34,7 @@ class ReturnEventApi(APIView):
         )
         notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         type = serializers.ChoiceField(choices=EventKind.choices)
         location = serializers.SlugField(
             required=False, allow_null=True, default=None, max_length=40
@@ -42,7 +42,7 @@ class ReturnEventApi(APIView):
         units = serializers.ListField(
             child=IdField(), required=False, allow_null=True, default=None, max_length=1000
         )
-        results = serializers.ListField(required=False, default=list)  # set in __init__
+        results = serializers.ListField(required=False, default=list)  # declared below
         amount = serializers.DecimalField(**MONEY, required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
         method = serializers.ChoiceField(
@@ -66,11 +66,12 @@ class ReturnEventApi(APIView):
             help_text="The sender's event id; a redelivered event changes nothing.",
         )
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.fields["results"] = ReturnEventApi.ResultInput(
-                many=True, required=False, default=list, help_text="qc_result: one per unit."
-            )
+    # Declared here, where ResultInput is in scope (a class body nested in
+    # this one cannot see it), in the place the placeholder keeps: the fields
+    # are the class's alone, so InputSerializer builds them once per thread.
+    Input._declared_fields["results"] = ResultInput(
+        many=True, required=False, default=list, help_text="qc_result: one per unit."
+    )
 
     @extend_schema(
         operation_id="returns_event",

@@ -25,6 +25,7 @@ from flows.cancellation import order_cancel as order_cancel_units
 from flows.delivery import shipment_deliver
 from flows.return_events import return_handle_event
 from flows.return_intake import return_create
+from flows.return_review import return_approve
 from inventory.models import StockBalance
 from inventory.selectors import stock_ledger_mismatches
 from orders.models import Payment, Unit
@@ -33,6 +34,7 @@ from orders.states import UnitState
 from refunds.models import Refund, RefundTender
 from refunds.selectors import order_ledger
 from returns.services import ItemRequest, QcResult, ReturnEventData, ReturnRequest
+from returns.states import ReturnState
 from tests.cancellation.helpers import cod_still_to_collect, owed, retained
 from tests.returns.test_properties import DB_SETTINGS, STOCK, _build_order, order_spec
 
@@ -106,6 +108,11 @@ def test_random_cancellations_keep_money_and_stock_exact(
                 ),
                 actor=actor,
             )
+        if ret.state == ReturnState.PENDING_REVIEW:
+            # the risk check held it (examples share the customer, whose
+            # returns add up, and a large order weighs too): an agent approves
+            with django_capture_on_commit_callbacks(execute=True):
+                ret = return_approve(rma=ret.rma, actor=actor, note="property test")
         for ev in (
             ReturnEventData(type="pickup_completed"),
             ReturnEventData(type="received", location="wh-main"),

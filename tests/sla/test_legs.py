@@ -378,3 +378,39 @@ def test_a_courier_reported_failed_pickup_still_emails_the_customer(
 
     # then the customer is told, as before
     assert OutboundMessage.objects.filter(order=order, template="pickup_failed").exists()
+
+
+def test_closing_a_leg_writes_its_state_and_time_and_refuses_a_leg_changed_meanwhile():
+    """``sla_sync``'s close writes what ``Leg.complete`` changed, with the
+    check ``ConcurrentTransitionMixin`` makes: a leg no longer in the state it
+    was read in is not overwritten."""
+    from django.db import transaction
+    from django_fsm import ConcurrentTransition
+
+    from orders.events import EventActor
+    from sla.services.legs import _close
+    from tests.factories.returns import ReturnFactory
+
+    ret = ReturnFactory()
+    actor = EventActor.system("test")
+    at = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
+    leg = Leg.objects.filter(return_request=ret, leg="pickup").get()
+    with transaction.atomic():
+        _close(leg, Leg.complete, at, actor, "completing event recorded")
+    stored = Leg.objects.get(pk=leg.pk)
+    assert (stored.state, stored.completed_at) == ("completed", at)
+    assert (stored.due_at, stored.owner_team) == (leg.due_at, leg.owner_team)  # untouched
+    # read while running, cancelled by someone else before it is closed here
+    other = Leg.objects.create(
+        return_request=ret,
+        leg="qc",
+        owner_team="warehouse",
+        started_at=at,
+        at_risk_at=at,
+        due_at=at,
+    )
+    stale = Leg.objects.get(pk=other.pk)
+    Leg.objects.filter(pk=other.pk).update(state="cancelled")
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        _close(stale, Leg.complete, at, actor, "completing event recorded")
+    assert Leg.objects.get(pk=other.pk).state == "cancelled"

@@ -209,7 +209,7 @@ def test_a_chunk_mixes_bulk_actions_and_leg_by_leg_ones_in_leg_order(make_return
     )
     assert [o.leg.pk for o in out] == list(
         Leg.objects.filter(pk__in=[o.leg.pk for o in out])
-        .order_by("due_at")
+        .order_by("due_at", "pk")
         .values_list("pk", flat=True)
     )
     assert OutboundMessage.objects.filter(template__startswith="sla_").count() - messages == 2
