@@ -15,8 +15,15 @@ from orders.models import Order, TimelineEvent, Unit
 from orders.states import OPEN_RETURN_STATES, UnitState
 
 from .models import Return, ReturnItem
-from .services import policy_current, sku_is_returnable, window_ends_at
+from .services import policy_current, return_items, sku_is_returnable, window_ends_at
 from .services.eligibility import unit_never_returnable
+
+
+def return_items_read(return_request: Return, *, related: tuple[str, ...] = ()) -> list[ReturnItem]:
+    """The return's items in primary-key order with their units, reasons and
+    exchange SKUs (and ``related``), not locked: ``returns.services.return_items``
+    (compiled once) for the apps that read returns through selectors."""
+    return return_items(return_request, related=related)
 
 
 def order_returnable(order: Order) -> list[dict]:

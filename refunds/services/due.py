@@ -18,6 +18,7 @@ from orders.models import Order, Payment, TimelineEvent
 from orders.services import units_transition
 from orders.states import UnitState
 from returns.models import Return, ReturnItem
+from returns.selectors import return_items_read
 from returns.states import NO_PICKUP, Resolution, ReturnType
 
 from ..builder import RefundItemRow, refund_row_create
@@ -44,11 +45,14 @@ class DueRefunds:
 
 def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
     """Reaction to every return change: create the refunds that are now due."""
-    order = Order.objects.select_for_update(of=("self",)).get(pk=ret.order_id)
-    items = list(
-        ReturnItem.objects.filter(return_request=ret).select_related("unit", "reason", "unit__line")
-    )
+    (order,) = _order_locked(ret.order_id)
+    items = return_items_read(ret, related=("unit__line",))
     return _create_due(ret, order, items, actor, DueRefunds()).created
+
+
+@prepared
+def _order_locked(order_id):
+    return Order.objects.select_for_update(of=("self",)).filter(pk=order_id)
 
 
 def refund_create_due_held(ret: Return, actor: EventActor, items: list[ReturnItem]) -> DueRefunds:

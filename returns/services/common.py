@@ -220,14 +220,8 @@ def return_settled(return_request: Return, items: list[ReturnItem] | None = None
     ):
         return False
     if items is None:
-        items = return_items(return_request)
-        from orders.models import Unit
-
-        states = dict(
-            Unit.objects.filter(pk__in=[i.unit_id for i in items]).values_list("pk", "state")
-        )
-    else:
-        states = {i.unit_id: i.unit.state for i in items}
+        items = return_items(return_request)  # units read in the same statement
+    states = {i.unit_id: i.unit.state for i in items}
     if not all(states[i.unit_id] in SETTLED_UNIT_STATES for i in items):
         return False
     return not any(

@@ -19,6 +19,7 @@ from orders.events import EventActor, TimelineEntry, timeline_record
 from orders.states import UnitState
 from refunds.selectors import refund_open_for_return
 from returns.models import Return, ReturnItem
+from returns.selectors import return_items_read
 from returns.states import NO_PICKUP, PickupStatus, Resolution, ReturnState, ReturnType
 
 from ..calendar import add_hours
@@ -272,7 +273,7 @@ def sla_sync(
     def read_items() -> list[ReturnItem]:
         if held is not None:
             return held
-        return list(ReturnItem.objects.filter(return_request=ret).select_related("unit"))
+        return return_items_read(ret)
 
     def read_money_open() -> bool:
         if money_open is not None:
