@@ -271,12 +271,12 @@ def sla_due_leg_ids(*, now: datetime | None = None, limit: int = 5000) -> list[i
     now = now or timezone.now()
     due = list(
         Leg.objects.filter(state__in=OPEN_LEG_STATES, due_at__lte=now)
-        .order_by("due_at", "pk")  # due at the same instant: oldest first
+        .order_by("due_at")
         .values_list("pk", flat=True)[:limit]
     )
     risky = list(
         Leg.objects.filter(state=LegState.RUNNING, at_risk_at__lte=now, due_at__gt=now)
-        .order_by("at_risk_at", "pk")
+        .order_by("at_risk_at")
         .values_list("pk", flat=True)[:limit]
     )
     return [*due, *risky]
