@@ -52,7 +52,7 @@ def refund_create_due(ret: Return, actor: EventActor) -> list[Refund]:
 
 @prepared
 def _order_locked(order_id):
-    return Order.objects.select_for_update(of=("self",)).filter(pk=order_id)
+    return Order.objects.select_for_update(of=("self",)).filter(pk=order_id).order_by()
 
 
 def refund_create_due_held(ret: Return, actor: EventActor, items: list[ReturnItem]) -> DueRefunds:

@@ -142,9 +142,11 @@ def return_items(
 ) -> list[ReturnItem]:
     """The return's items in primary-key order, each with its unit, reason
     and exchange SKU (and ``related``, and the annotations ``annotate()``
-    gives: a function, so each way of reading is compiled once, by
-    ``oms.prepared``). ``lock_units``: the units are locked in their
-    primary-key order, in the same statement."""
+    gives). Each way of reading is compiled once (``oms.prepared``), keyed by
+    ``annotate`` itself: pass a module-level function, not a new lambda on
+    every call, which would compile (and prepare) a statement each time.
+    ``lock_units``: the units are locked in their primary-key order, in the
+    same statement."""
     lock = lock_units and connection.features.has_select_for_update
     items = _items_read(lock, tuple(related), annotate)(return_request.pk)
     if lock:
