@@ -474,6 +474,32 @@ def run_sql(
         return cursor.rowcount, (cursor.fetchall() if fetch else [])
 
 
+# --- id lists as one parameter ---------------------------------------------------
+
+# ``<column> <match>`` against a list of ids sent as one parameter, so a
+# statement's text does not change with their number (it is compiled, and
+# prepared, once): a PostgreSQL array, a JSON list on SQLite.
+_IDS_MATCH = {
+    "postgresql": "= ANY(%s::bigint[])",
+    "sqlite": "IN (SELECT value FROM json_each(%s))",
+}
+
+
+def ids_match(connection) -> str | None:
+    """The SQL after a column that matches it against ``ids_param``'s one
+    parameter on this backend; None where there is none (write ``IN``)."""
+    return _IDS_MATCH.get(connection.vendor)
+
+
+def ids_param(connection, ids: list[int]) -> str:
+    """``ids`` as ``ids_match``'s parameter: a str (``@prepared`` takes it),
+    the array literal on PostgreSQL, the JSON list on SQLite."""
+    ids = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return "{" + ",".join(map(str, ids)) + "}"
+    return json.dumps(ids)
+
+
 # --- inserts ---------------------------------------------------------------------
 
 _inserts: dict[tuple, tuple[_Statement, list]] = {}

@@ -3,7 +3,6 @@ event claims and readable references."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from django_fsm import TransitionNotAllowed
 from inventory.services import Move, stock_move_many
 from inventory.states import Bucket
 from oms.errors import Conflict
-from oms.prepared import run_sql
+from oms.prepared import ids_match, ids_param, run_sql
 
 from ..events import Event, EventActor, EventType, timeline_record_many
 from ..models import (
@@ -116,7 +115,7 @@ def _states_update(pks: list[int], before: str, after: str) -> int:
     does not change with their number; building and compiling the queryset was
     a twentieth of a return's creation."""
     connection = connections[router.db_for_write(Unit)]
-    ids = _IDS_MATCH.get(connection.vendor)
+    ids = ids_match(connection)
     if ids is None:
         return Unit.objects.filter(pk__in=pks, state=before).update(state=after)
     q = connection.ops.quote_name
@@ -129,17 +128,11 @@ def _states_update(pks: list[int], before: str, after: str) -> int:
     # rollback on an error, so a caller that catches it cannot commit past it
     changed, _rows = run_sql(
         sql,
-        [after, pks if connection.vendor == "postgresql" else json.dumps(pks), before],
+        [after, ids_param(connection, pks), before],
         what="unit_states_update",
         using=connection.alias,
     )
     return changed
-
-
-_IDS_MATCH = {
-    "postgresql": "= ANY(%s::bigint[])",
-    "sqlite": "IN (SELECT value FROM json_each(%s))",
-}
 
 
 def units_lock(qs):

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -15,7 +13,7 @@ from django.db.models import BooleanField, OuterRef, Subquery, Sum
 from django.db.models.expressions import RawSQL
 
 from oms.money import round_money
-from oms.prepared import prepared
+from oms.prepared import ids_match, ids_param, prepared
 from orders.models import Order, Payment, Unit
 from orders.states import PaymentMethod, UnitState
 from returns.models import Return, ReturnItem, ReturnPolicy
@@ -101,28 +99,15 @@ COVERED_KINDS = (
 )
 
 
-# The unit ids as one parameter (a PostgreSQL array, a JSON list on SQLite), so
-# the statement's text does not change with their number and is compiled once.
-def _pg_array(ids: list[int]) -> str:
-    return "{" + ",".join(map(str, ids)) + "}"
-
-
-_IDS_MATCH: dict[str, tuple[str, Callable[[list[int]], str]]] = {
-    "postgresql": ("= ANY(%s::bigint[])", _pg_array),
-    "sqlite": ("IN (SELECT value FROM json_each(%s))", json.dumps),
-}
-
-
 def refund_unit_rows(order: Order, unit_ids: list[int]) -> tuple[list[tuple], set[tuple[int, str]]]:
     """In one query: every unit of the order as ``refund_due_breakdown`` reads
     it (pk, state, net paid), and which of ``unit_ids`` a refund item of each
     kind in ``COVERED_KINDS`` already covers, as (unit, kind) pairs."""
     ids = sorted(set(unit_ids)) or [0]
-    match = _IDS_MATCH.get(connection.vendor)
-    if match is None:
+    if ids_match(connection) is None:
         rows = list(_unit_rows_query(order.pk, f"IN ({', '.join(['%s'] * len(ids))})", ids))
-    else:
-        rows = _unit_rows(order.pk, match[1](ids))
+    else:  # the ids as one parameter: one statement for any number of them
+        rows = _unit_rows(order.pk, ids_param(connection, ids))
     units: list[tuple] = []
     covered: set[tuple[int, str]] = set()
     for pk, state, net_paid, *marks in rows:
@@ -133,7 +118,10 @@ def refund_unit_rows(order: Order, unit_ids: list[int]) -> tuple[list[tuple], se
 
 @prepared
 def _unit_rows(order_id, ids):
-    return _unit_rows_query(order_id, _IDS_MATCH[connection.vendor][0], [ids])
+    match = ids_match(connection)
+    if match is None:  # refund_unit_rows asks only where there is one
+        raise ValueError(f"no id-list parameter on {connection.vendor}")
+    return _unit_rows_query(order_id, match, [ids])
 
 
 def _unit_rows_query(order_id, match: str, ids: list):
